@@ -1,0 +1,205 @@
+"""Configuration objects: dura handling mode, safety margins, planner settings.
+
+All are frozen and validated on construction; every term of the margin model
+(``docs/margin-model.md``) is a named field of :class:`SafetyMargins`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import check_int_range, check_positive
+
+__all__ = ["DuraMode", "SafetyMargins", "PlannerConfig", "MAX_THREADS"]
+
+MAX_THREADS = 64
+"""The N1 implant carries 64 threads (Neuralink, podcast #438, 2024)."""
+
+
+class DuraMode(str, Enum):
+    """How the dura is handled.
+
+    ``durectomy``: dura removed, pia visible; depth counted from the pia.
+    ``transdural``: dura intact and punctured by the needle; the image is veiled,
+    dural vessels are hazards too, and depth is counted from the pia under the dura.
+    """
+
+    DURECTOMY = "durectomy"
+    TRANSDURAL = "transdural"
+
+    @classmethod
+    def parse(cls, value: Any, *, name: str = "dura_mode") -> DuraMode:
+        """Return the mode for a string or a DuraMode, or raise naming ``name``.
+
+        Examples
+        --------
+        >>> DuraMode.parse("transdural")
+        <DuraMode.TRANSDURAL: 'transdural'>
+        """
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in cls)
+            raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class SafetyMargins:
+    """Terms of the required clearance from the nearest vessel edge, all micrometres.
+
+    required = base_margin_um + needle_radius_um
+               + positioning_sigma * sqrt(stage_accuracy_um^2 + registration_error_um^2
+                                          + brain_motion_residual_um^2)
+               + (transdural only) segmentation_uncertainty_um + puncture_deflection_um
+               + large_vessel_extra_um where the vessel radius >= large_vessel_radius_um
+
+    Parameters
+    ----------
+    base_margin_um : float
+        Tissue margin from a vessel edge; 50 um after Kozai et al., J Neural Eng 2010
+        (insertions > 49 um from major surface vessels avoided bleeding).
+    needle_radius_um : float
+        Half the needle diameter (R1-2019: 24 um needle, JMIR 2019).
+    stage_accuracy_um : float
+        One-sigma positioning error of the stage (R1: 10 um global accuracy, JMIR 2019).
+    registration_error_um : float
+        One-sigma error registering the camera image to the robot frame.
+    brain_motion_residual_um : float
+        One-sigma brain motion left after surface tracking (rat: 10-30 um breathing,
+        2-4 um heartbeat, Gilletti & Muthuswamy 2006; tracking at ~21 Hz removes most).
+    positioning_sigma : float
+        How many sigmas of combined positioning error the margin covers.
+    segmentation_uncertainty_um : float
+        Transdural only: vessel edges seen through the dura veil are less certain.
+    puncture_deflection_um : float
+        Transdural only: lateral needle deflection when puncturing 0.25-0.40 mm of dura.
+    large_vessel_radius_um : float
+        Vessels at least this radius (conducting/distributing, Neuropathology 2003)...
+    large_vessel_extra_um : float
+        ...demand this much more clearance.
+    low_confidence_extra_um : float
+        Extra clearance where segmentation confidence is low (errs toward forbidding).
+
+    Examples
+    --------
+    >>> m = SafetyMargins()
+    >>> round(m.required_um("durectomy"), 1)
+    86.5
+    >>> round(m.required_um("transdural"), 1)
+    141.5
+    """
+
+    base_margin_um: float = 50.0
+    needle_radius_um: float = 12.0
+    stage_accuracy_um: float = 10.0
+    registration_error_um: float = 5.0
+    brain_motion_residual_um: float = 5.0
+    positioning_sigma: float = 2.0
+    segmentation_uncertainty_um: float = 30.0
+    puncture_deflection_um: float = 25.0
+    large_vessel_radius_um: float = 100.0
+    large_vessel_extra_um: float = 25.0
+    low_confidence_extra_um: float = 24.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = check_positive(getattr(self, f.name), name=f.name, allow_zero=True)
+            object.__setattr__(self, f.name, value)
+        if self.large_vessel_radius_um == 0:
+            raise ValueError("large_vessel_radius_um must be positive, got 0.0")
+
+    @property
+    def positioning_error_um(self) -> float:
+        """The positioning term: sigma multiple times the root-sum-square of the errors."""
+        return self.positioning_sigma * math.sqrt(
+            self.stage_accuracy_um**2
+            + self.registration_error_um**2
+            + self.brain_motion_residual_um**2
+        )
+
+    def required_um(
+        self, dura_mode: DuraMode | str, vessel_radius_um: ArrayLike | None = None
+    ) -> Any:
+        """Required clearance (um) from the nearest vessel edge.
+
+        Parameters
+        ----------
+        dura_mode : DuraMode or str
+        vessel_radius_um : float or array, optional
+            Radius of the nearest vessel; large vessels add ``large_vessel_extra_um``.
+
+        Returns
+        -------
+        float, or a float32 array shaped like ``vessel_radius_um``.
+        """
+        mode = DuraMode.parse(dura_mode)
+        base = self.base_margin_um + self.needle_radius_um + self.positioning_error_um
+        if mode is DuraMode.TRANSDURAL:
+            base += self.segmentation_uncertainty_um + self.puncture_deflection_um
+        if vessel_radius_um is None:
+            return base
+        r = np.asarray(vessel_radius_um, dtype=np.float32)
+        extra = np.where(r >= self.large_vessel_radius_um, self.large_vessel_extra_um, 0.0)
+        out: NDArray[np.float32] = (base + extra).astype(np.float32)
+        return out if out.ndim else float(out)
+
+    def replace(self, **changes: float) -> SafetyMargins:
+        """Return a copy with some terms changed (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"unknown safety margin term(s): {', '.join(sorted(unknown))}")
+        return SafetyMargins(**{**asdict(self), **changes})
+
+    def to_dict(self) -> dict[str, float]:
+        """The terms as a plain dict (for JSON provenance)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """Settings of the placement optimiser, validated on construction.
+
+    Parameters
+    ----------
+    n_threads : int
+        Threads to place, 1 to 64.
+    min_spacing_um : float
+        Minimum distance between two insertion sites (default 250 um).
+    depth_um : float
+        Insertion depth counted from the pia (default 3500 um: 16 electrodes over ~3 mm).
+    dura_thickness_um : float
+        Dura thickness added to the travel in transdural mode (0.25-0.40 mm).
+    thread_length_um : float
+        Thread length, bounding the tether reach from the implant (~20 mm).
+
+    Examples
+    --------
+    >>> PlannerConfig(n_threads=65)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_threads must be between 1 and 64, got 65
+    """
+
+    n_threads: int = MAX_THREADS
+    min_spacing_um: float = 250.0
+    depth_um: float = 3500.0
+    dura_thickness_um: float = 320.0
+    thread_length_um: float = 20000.0
+
+    def __post_init__(self) -> None:
+        check_int_range(self.n_threads, name="n_threads", low=1, high=MAX_THREADS)
+        for name in ("min_spacing_um", "depth_um", "dura_thickness_um", "thread_length_um"):
+            object.__setattr__(self, name, check_positive(getattr(self, name), name=name))
+        if not 250.0 <= self.dura_thickness_um <= 400.0:
+            raise ValueError(
+                f"dura_thickness_um must be between 250 and 400 (human dura), "
+                f"got {self.dura_thickness_um}"
+            )
