@@ -1,3 +1,6 @@
+"""``python -m insertion_planner.cli`` runs the command line."""
+
 from . import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
