@@ -27,8 +27,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     if not parent.is_dir():
         raise ValueError(f"cannot write {str(target)!r}: folder {str(parent)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
     done = False
     try:
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

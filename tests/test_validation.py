@@ -48,6 +48,7 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path):
     atomic_write_text(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    assert target.stat().st_mode & 0o644 == 0o644  # readable like any file, not 0600
     with pytest.raises(ValueError, match="does not exist"):
         atomic_write_text(tmp_path / "missing" / "b.txt", "x")
 
