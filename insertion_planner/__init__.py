@@ -11,6 +11,9 @@ from .config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
 from .errors import InfeasiblePlanError, KinematicLimitError, PlanFileError, PlannerError
 from .frames import Grid
 from .robots import PRESETS, RobotSpec, get_robot
+from .synthetic import GroundTruth, SyntheticCase, synthetic_cortex
+from .segmentation import VesselMap, segment_vessels
+from .avoidance import AvoidanceMap, build_avoidance_map
 
 __version__ = "0.1.0"
 
@@ -28,4 +31,11 @@ __all__ = [
     "InfeasiblePlanError",
     "KinematicLimitError",
     "PlanFileError",
+    "synthetic_cortex",
+    "segment_vessels",
+    "VesselMap",
+    "build_avoidance_map",
+    "AvoidanceMap",
+    "SyntheticCase",
+    "GroundTruth",
 ]

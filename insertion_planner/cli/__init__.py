@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
-SUBCOMMANDS: tuple[str, ...] = ()
+SUBCOMMANDS: tuple[str, ...] = ("synth",)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,7 @@
+"""Avoidance map: clearance to the nearest vessel edge and the margin model -> allowed mask."""
+
+from __future__ import annotations
+
+from .avoidance_map import AvoidanceMap, build_avoidance_map
+
+__all__ = ["AvoidanceMap", "build_avoidance_map"]

@@ -1,0 +1,189 @@
+"""``build_avoidance_map``: VesselMap -> :class:`AvoidanceMap` (clearance, required, allowed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+
+from ..config import DuraMode, SafetyMargins
+from ..segmentation import VesselMap
+
+__all__ = ["AvoidanceMap", "build_avoidance_map", "LOW_CONFIDENCE", "UNCERTAIN_CONFIDENCE"]
+
+LOW_CONFIDENCE = 0.5
+"""Below this segmentation confidence a pixel needs ``low_confidence_extra_um`` more."""
+
+UNCERTAIN_CONFIDENCE = 0.05
+"""Off-vessel pixels at or below this confidence (candidates that responded like a vessel
+but were not kept) are treated as vessel when measuring clearance: uncertainty forbids."""
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class AvoidanceMap:
+    """Where a needle may enter. Arrays are read-only, (H, W), (row, col) order.
+
+    Attributes
+    ----------
+    clearance_um : (H, W) float32
+        Distance from each pixel centre to the nearest vessel edge, um (0 inside vessels).
+    required_um : (H, W) float32
+        Clearance the margin model demands there (nearest vessel's size, dura mode, and
+        the low-confidence extra).
+    allowed : (H, W) bool
+        ``clearance_um >= required_um``.
+    nearest_radius_um : (H, W) float32
+        Radius of the nearest vessel, um.
+    penetrating : (n, 3) float
+        Penetrating stumps as in :class:`~insertion_planner.VesselMap` (row, col, radius_um).
+    margins : SafetyMargins
+    dura_mode : DuraMode
+    pixel_size_um : float
+    """
+
+    clearance_um: NDArray[np.float32]
+    required_um: NDArray[np.float32]
+    allowed: NDArray[np.bool_]
+    nearest_radius_um: NDArray[np.float32]
+    penetrating: NDArray[np.float64]
+    margins: SafetyMargins
+    dura_mode: DuraMode
+    pixel_size_um: float
+
+    @property
+    def allowed_fraction(self) -> float:
+        """Fraction of the image where insertion is allowed."""
+        return float(self.allowed.mean())
+
+    def clearance_at(self, rc: Any) -> NDArray[np.float64]:
+        """Clearance (um) at (n, 2) pixel positions (rounded to the nearest pixel); (n,)."""
+        idx = self._index(rc)
+        return self.clearance_um[idx[:, 0], idx[:, 1]].astype(np.float64)
+
+    def required_at(self, rc: Any) -> NDArray[np.float64]:
+        """Required clearance (um) at (n, 2) pixel positions; (n,)."""
+        idx = self._index(rc)
+        return self.required_um[idx[:, 0], idx[:, 1]].astype(np.float64)
+
+    def _index(self, rc: Any) -> NDArray[np.intp]:
+        a = np.asarray(rc, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(a).all():
+            raise ValueError("rc holds NaN or infinite positions")
+        idx = np.rint(a).astype(np.intp)
+        h, w = self.allowed.shape
+        if (idx < 0).any() or (idx[:, 0] >= h).any() or (idx[:, 1] >= w).any():
+            raise ValueError(f"rc must lie inside the image of shape {(h, w)}, got {a.tolist()}")
+        return idx
+
+
+def _uncertain(vessels: VesselMap, *, min_area_px: int = 6) -> NDArray[np.bool_]:
+    """Off-vessel candidates at or below ``UNCERTAIN_CONFIDENCE`` forming groups of at
+    least ``min_area_px`` pixels (isolated noise pixels are not candidates) apart from
+    the found vessels (within 2 px of one they are its shoulders)."""
+    cand = (vessels.confidence <= UNCERTAIN_CONFIDENCE) & ~vessels.mask
+    if not cand.any():
+        return cand
+    lab, n = ndi.label(cand, structure=np.ones((3, 3), bool))
+    area = np.bincount(lab.ravel(), minlength=n + 1)
+    big = area >= min_area_px
+    # shoulders of a found vessel touch it: its own margin covers them
+    big[np.unique(lab[ndi.binary_dilation(vessels.mask, iterations=2)])] = False
+    big[0] = False
+    out: NDArray[np.bool_] = big[lab]
+    return out
+
+
+def build_avoidance_map(
+    vessels: VesselMap,
+    *,
+    dura_mode: DuraMode | str | None = None,
+    margins: SafetyMargins | None = None,
+) -> AvoidanceMap:
+    """Clearance field and allowed-insertion mask from segmented vessels.
+
+    ``clearance_um`` is the Euclidean distance from each pixel centre to the nearest vessel
+    pixel centre minus half a pixel (the vessel edge lies half a pixel before the first
+    vessel pixel centre), i.e. a conservative distance to the edge. Off-vessel pixels whose
+    segmentation confidence is at most ``UNCERTAIN_CONFIDENCE`` count as vessel for this
+    distance (groups of 6 pixels or more, apart from found vessels). ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
+    ``margins.low_confidence_extra_um`` where confidence is below ``LOW_CONFIDENCE``.
+    Penetrating stumps are part of the vessel mask and so of the clearance.
+
+    Parameters
+    ----------
+    vessels : VesselMap
+    dura_mode : {"durectomy", "transdural"}, optional
+        Defaults to ``vessels.dura_mode``.
+    margins : SafetyMargins, optional
+        The margin model (default ``SafetyMargins()``); the needle radius is one of its terms.
+
+    Returns
+    -------
+    AvoidanceMap
+
+    Raises
+    ------
+    TypeError
+        ``vessels`` is not a VesselMap or ``margins`` not a SafetyMargins.
+    ValueError
+        An unknown ``dura_mode``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from insertion_planner import segment_vessels
+    >>> img = np.full((96, 96), 200, np.uint8); img[:, 40:46] = 90
+    >>> amap = build_avoidance_map(segment_vessels(img, pixel_size_um=12.0))
+    >>> bool(amap.allowed[50, 43]), bool(amap.allowed[50, 5])
+    (False, True)
+    >>> float(amap.clearance_um[50, 43])
+    0.0
+    >>> bool(amap.clearance_um[50, 5] > amap.required_um[50, 5])
+    True
+    """
+    if not isinstance(vessels, VesselMap):
+        raise TypeError(f"vessels must be a VesselMap, got {type(vessels).__name__}")
+    mode = vessels.dura_mode if dura_mode is None else DuraMode.parse(dura_mode, name="dura_mode")
+    if margins is None:
+        margins = SafetyMargins()
+    elif not isinstance(margins, SafetyMargins):
+        raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
+    px = float(vessels.pixel_size_um)
+    conf = vessels.confidence
+    hazard = vessels.mask | _uncertain(vessels)
+    shape = vessels.mask.shape
+    if hazard.any():
+        dist, (ri, ci) = ndi.distance_transform_edt(~hazard, return_indices=True)
+        clearance = np.maximum(dist.astype(np.float32) - np.float32(0.5), 0) * np.float32(px)
+        clearance[hazard] = 0
+        radius = vessels.radius_um
+        nearest = radius[ri, ci].astype(np.float32)
+        # an uncertain candidate has no radius of its own: take it as a small vessel
+        nearest = np.where(vessels.mask[ri, ci], nearest, np.float32(0.5 * px)).astype(np.float32)
+    else:
+        diag = float(np.hypot(*shape)) * px
+        clearance = np.full(shape, diag, np.float32)
+        nearest = np.zeros(shape, np.float32)
+    required = np.asarray(margins.required_um(mode, nearest), dtype=np.float32)
+    low = conf < LOW_CONFIDENCE
+    required = np.where(low, required + np.float32(margins.low_confidence_extra_um), required)
+    required = required.astype(np.float32)
+    allowed = (clearance >= required) & ~hazard
+    return AvoidanceMap(
+        clearance_um=_readonly(clearance.astype(np.float32)),
+        required_um=_readonly(required),
+        allowed=_readonly(allowed),
+        nearest_radius_um=_readonly(nearest),
+        penetrating=vessels.penetrating,
+        margins=margins,
+        dura_mode=mode,
+        pixel_size_um=px,
+    )

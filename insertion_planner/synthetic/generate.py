@@ -1,0 +1,229 @@
+"""``synthetic_cortex``: a camera-like image of exposed cortex with its exact ground truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from numpy.typing import NDArray
+
+from .._validation import check_positive
+from ..config import DuraMode
+from ..frames import Grid
+from .case import GroundTruth, SyntheticCase
+from .raster import rasterize_capsules
+from .region import target_region
+from .render import RenderStyle, render_image
+from .surface import craniectomy_disk, surface_height
+from .trees import (
+    ARTERY,
+    KIND_NAMES,
+    LAYER_DURA,
+    LAYER_PIA,
+    LAYER_STUMP_BOTTOM,
+    LAYER_STUMP_TOP,
+    VEIN,
+    grow_network,
+)
+
+__all__ = ["synthetic_cortex", "DURA_THICKNESS_UM"]
+
+DURA_THICKNESS_UM = 320.0
+"""Dura thickness over the pia (human dura: 0.25-0.40 mm)."""
+
+_MIN_SIDE, _MAX_SIDE = 64, 8192
+
+
+def _check_shape(shape: Any) -> tuple[int, int]:
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 2:
+        raise ValueError(f"shape must be two integers (H, W), got {shape!r}")
+    out = []
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"shape must be two integers (H, W), got {shape!r}")
+        if not _MIN_SIDE <= int(s) <= _MAX_SIDE:
+            raise ValueError(
+                f"shape sides must be between {_MIN_SIDE} and {_MAX_SIDE} pixels, "
+                f"got {tuple(shape)!r}"
+            )
+        out.append(int(s))
+    return out[0], out[1]
+
+
+def synthetic_cortex(
+    seed: int,
+    *,
+    shape: tuple[int, int] = (2048, 2048),
+    pixel_size_um: float = 12.0,
+    dura_mode: DuraMode | str = "durectomy",
+) -> SyntheticCase:
+    """Generate a synthetic image of cortex exposed by a round craniectomy, with ground truth.
+
+    Pial arteries and veins enter from the rim of the opening and branch by Murray's law
+    (diameters from about 700 um down to 30 um), ending in penetrating vessels that dive
+    into the cortex; isolated penetrating stumps (20-60 um) dot the free cortex. The
+    surface has gentle gyri and sulci (about a millimetre of relief). In ``transdural``
+    mode the cortex is seen through a scattering dura veil and dural vessels lie on top.
+    The opening is ``min(25 mm, 0.95 * shorter field side)`` across, centred.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative seed; the same seed and arguments give the same case. The pial
+        vessels and the surface do not depend on ``dura_mode``.
+    shape : (int, int)
+        Image shape (H, W), each side 64 to 8192 pixels.
+    pixel_size_um : float
+        Pixel side, micrometres (positive, finite).
+    dura_mode : {'durectomy', 'transdural'} or DuraMode
+
+    Returns
+    -------
+    SyntheticCase
+        ``image`` (H, W, 3) uint8 plus region, functional weight, grid with surface height
+        and ``truth`` (:class:`GroundTruth`).
+
+    Raises
+    ------
+    TypeError
+        When ``seed`` or a side of ``shape`` is not an integer, or ``pixel_size_um`` is
+        not a number.
+    ValueError
+        When ``seed`` is negative, a side is out of range, ``pixel_size_um`` is not
+        positive and finite, or ``dura_mode`` is unknown.
+
+    Examples
+    --------
+    >>> import insertion_planner as ip
+    >>> case = ip.synthetic_cortex(0, shape=(256, 256))
+    >>> case.image.shape, case.image.dtype, case.truth.mask.shape
+    ((256, 256, 3), dtype('uint8'), (256, 256))
+    >>> bool((case.truth.mask <= case.craniectomy).all())
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if not 0 <= int(seed) < 2**63:
+        raise ValueError(f"seed must be a non-negative integer below 2**63, got {int(seed)}")
+    seed = int(seed)
+    hw = _check_shape(shape)
+    ps = check_positive(pixel_size_um, name="pixel_size_um")
+    mode = DuraMode.parse(dura_mode)
+    transdural = mode is DuraMode.TRANSDURAL
+    s_surface, s_trees, s_region, s_render = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    )
+
+    craniectomy, center_rc, radius_um = craniectomy_disk(hw, ps)
+    z = surface_height(hw, ps, s_surface)
+    grid = Grid(hw, ps, surface_z_um=z)
+    extent = grid.extent_um
+    net = grow_network(
+        s_trees,
+        extent_um=extent,
+        center_um=(center_rc[1] * ps, center_rc[0] * ps),
+        disk_r_um=radius_um,
+        dural=transdural,
+    )
+
+    xy = np.asarray(net.xy, dtype=np.float64).reshape(-1, 2)
+    radius = np.asarray(net.radius, dtype=np.float64)
+    layer = np.asarray(net.layer)
+    depth = np.asarray(net.depth, dtype=np.float64)
+    rc = xy[:, ::-1] / ps
+    ras = rasterize_capsules(rc, radius / ps, net.edges, net.edge_kind, hw, pixel_size_um=ps)
+    mask = ras.mask & craniectomy
+    radius_map = np.where(mask, ras.radius_um, np.float32(0))
+    kind_map = np.where(mask, ras.kind, np.uint8(0))
+
+    # 3-D positions: pial vessels lie on the pia, dural ones on the dura, stumps dive.
+    surf = grid.height_at(rc)
+    zn = surf.copy()
+    zn[layer == LAYER_PIA] += radius[layer == LAYER_PIA]
+    zn[layer == LAYER_DURA] += DURA_THICKNESS_UM + radius[layer == LAYER_DURA]
+    zn[layer == LAYER_STUMP_BOTTOM] -= depth[layer == LAYER_STUMP_BOTTOM]
+    graph = _build_graph(xy, zn, rc, radius, net.kind, net.edges, net.edge_kind)
+    top = np.flatnonzero(layer == LAYER_STUMP_TOP)
+    penetrating = np.column_stack([xy[top], zn[top], radius[top], depth[top]]).reshape(-1, 5)
+
+    truth = GroundTruth(
+        mask=mask,
+        radius_um=radius_map,
+        kind=kind_map,
+        graph=graph,
+        penetrating=penetrating,
+        surface_z_um=z,
+        pixel_size_um=ps,
+        dura_thickness_um=DURA_THICKNESS_UM,
+    )
+    polygon, region, weight = target_region(craniectomy, center_rc, radius_um, ps, s_region)
+
+    glint = _glint_weight(ras.thickness_um, ras.radius_um, z, craniectomy)
+    image = render_image(
+        thickness_um=ras.thickness_um,
+        surface_z_um=z,
+        craniectomy=craniectomy,
+        center_rc=center_rc,
+        pixel_size_um=ps,
+        transdural=transdural,
+        glint_weight=glint,
+        rng=s_render,
+        style=RenderStyle(),
+    )
+    return SyntheticCase(
+        image=image,
+        pixel_size_um=ps,
+        dura_mode=mode,
+        seed=seed,
+        grid=grid,
+        region=region,
+        region_polygon=polygon,
+        functional_weight=weight,
+        craniectomy=craniectomy,
+        craniectomy_center_rc=center_rc,
+        craniectomy_radius_um=radius_um,
+        truth=truth,
+    )
+
+
+def _build_graph(
+    xy: NDArray[np.float64],
+    z: NDArray[np.float64],
+    rc: NDArray[np.float64],
+    radius: NDArray[np.float64],
+    kind: list[int],
+    edges: list[tuple[int, int]],
+    edge_kind: list[int],
+) -> nx.Graph:
+    g = nx.Graph()
+    g.add_nodes_from(
+        (
+            i,
+            {
+                "xyz_um": (float(xy[i, 0]), float(xy[i, 1]), float(z[i])),
+                "rc": (float(rc[i, 0]), float(rc[i, 1])),
+                "radius_um": float(radius[i]),
+                "kind": KIND_NAMES[k],
+                "kind_code": int(k),
+            },
+        )
+        for i, k in enumerate(kind)
+    )
+    g.add_edges_from((a, b, {"kind": KIND_NAMES[k]}) for (a, b), k in zip(edges, edge_kind,
+                                                                          strict=True))
+    return g
+
+
+def _glint_weight(
+    thickness: NDArray[np.float32],
+    radius_um: NDArray[np.float32],
+    z: NDArray[np.float32],
+    craniectomy: NDArray[np.bool_],
+) -> NDArray[np.float32]:
+    """Where specular glints fall: on the axis of large vessels and on gyral crowns."""
+    t = np.maximum(thickness[ARTERY], thickness[VEIN])
+    on_axis = (radius_um >= 80.0) & (t >= 1.9 * radius_um)
+    crown = z > np.float32(z.mean() + 0.85 * z.std())
+    w = np.float32(0.2) + np.float32(1.0) * crown + np.float32(30.0) * on_axis
+    return (w * craniectomy).astype(np.float32)

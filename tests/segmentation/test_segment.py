@@ -1,0 +1,134 @@
+import networkx as nx
+import numpy as np
+import pytest
+from skimage import data
+
+import insertion_planner as ip
+from insertion_planner.segmentation import _filters as flt
+
+
+def dice(a, b):
+    return 2 * (a & b).sum() / (a.sum() + b.sum())
+
+
+def test_lines_dice_and_widths(lines_case):
+    img, truth, _ = lines_case
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    assert dice(vm.mask, truth) > 0.9
+    # radius of the 16 px wide line (96 um) within 20 %
+    r = vm.radius_um[128, int(4.5 * 256 / 5)]
+    assert 0.8 * 96 <= r <= 1.2 * 96
+
+
+def test_rgb_uses_green(lines_case):
+    img, truth, _ = lines_case
+    rgb = np.stack([np.full_like(img, 200), img, img], axis=-1)  # red flat: no vessel in red
+    vm = ip.segment_vessels(rgb, pixel_size_um=12.0)
+    assert dice(vm.mask, truth) > 0.9
+
+
+def test_glints_are_not_holes_or_vessels(lines_case):
+    img, truth, _ = lines_case
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    assert not vm.mask[128, 60]  # glint on tissue: not a vessel
+    assert vm.mask[88:93, 177:181].all()  # glint on a vessel: filled dark, no hole
+
+
+def test_stumps_found_not_removed(lines_case):
+    img, _, discs = lines_case
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    for r, c in discs:
+        assert vm.mask[int(r), int(c)]
+        d = np.hypot(vm.penetrating[:, 0] - r, vm.penetrating[:, 1] - c)
+        assert d.min() < 1.5
+        assert 20 <= vm.penetrating[np.argmin(d), 2] <= 60
+
+
+def test_result_types_and_readonly(lines_case):
+    vm = ip.segment_vessels(lines_case[0], pixel_size_um=12.0, dura_mode="transdural")
+    assert vm.mask.dtype == bool and vm.radius_um.dtype == np.float32
+    assert vm.dura_mode is ip.DuraMode.TRANSDURAL
+    for a in (vm.mask, vm.radius_um, vm.vesselness, vm.confidence):
+        assert a.shape == (256, 256) and not a.flags.writeable
+    assert 0 <= vm.vesselness.min() and vm.vesselness.max() <= 1
+    assert 0 <= vm.confidence.min() and vm.confidence.max() <= 1
+    assert (vm.radius_um[~vm.mask] == 0).all() and (vm.radius_um[vm.mask] > 0).all()
+    assert isinstance(vm.graph, nx.Graph) and vm.graph.number_of_nodes() > 20
+    node = next(iter(vm.graph.nodes(data=True)))[1]
+    assert {"rc", "xyz_um", "radius_um"} <= set(node)
+    r, c = node["rc"]
+    assert vm.mask[int(r), int(c)]
+
+
+def test_deterministic(lines_case):
+    a = ip.segment_vessels(lines_case[0], pixel_size_um=12.0)
+    b = ip.segment_vessels(lines_case[0], pixel_size_um=12.0)
+    assert np.array_equal(a.mask, b.mask) and np.array_equal(a.confidence, b.confidence)
+
+
+def test_noisier_image_still_segments(draw):
+    img, truth, _ = draw(noise=0.05, seed=4)
+    assert dice(ip.segment_vessels(img, pixel_size_um=12.0).mask, truth) > 0.9
+
+
+def test_blank_image_has_no_vessels():
+    rng = np.random.default_rng(1)
+    img = (150 + rng.normal(0, 3, (128, 128))).astype(np.uint8)
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    assert vm.mask.mean() < 0.002 and vm.graph.number_of_nodes() < 5
+
+
+@pytest.mark.parametrize("mode", ["durectomy", "transdural"])
+def test_synthetic_quality(synthetic_small, mode):
+    case, vm = synthetic_small[mode]
+    truth = case.truth.mask
+    assert dice(vm.mask, truth) > 0.75
+    big = truth & (case.truth.radius_um >= 20)
+    assert (vm.mask & big).sum() / big.sum() > 0.9
+
+
+def test_retina_photograph():
+    img = data.retina()[::2, ::2]  # ~20 um/px after halving
+    vm = ip.segment_vessels(img, pixel_size_um=20.0)
+    assert 0.03 < vm.vessel_fraction < 0.25
+    # the main vessels: one large connected tree holds most vessel pixels
+    from scipy import ndimage as ndi
+
+    lab, n = ndi.label(vm.mask, structure=np.ones((3, 3)))
+    sizes = np.bincount(lab.ravel())[1:]
+    assert sizes.max() > 0.4 * vm.mask.sum()
+    assert vm.radius_um[vm.mask].max() > 50
+
+
+def test_scales_cover_diameters():
+    s = flt.scales_for(12.0)
+    assert s[0] == 1.0 and s[-1] * np.sqrt(3) * 2 * 12 >= 0.7 * 700
+    assert flt.scales_for(1.0)[0] > 5
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"image": np.full((8, 8), np.nan)}, "NaN"),
+        ({"image": np.full((8, 8), np.inf)}, "NaN"),
+        ({"image": np.zeros((0, 0))}, "at least"),
+        ({"image": np.zeros((1, 1))}, "at least"),
+        ({"image": np.zeros((4, 4, 3, 2))}, "shape"),
+        ({"pixel_size_um": 0.0}, "pixel_size_um"),
+        ({"pixel_size_um": -3.0}, "pixel_size_um"),
+        ({"pixel_size_um": float("nan")}, "pixel_size_um"),
+        ({"dura_mode": "open"}, "dura_mode.*'open'"),
+        ({"min_diameter_um": 800.0}, "min_diameter_um"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = {"image": np.zeros((16, 16)), "pixel_size_um": 12.0}
+    args.update(kwargs)
+    image = args.pop("image")
+    with pytest.raises(ValueError, match=match):
+        ip.segment_vessels(image, **args)
+
+
+def test_bad_type():
+    with pytest.raises(TypeError, match="image"):
+        ip.segment_vessels("x.png", pixel_size_um=12.0)
