@@ -14,6 +14,24 @@ from .robots import PRESETS, RobotSpec, get_robot
 from .synthetic import GroundTruth, SyntheticCase, synthetic_cortex
 from .segmentation import VesselMap, segment_vessels
 from .avoidance import AvoidanceMap, build_avoidance_map
+from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
+from .pipeline import plan_insertions
+from .planning import (
+    ConstraintViolationError,
+    check_plan,
+    lock_thread,
+    move_thread,
+    remove_thread,
+    replan,
+    unlock_thread,
+)
+from .robot import (
+    BrainMotion,
+    SimulationReport,
+    register_brain_shift,
+    simulate,
+    synthetic_brain_shift,
+)
 
 __version__ = "0.1.0"
 
@@ -38,4 +56,21 @@ __all__ = [
     "AvoidanceMap",
     "SyntheticCase",
     "GroundTruth",
+    "InsertionPlan",
+    "PlanGeometry",
+    "Thread",
+    "load_plan",
+    "plan_insertions",
+    "replan",
+    "move_thread",
+    "lock_thread",
+    "unlock_thread",
+    "remove_thread",
+    "check_plan",
+    "ConstraintViolationError",
+    "simulate",
+    "SimulationReport",
+    "BrainMotion",
+    "register_brain_shift",
+    "synthetic_brain_shift",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
-SUBCOMMANDS: tuple[str, ...] = ("synth",)
+SUBCOMMANDS: tuple[str, ...] = ("demo", "synth", "plan", "schema", "simulate")
 
 
 class _Parser(argparse.ArgumentParser):

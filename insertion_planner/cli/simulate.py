@@ -1,0 +1,83 @@
+"""``insertion-planner simulate``: simulate a plan on a robot and write the report JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the ``simulate`` subcommand on ``sub`` (an argparse subparsers object)."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "simulate",
+        help="simulate inserting a plan on a robot and validate every insertion",
+        description=(
+            "Check every thread of PLAN.json on the robot (reach, tilt, collision, 3-D vessel "
+            "clearance, tethers), time the insertion cycles, and write the simulation report."
+        ),
+    )
+    p.add_argument("plan", metavar="PLAN.json", help="plan file written by 'insertion-planner plan'")
+    p.add_argument("--robot", default=None,
+                   help="robot preset (R1-2019, R1-2024, next-gen) or robot JSON file (default: the plan's)")
+    p.add_argument("--out", default=None, metavar="REPORT.json", help="report file to write")
+    p.add_argument("--plan-out", default=None, metavar="PLAN.json",
+                   help="also write the plan with its 'simulation' section and thread statuses")
+    p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
+                   help="Monte Carlo samples per thread of positioning errors (default 0: none)")
+    p.add_argument("--failures", action="store_true",
+                   help="sample insertion failures at the robot's published rate (12.9 %%) and retry")
+    p.add_argument("--failure-rate", type=float, default=None, metavar="F",
+                   help="sample insertion failures at this rate instead")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random parts (default 0)")
+    p.set_defaults(run=run)
+    return p
+
+
+def _check_target(path: str, name: str) -> Path:
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{name}: folder {str(parent)!r} does not exist")
+    if target.is_dir():
+        raise ValueError(f"{name}: {str(target)!r} is a folder")
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate, then write the report (and the plan); nothing is written on error."""
+    from .._io import atomic_write_text
+    from ..plan import load_plan
+    from ..robot import simulate
+
+    out = _check_target(args.out, "--out") if args.out else None
+    plan_out = _check_target(args.plan_out, "--plan-out") if args.plan_out else None
+    plan = load_plan(args.plan)
+    rate: float | str | None = args.failure_rate
+    if rate is None and args.failures:
+        rate = "robot"
+    report = simulate(plan, robot=args.robot, rng=args.seed, monte_carlo_samples=args.monte_carlo,
+                      failure_rate=rate)  # fmt: skip
+    report_text = report.to_json_text()
+    plan_text = report.apply().to_json_text() if plan_out is not None else None
+    if out is not None:
+        atomic_write_text(out, report_text)
+    if plan_out is not None and plan_text is not None:
+        atomic_write_text(plan_out, plan_text)
+    per = report.total_time_s / max(1, sum(1 for r in report.insertions if r.time_s > 0))
+    worst = max((r.breach_probability or 0.0 for r in report.insertions), default=0.0)
+    mc = f"; largest breach probability {100 * worst:.2f} %" if report.monte_carlo_samples else ""
+    wrote = "".join(f"; wrote {p}" for p in (out, plan_out) if p is not None)
+    sys.stdout.write(
+        f"{report.robot}: {report.n_validated} of {report.n_threads} threads validated, "
+        f"{report.n_rejected} rejected, {report.n_failed} failed, {report.n_retries} retries; "
+        f"total {report.total_time_s:.1f} s ({per:.1f} s per insertion){mc}{wrote}\n"
+    )
+    if report.n_rejected:
+        for rec in report.insertions:
+            if rec.status == "rejected":
+                sys.stdout.write(f"  thread {rec.thread_id}: {'; '.join(rec.reasons)}\n")
+    return 0

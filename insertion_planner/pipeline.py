@@ -1,0 +1,113 @@
+"""The pipeline: image -> vessels -> avoidance map -> placed, ordered threads (a plan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._validation import as_rng, check_image, check_positive
+from .config import MAX_THREADS, DuraMode, SafetyMargins
+from .plan import InsertionPlan
+from .planning.plan_sites import plan_from_avoidance
+from .robots import RobotSpec, get_robot
+
+__all__ = ["plan_insertions"]
+
+
+def plan_insertions(
+    image: NDArray[Any],
+    *,
+    pixel_size_um: float,
+    dura_mode: DuraMode | str = "durectomy",
+    n_threads: int = MAX_THREADS,
+    region: Any = None,
+    robot: str | RobotSpec | dict[str, Any] = "R1-2019",
+    margins: SafetyMargins | None = None,
+    margin_um: float | None = None,
+    min_spacing_um: float = 250.0,
+    depth_um: float = 3500.0,
+    strict: bool = False,
+    weight: NDArray[np.floating[Any]] | None = None,
+    surface_height_um: NDArray[np.floating[Any]] | None = None,
+    craniectomy: NDArray[np.bool_] | None = None,
+    rng: int | np.random.Generator | None = None,
+    **options: Any,
+) -> InsertionPlan:
+    """Plan the insertion of up to 64 threads into the cortex shown in ``image``.
+
+    Runs :func:`~insertion_planner.segment_vessels`,
+    :func:`~insertion_planner.build_avoidance_map`, then placement (candidates, greedy +
+    local improvement, MILP certificate) and ordering (no site under a laid tether, short
+    travel).
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, 3) array, uint8, uint16 or float in [0, 1]
+    pixel_size_um : float
+    dura_mode : {"durectomy", "transdural"}
+    n_threads : int
+        Threads to place, 1 to 64 (more is an error naming the limit).
+    region : None, (H, W) bool or (n, 2) polygon of (row, col)
+        Target region; None: a 6 mm disc around the image centre.
+    robot : str, RobotSpec or dict
+        ``"R1-2019"`` (vertical needle), ``"R1-2024"``, ``"next-gen"`` or a custom robot.
+    margins : SafetyMargins, optional
+        Margin model; default ``SafetyMargins`` with the robot's needle radius.
+    margin_um : float, optional
+        Shortcut replacing ``margins.base_margin_um``.
+    min_spacing_um, depth_um : float
+        Minimum distance between sites (250 um); depth from the pia (3500 um).
+    strict : bool
+        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit.
+    weight : (H, W) float in [0, 1], optional
+        Functional weight to cover (default uniform over the region).
+    surface_height_um : (H, W) float, optional
+        Known surface height (e.g. ``case.grid.surface_z_um``); default flat.
+    craniectomy : (H, W) bool, optional
+        Exposed brain; default the whole image.
+    rng : int, Generator or None
+        Recorded as the seed in the plan's provenance (placement is deterministic).
+    **options
+        Passed to :func:`~insertion_planner.planning.plan_from_avoidance`
+        (``tether_clearance_um``, ``max_incidence_deg``, ``skull_thickness_um``,
+        ``thread_length_um``, ``dura_thickness_um``).
+
+    Returns
+    -------
+    InsertionPlan
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad input, naming the parameter.
+    InfeasiblePlanError
+        With ``strict=True`` when fewer than ``n_threads`` fit.
+    """
+    from .avoidance import build_avoidance_map
+    from .segmentation import segment_vessels
+
+    if isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and n_threads > MAX_THREADS:
+        raise ValueError(f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}")
+    arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
+    check_image(arr, name="image")
+    px = check_positive(pixel_size_um, name="pixel_size_um")
+    mode = DuraMode.parse(dura_mode)
+    spec = get_robot(robot)
+    if margins is None:
+        margins = SafetyMargins(needle_radius_um=spec.needle_radius_um)
+    elif not isinstance(margins, SafetyMargins):
+        raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
+    if margin_um is not None:
+        margins = margins.replace(base_margin_um=check_positive(margin_um, name="margin_um", allow_zero=True))
+    seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
+    as_rng(rng)  # validates rng
+    vessels = segment_vessels(arr, pixel_size_um=px, dura_mode=mode)
+    amap = build_avoidance_map(vessels, dura_mode=mode, margins=margins)
+    return plan_from_avoidance(
+        amap, n_threads=n_threads, region=region, robot=robot, dura_mode=mode, margins=margins,
+        min_spacing_um=min_spacing_um, depth_um=depth_um, weight=weight,
+        surface_height_um=surface_height_um, craniectomy=craniectomy, strict=strict, vessels=vessels,
+        image=arr, seed=seed, parameters={"pixel_size_um": px, "robot": spec.name}, **options,
+    )  # fmt: skip

@@ -1,0 +1,567 @@
+"""The insertion plan: threads, geometry, certificate, and its JSON form.
+
+A plan is frozen. :meth:`InsertionPlan.to_json` writes it atomically and byte-identically
+for identical inputs (sorted keys, floats rounded to 1e-6 um, no wall-clock time), with a
+``checksum`` (sha256 of the canonical JSON of everything else) that :func:`load_plan`
+checks after validating the file against the JSON Schema shipped in
+``insertion_planner/schema/plan.schema.json``.
+
+Run ``python -m insertion_planner.plan --markdown`` to print the schema as markdown
+(the source of ``docs/json-schema.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._io import atomic_write_text
+from .config import DuraMode, PlannerConfig, SafetyMargins
+from .errors import PlanFileError
+from .robots import RobotSpec
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "THREAD_STATUSES",
+    "Thread",
+    "PlanGeometry",
+    "InsertionPlan",
+    "load_plan",
+    "plan_schema",
+    "schema_markdown",
+]
+
+SCHEMA_VERSION = "1.0"
+THREAD_STATUSES = ("planned", "locked", "inserted", "failed", "removed", "validated", "rejected")
+_DECIMALS = 6
+
+
+def _r(value: Any) -> float:
+    """Round a float to 1e-6 (idempotent), mapping -0.0 to 0.0."""
+    out = round(float(value), _DECIMALS)
+    if not math.isfinite(out):
+        raise ValueError(f"plan values must be finite, got {value!r}")
+    return out + 0.0
+
+
+def _rt(values: Any, n: int, *, name: str) -> tuple[float, ...]:
+    out = tuple(_r(v) for v in values)
+    if len(out) != n:
+        raise ValueError(f"{name} must hold {n} numbers, got {len(out)}")
+    return out
+
+
+def _ra(values: Any, ncols: int, *, name: str) -> NDArray[np.float64]:
+    a = np.asarray(values, dtype=np.float64).reshape(-1, ncols) if len(values) else np.zeros((0, ncols))
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    a = np.array([[_r(v) for v in row] for row in a.tolist()], dtype=np.float64).reshape(-1, ncols)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One electrode thread: where and how deep it goes, and how safe the site is.
+
+    Parameters
+    ----------
+    id : int
+        Identifier, 0..n-1, stable across replans for kept threads.
+    order : int
+        0-based insertion order.
+    pixel : (float, float)
+        Site (row, col) in image pixels.
+    entry_um : (float, float, float)
+        Entry point on the pia (x, y, z), micrometres, Grid frame.
+    direction : (float, float, float)
+        Unit needle axis pointing into tissue; (0, 0, -1) is vertical.
+    depth_um : float
+        Insertion depth along the needle, counted from the pia.
+    clearance_um : float
+        Achieved 2-D clearance to the nearest vessel edge (avoidance map).
+    required_clearance_um : float
+        Clearance the margin model requires there.
+    status : str
+        One of ``THREAD_STATUSES``.
+    tether_um : tuple of (x, y, z)
+        Surface polyline from the implant's thread exit to the site.
+    weight : float
+        Functional weight at the site, in [0, 1].
+
+    Examples
+    --------
+    >>> t = Thread(0, 0, (10.0, 20.0), (240.0, 120.0, 0.0), (0.0, 0.0, -1.0), 3500.0,
+    ...            150.0, 86.5, "planned", ((0.0, 0.0, 0.0), (240.0, 120.0, 0.0)), 1.0)
+    >>> t.clearance_um >= t.required_clearance_um
+    True
+    """
+
+    id: int
+    order: int
+    pixel: tuple[float, float]
+    entry_um: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    depth_um: float
+    clearance_um: float
+    required_clearance_um: float
+    status: str
+    tether_um: tuple[tuple[float, float, float], ...]
+    weight: float
+
+    def __post_init__(self) -> None:
+        for name in ("id", "order"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+            object.__setattr__(self, name, int(v))
+        if self.status not in THREAD_STATUSES:
+            raise ValueError(f"status must be one of {THREAD_STATUSES}, got {self.status!r}")
+        object.__setattr__(self, "pixel", _rt(self.pixel, 2, name="pixel"))
+        object.__setattr__(self, "entry_um", _rt(self.entry_um, 3, name="entry_um"))
+        object.__setattr__(self, "direction", _rt(self.direction, 3, name="direction"))
+        for name in ("depth_um", "clearance_um", "required_clearance_um", "weight"):
+            object.__setattr__(self, name, _r(getattr(self, name)))
+        tether = tuple(_rt(p, 3, name="tether_um") for p in self.tether_um)
+        object.__setattr__(self, "tether_um", tether)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The thread as a JSON-ready dict."""
+        return {
+            "id": self.id,
+            "order": self.order,
+            "pixel": list(self.pixel),
+            "entry_um": list(self.entry_um),
+            "direction": list(self.direction),
+            "depth_um": self.depth_um,
+            "clearance_um": self.clearance_um,
+            "required_clearance_um": self.required_clearance_um,
+            "status": self.status,
+            "tether_um": [list(p) for p in self.tether_um],
+            "weight": self.weight,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Thread:
+        return cls(
+            d["id"], d["order"], tuple(d["pixel"]), tuple(d["entry_um"]), tuple(d["direction"]),
+            d["depth_um"], d["clearance_um"], d["required_clearance_um"], d["status"],
+            tuple(tuple(p) for p in d["tether_um"]), d["weight"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class PlanGeometry:
+    """Everything about the surgical scene a robot simulation needs besides the threads.
+
+    Lengths in micrometres (Grid frame: x along columns, y along rows, z up), angles in rad.
+
+    Parameters
+    ----------
+    craniectomy_center_um : (x, y)
+    craniectomy_radius_um : float
+    skull_thickness_um : float
+        The skull rim rises this far above the highest point of the surface.
+    implant_center_um : (x, y, z)
+        Centre of the implant's base; the implant sits on the skull beside the craniectomy.
+    implant_radius_um, implant_height_um : float
+    thread_exit_um : (x, y, z)
+        Where every tether starts (the implant's edge facing the craniectomy).
+    vessel_segments_um : (n, 7) float
+        Simplified vessel centreline: x0, y0, z0, x1, y1, z1, radius_um.
+    penetrating_um : (m, 5) float
+        Known penetrating vessels: x, y, z (at the surface), radius_um, depth_um.
+    surface : dict or None
+        Coarse surface height grid ``{origin_um: [x, y], step_um, z_um: [[...]]}``
+        (at most 128 x 128), or None for a flat surface at z = 0.
+    dura_thickness_um : float
+        0 in durectomy; the needle punctures this much dura in transdural mode.
+    tether_clearance_um : float
+        No later site may lie within this distance of a tether already laid.
+    max_incidence_rad : float
+        Largest angle allowed between the needle axis and the surface normal.
+    """
+
+    craniectomy_center_um: tuple[float, float]
+    craniectomy_radius_um: float
+    skull_thickness_um: float
+    implant_center_um: tuple[float, float, float]
+    implant_radius_um: float
+    implant_height_um: float
+    thread_exit_um: tuple[float, float, float]
+    vessel_segments_um: NDArray[np.float64] = field(repr=False)
+    penetrating_um: NDArray[np.float64] = field(repr=False)
+    surface: dict[str, Any] | None = field(default=None, repr=False)
+    dura_thickness_um: float = 0.0
+    tether_clearance_um: float = 100.0
+    max_incidence_rad: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, n in (("craniectomy_center_um", 2), ("implant_center_um", 3), ("thread_exit_um", 3)):
+            object.__setattr__(self, name, _rt(getattr(self, name), n, name=name))
+        for name in ("craniectomy_radius_um", "skull_thickness_um", "implant_radius_um",
+                     "implant_height_um", "dura_thickness_um", "tether_clearance_um",
+                     "max_incidence_rad"):  # fmt: skip
+            v = _r(getattr(self, name))
+            if v < 0:
+                raise ValueError(f"{name} must be non-negative, got {v}")
+            object.__setattr__(self, name, v)
+        object.__setattr__(
+            self, "vessel_segments_um", _ra(self.vessel_segments_um, 7, name="vessel_segments_um")
+        )
+        object.__setattr__(self, "penetrating_um", _ra(self.penetrating_um, 5, name="penetrating_um"))
+        if self.surface is not None:
+            s = self.surface
+            z = [[_r(v) for v in row] for row in s["z_um"]]
+            if len(z) > 128 or any(len(row) > 128 for row in z):
+                raise ValueError("surface z_um must be at most 128 x 128")
+            surf = {"origin_um": list(_rt(s["origin_um"], 2, name="origin_um")),
+                    "step_um": _r(s["step_um"]), "z_um": z}  # fmt: skip
+            object.__setattr__(self, "surface", surf)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            elif isinstance(v, tuple):
+                v = list(v)
+            elif isinstance(v, dict):
+                v = json.loads(json.dumps(v))
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlanGeometry:
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlanGeometry) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, eq=False)
+class InsertionPlan:
+    """A complete insertion plan, frozen; see ``docs/json-schema.md`` for its JSON form.
+
+    ``avoidance``, ``vessels``, ``grid``, ``region``, ``weight``, ``image``, ``scene`` and
+    ``candidates`` are kept in memory for edits, replanning and figures; they are not
+    serialised (None after :func:`load_plan`). Two plans are equal when their JSON content is equal.
+    """
+
+    schema_version: str
+    dura_mode: DuraMode
+    image_shape: tuple[int, int]
+    pixel_size_um: float
+    image_sha256: str
+    robot: str
+    robot_spec: RobotSpec
+    config: PlannerConfig
+    margins: SafetyMargins
+    threads: tuple[Thread, ...]
+    geometry: PlanGeometry
+    n_requested: int
+    binding_constraint: str | None
+    objective: float
+    bound: float
+    gap: float
+    simulation: dict[str, Any] | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    avoidance: Any = field(default=None, repr=False)
+    vessels: Any = field(default=None, repr=False)
+    grid: Any = field(default=None, repr=False)
+    region: NDArray[np.bool_] | None = field(default=None, repr=False)
+    weight: NDArray[np.float32] | None = field(default=None, repr=False)
+    image: NDArray[Any] | None = field(default=None, repr=False)
+    scene: Any = field(default=None, repr=False)
+    candidates: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dura_mode", DuraMode.parse(self.dura_mode))
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        threads = tuple(sorted(self.threads, key=lambda t: (t.order, t.id)))
+        ids = [t.id for t in threads]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"threads must have distinct ids, got {ids}")
+        object.__setattr__(self, "threads", threads)
+        for name in ("objective", "bound", "gap"):
+            object.__setattr__(self, name, _r(getattr(self, name)))
+        if self.simulation is not None:
+            object.__setattr__(self, "simulation", _canonical(self.simulation))
+        object.__setattr__(self, "provenance", _canonical(self.provenance))
+
+    # ------------------------------------------------------------------ access
+    @property
+    def active_threads(self) -> tuple[Thread, ...]:
+        """Threads not removed or failed (those that occupy a site)."""
+        return tuple(t for t in self.threads if t.status not in ("removed", "failed"))
+
+    def thread(self, thread_id: int) -> Thread:
+        """The thread with id ``thread_id`` (ValueError when absent)."""
+        for t in self.threads:
+            if t.id == thread_id:
+                return t
+        raise ValueError(f"thread_id {thread_id!r} is not in the plan (ids {[t.id for t in self.threads]})")
+
+    def with_simulation(self, section: dict[str, Any], statuses: dict[int, str]) -> InsertionPlan:
+        """A copy with the JSON ``simulation`` section and new thread statuses.
+
+        Examples
+        --------
+        >>> from insertion_planner.plan import _example_plan
+        >>> p = _example_plan().with_simulation(
+        ...     {"robot": "R1-2019", "total_time_s": 10.0,
+        ...      "insertions": [{"thread_id": 0, "ok": True, "reasons": [], "time_s": 10.0}]},
+        ...     {0: "validated"})
+        >>> p.threads[0].status, p.simulation["total_time_s"]
+        ('validated', 10.0)
+        """
+        if not isinstance(section, dict):
+            raise TypeError(f"section must be a dict, got {type(section).__name__}")
+        known = {t.id for t in self.threads}
+        bad = set(statuses) - known
+        if bad:
+            raise ValueError(f"statuses name unknown thread ids {sorted(bad)}")
+        threads = tuple(replace(t, status=statuses.get(t.id, t.status)) for t in self.threads)
+        return replace(self, simulation=section, threads=threads)
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as a JSON-ready dict (without the checksum)."""
+        out: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "units": {"length": "um", "time": "s", "angle": "rad"},
+            "dura_mode": self.dura_mode.value,
+            "image": {"shape": list(self.image_shape), "pixel_size_um": self.pixel_size_um,
+                      "sha256": self.image_sha256},  # fmt: skip
+            "robot": {"name": self.robot, "spec": _canonical(self.robot_spec.to_dict())},
+            "config": _canonical(_asdict(self.config)),
+            "margins": _canonical(self.margins.to_dict()),
+            "threads": [t.to_dict() for t in self.threads],
+            "geometry": self.geometry.to_dict(),
+            "n_requested": self.n_requested,
+            "binding_constraint": self.binding_constraint,
+            "certificate": {"objective": self.objective, "bound": self.bound, "gap": self.gap},
+            "provenance": self.provenance,
+        }
+        if self.simulation is not None:
+            out["simulation"] = self.simulation
+        return out
+
+    def to_json_text(self) -> str:
+        """The canonical JSON text (with checksum), as written by :meth:`to_json`."""
+        d = self.to_dict()
+        d["checksum"] = _checksum(d)
+        return json.dumps(d, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+
+    def to_json(self, path: str | os.PathLike[str]) -> None:
+        """Write the plan to ``path`` atomically (byte-identical for identical plans)."""
+        atomic_write_text(path, self.to_json_text())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InsertionPlan:
+        """Build a plan from a dict produced by :meth:`to_dict` (no schema check)."""
+        cert = d["certificate"]
+        return cls(
+            schema_version=d["schema_version"],
+            dura_mode=DuraMode.parse(d["dura_mode"]),
+            image_shape=tuple(d["image"]["shape"]),
+            pixel_size_um=d["image"]["pixel_size_um"],
+            image_sha256=d["image"]["sha256"],
+            robot=d["robot"]["name"],
+            robot_spec=RobotSpec.from_dict(dict(d["robot"]["spec"])),
+            config=PlannerConfig(**d["config"]),
+            margins=SafetyMargins(**d["margins"]),
+            threads=tuple(Thread.from_dict(t) for t in d["threads"]),
+            geometry=PlanGeometry.from_dict(d["geometry"]),
+            n_requested=d["n_requested"],
+            binding_constraint=d["binding_constraint"],
+            objective=cert["objective"],
+            bound=cert["bound"],
+            gap=cert["gap"],
+            simulation=d.get("simulation"),
+            provenance=d["provenance"],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, InsertionPlan) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _repr_html_(self) -> str:
+        from .viz import plan_html  # optional extra, imported only in Jupyter
+
+        return str(plan_html(self))
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
+def _canonical(obj: Any) -> Any:
+    """A JSON round-trip of ``obj`` (tuples to lists, numpy scalars to Python)."""
+
+    def default(o: Any) -> Any:
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, DuraMode):
+            return o.value
+        raise TypeError(f"cannot serialise {type(o).__name__} in a plan")
+
+    return json.loads(json.dumps(obj, default=default, allow_nan=False, sort_keys=True))
+
+
+def _checksum(d: dict[str, Any]) -> str:
+    body = {k: v for k, v in d.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files("insertion_planner").joinpath("schema/plan.schema.json").read_text()
+
+
+def plan_schema() -> dict[str, Any]:
+    """The JSON Schema of plan files, as a dict.
+
+    Examples
+    --------
+    >>> plan_schema()["properties"]["schema_version"]["const"]
+    '1.0'
+    """
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
+def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
+    """Read a plan file, validate it against the JSON Schema and its checksum.
+
+    Raises
+    ------
+    PlanFileError
+        When the file is missing, not JSON, fails the schema (the message names the
+        first failing field), or its checksum does not match its content (tampered).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from insertion_planner.plan import _example_plan
+    >>> p = _example_plan()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p.to_json(pathlib.Path(d) / "plan.json")
+    ...     load_plan(pathlib.Path(d) / "plan.json") == p
+    True
+    """
+    import jsonschema
+
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise PlanFileError(f"plan file {p!r} does not exist")
+    try:
+        with open(p, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFileError(f"plan file {p!r} is not valid JSON: {exc}") from None
+    validator = jsonschema.Draft202012Validator(plan_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = "/".join(str(x) for x in e.absolute_path) or "(top level)"
+        raise PlanFileError(f"plan file {p!r} fails the plan schema at {where}: {e.message}")
+    if data["checksum"] != _checksum(data):
+        raise PlanFileError(
+            f"plan file {p!r} was modified after it was written: its checksum does not match its content"
+        )
+    try:
+        return InsertionPlan.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise PlanFileError(f"plan file {p!r} holds inconsistent values: {exc}") from None
+
+
+def _example_plan() -> InsertionPlan:
+    """A tiny two-thread plan for doctests and tests."""
+    from .robots import get_robot
+
+    geo = PlanGeometry(
+        craniectomy_center_um=(1200.0, 1200.0), craniectomy_radius_um=1200.0,
+        skull_thickness_um=6000.0, implant_center_um=(3400.0, 1200.0, 6000.0),
+        implant_radius_um=1000.0, implant_height_um=4000.0,
+        thread_exit_um=(2400.0, 1200.0, 6000.0), vessel_segments_um=np.zeros((0, 7)),
+        penetrating_um=np.zeros((0, 5)),
+    )  # fmt: skip
+    threads = tuple(
+        Thread(i, i, (100.0, 100.0 + 30 * i), (1200.0 + 360 * i, 1200.0, 0.0), (0.0, 0.0, -1.0),
+               3500.0, 200.0, 86.5, "planned",
+               ((2400.0, 1200.0, 6000.0), (2400.0, 1200.0, 0.0), (1200.0 + 360 * i, 1200.0, 0.0)),
+               1.0)
+        for i in range(2)
+    )  # fmt: skip
+    return InsertionPlan(
+        SCHEMA_VERSION, DuraMode.DURECTOMY, (200, 200), 12.0, "0" * 64, "R1-2019",
+        get_robot("R1-2019"), PlannerConfig(n_threads=2), SafetyMargins(), threads, geo, 2,
+        None, 4.0, 4.0, 0.0, None, {"package_version": "0.1.0", "parameters": {}, "seed": 0},
+    )  # fmt: skip
+
+
+def schema_markdown() -> str:
+    """The plan JSON Schema rendered as markdown (the content of ``docs/json-schema.md``)."""
+    schema = plan_schema()
+    lines = [
+        "# Plan JSON format",
+        "",
+        "<!-- Generated by `python -m insertion_planner.plan --markdown`; do not edit by hand. -->",
+        "",
+        schema.get("description", ""),
+        "",
+        f"Schema: `insertion_planner/schema/plan.schema.json` (`{schema['$id']}`), "
+        "printed by `insertion-planner schema`.",
+        "",
+    ]
+
+    def walk(node: dict[str, Any], prefix: str, required: set[str]) -> None:
+        props = node.get("properties", {})
+        for name in sorted(props):
+            sub = props[name]
+            path = f"{prefix}{name}"
+            kind = sub.get("type", "const" if "const" in sub else "any")
+            if isinstance(kind, list):
+                kind = " or ".join(kind)
+            if "const" in sub:
+                kind = f"{kind} = {json.dumps(sub['const'])}"
+            if "enum" in sub:
+                kind = f"{kind}, one of {', '.join(json.dumps(v) for v in sub['enum'])}"
+            req = "yes" if name in required else "no"
+            desc = " ".join(sub.get("description", "").split())
+            lines.append(f"| `{path}` | {kind} | {req} | {desc} |")
+            if sub.get("type") == "object":
+                walk(sub, path + ".", set(sub.get("required", [])))
+            items = sub.get("items")
+            if isinstance(items, dict) and items.get("type") == "object":
+                walk(items, path + "[].", set(items.get("required", [])))
+
+    lines += ["| field | type | required | meaning |", "|---|---|---|---|"]
+    walk(schema, "", set(schema.get("required", [])))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the docs test
+    import sys
+
+    if sys.argv[1:] == ["--markdown"]:
+        sys.stdout.write(schema_markdown())
+    else:
+        sys.stdout.write(_schema_text())

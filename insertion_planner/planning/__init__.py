@@ -1,0 +1,40 @@
+"""Planning: candidate sites, placement with a MILP certificate, ordering, edits, replanning.
+
+The stage takes an avoidance map (see :mod:`insertion_planner.avoidance`) and returns an
+:class:`~insertion_planner.plan.InsertionPlan`. See ``docs/algorithms.md`` (Placement,
+Ordering and tethers, Replanning).
+"""
+
+from __future__ import annotations
+
+from .checks import ConstraintViolationError, Violation, check_plan
+from .edits import lock_thread, move_thread, remove_thread, unlock_thread
+from .replan import replan
+from .candidates import SITE_CONSTRAINTS, Candidates, make_candidates, site_checks
+from .optimise import Placement, place_sites
+from .ordering import insertion_order, precedence_graph, tangle_violations
+from .plan_sites import plan_from_avoidance
+from .scene import Scene, make_scene
+
+__all__ = [
+    "replan",
+    "move_thread",
+    "lock_thread",
+    "unlock_thread",
+    "remove_thread",
+    "check_plan",
+    "Violation",
+    "ConstraintViolationError",
+    "SITE_CONSTRAINTS",
+    "Candidates",
+    "make_candidates",
+    "site_checks",
+    "Placement",
+    "place_sites",
+    "insertion_order",
+    "precedence_graph",
+    "tangle_violations",
+    "plan_from_avoidance",
+    "Scene",
+    "make_scene",
+]

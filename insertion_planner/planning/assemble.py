@@ -1,0 +1,292 @@
+"""From an avoidance map to an :class:`~insertion_planner.plan.InsertionPlan`.
+
+:func:`build_plan` makes the candidates, places the sites, orders them and packs the
+result with the scene geometry into a plan. It takes plain arrays (or an ``AvoidanceMap``)
+so it runs without the segmentation stage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._validation import check_bool_mask
+from ..config import DuraMode, PlannerConfig, SafetyMargins
+from ..errors import InfeasiblePlanError
+from ..frames import Grid
+from ..plan import SCHEMA_VERSION, InsertionPlan, PlanGeometry, Thread
+from ..robots import RobotSpec
+from .candidates import Candidates, make_candidates
+from .optimise import Placement, greedy_select, place_sites
+from .ordering import insertion_order
+from .scene import (
+    IMPLANT_HEIGHT_UM,
+    IMPLANT_RADIUS_UM,
+    Scene,
+    needle_directions,
+    tether_polylines,
+)
+
+__all__ = [
+    "DEFAULT_REGION_DIAMETER_UM",
+    "default_region",
+    "region_mask",
+    "vessel_segments_um",
+    "coarse_surface",
+    "make_threads",
+    "make_geometry",
+    "build_plan",
+]
+
+DEFAULT_REGION_DIAMETER_UM = 6000.0
+"""Default target region: a disc of this diameter around the image centre."""
+
+
+def default_region(shape: tuple[int, int], pixel_size_um: float) -> NDArray[np.bool_]:
+    """A disc of ``DEFAULT_REGION_DIAMETER_UM`` around the image centre, clipped to the image.
+
+    Examples
+    --------
+    >>> int(default_region((100, 100), 100.0).sum())
+    2828
+    """
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) * pixel_size_um
+    out: NDArray[np.bool_] = r <= DEFAULT_REGION_DIAMETER_UM / 2
+    return out
+
+
+def region_mask(region: Any, shape: tuple[int, int], pixel_size_um: float) -> NDArray[np.bool_]:
+    """The target region as an (H, W) bool mask.
+
+    ``region`` is None (the default disc), an (H, W) bool mask, or an (n, 2) polygon of
+    (row, col) vertices, n >= 3.
+    """
+    if region is None:
+        return default_region(shape, pixel_size_um)
+    arr = np.asarray(region)
+    if arr.ndim == 2 and arr.shape == tuple(shape):
+        mask = check_bool_mask(arr, name="region", shape=shape)
+    elif arr.ndim == 2 and arr.shape[1] == 2 and arr.shape[0] >= 3 and np.issubdtype(arr.dtype, np.number):
+        from skimage.draw import polygon2mask
+
+        if not np.isfinite(arr).all():
+            raise ValueError("region polygon holds NaN or infinite vertices")
+        mask = polygon2mask(shape, arr.astype(float))
+    else:
+        raise ValueError(
+            f"region must be None, a bool mask of shape {tuple(shape)} or an (n, 2) polygon of "
+            f"(row, col) vertices with n >= 3, got an array of shape {arr.shape}"
+        )
+    if not mask.any():
+        raise ValueError("region must cover at least one pixel of the image, got an empty region")
+    return np.asarray(mask, bool)
+
+
+def vessel_segments_um(graph: nx.Graph | None, grid: Grid, *, max_segments: int = 2000) -> NDArray[np.float64]:
+    """Simplified centreline segments (n, 7): x0, y0, z0, x1, y1, z1, radius_um.
+
+    Chains of degree-2 nodes are subsampled so at most about ``max_segments`` remain.
+    Node positions come from ``xyz_um`` (or ``rc`` via the grid); radius from ``radius_um``.
+    """
+    if graph is None or graph.number_of_edges() == 0:
+        return np.zeros((0, 7))
+
+    def xyz(n: Any) -> NDArray[np.float64]:
+        a = graph.nodes[n]
+        if "xyz_um" in a:
+            return np.asarray(a["xyz_um"], float)
+        return grid.to_um([a["rc"]])[0]
+
+    k = max(1, math.ceil(graph.number_of_edges() / max_segments))
+    seen: set[frozenset[Any]] = set()
+    segs: list[list[float]] = []
+    for u, v in sorted(graph.edges, key=lambda e: (str(e[0]), str(e[1]))):
+        if frozenset((u, v)) in seen:
+            continue
+        # walk the chain through degree-2 nodes in both directions
+        chain = [u, v]
+        seen.add(frozenset((u, v)))
+        for end in (0, 1):
+            while graph.degree(chain[-1 if end else 0]) == 2:
+                tip = chain[-1 if end else 0]
+                prev = chain[-2 if end else 1]
+                nxt = [n for n in graph.neighbors(tip) if n != prev]
+                if not nxt or frozenset((tip, nxt[0])) in seen:
+                    break
+                seen.add(frozenset((tip, nxt[0])))
+                if end:
+                    chain.append(nxt[0])
+                else:
+                    chain.insert(0, nxt[0])
+        keep = chain[::k] if (len(chain) - 1) % k == 0 else chain[::k] + [chain[-1]]
+        for a, b in zip(keep[:-1], keep[1:], strict=True):
+            r = 0.5 * (float(graph.nodes[a].get("radius_um", 0.0)) + float(graph.nodes[b].get("radius_um", 0.0)))
+            segs.append([*xyz(a), *xyz(b), r])
+    return np.asarray(segs, float).reshape(-1, 7)
+
+
+def coarse_surface(grid: Grid, *, max_size: int = 128) -> dict[str, Any] | None:
+    """The surface height on a grid of at most ``max_size`` x ``max_size`` samples, or None if flat."""
+    if grid.surface_z_um is None:
+        return None
+    h, w = grid.shape
+    step = max(1, math.ceil(max(h, w) / max_size))
+    z = np.asarray(grid.surface_z_um)[::step, ::step][:max_size, :max_size]
+    return {"origin_um": [0.0, 0.0], "step_um": step * grid.pixel_size_um, "z_um": z.astype(float).tolist()}
+
+
+def make_threads(
+    scene: Scene, rc: NDArray[Any], order: NDArray[np.int64], *, ids: ArrayLike, clearance_um: ArrayLike,
+    required_um: ArrayLike, weight: ArrayLike, depth_um: float, status: ArrayLike | str = "planned",
+) -> tuple[Thread, ...]:
+    """Threads for sites ``rc`` (n, 2) inserted in ``order`` (a permutation of range(n))."""
+    rc = np.asarray(rc, float).reshape(-1, 2)
+    entry = scene.grid.to_um(rc)
+    dirs = needle_directions(scene, rc)
+    tethers = tether_polylines(scene, rc)
+    rank = np.empty(len(rc), np.int64)
+    rank[np.asarray(order, np.int64)] = np.arange(len(rc))
+    ids = np.asarray(ids, int)
+    cl, rq, wt = (np.asarray(a, float) for a in (clearance_um, required_um, weight))
+    st = [status] * len(rc) if isinstance(status, str) else list(status)
+    return tuple(
+        Thread(int(ids[i]), int(rank[i]), (rc[i, 0], rc[i, 1]), tuple(entry[i]), tuple(dirs[i]), depth_um,
+               cl[i], rq[i], st[i], tuple(map(tuple, tethers[i])), wt[i])
+        for i in range(len(rc))
+    )  # fmt: skip
+
+
+def make_geometry(scene: Scene, *, vessel_segments: NDArray[np.float64], dura_mode: DuraMode) -> PlanGeometry:
+    """The serialisable scene geometry of a plan."""
+    pen = scene.penetrating
+    pen_um = np.zeros((len(pen), 5))
+    if len(pen):
+        pen_um[:, :3] = scene.grid.to_um(pen[:, :2])
+        pen_um[:, 3] = pen[:, 2]
+        pen_um[:, 4] = scene.depth_um + scene.dura_thickness_um  # at least as deep as the needle
+    return PlanGeometry(
+        craniectomy_center_um=scene.center_um, craniectomy_radius_um=scene.radius_um,
+        skull_thickness_um=scene.skull_thickness_um, implant_center_um=scene.implant_center_um,
+        implant_radius_um=IMPLANT_RADIUS_UM, implant_height_um=IMPLANT_HEIGHT_UM,
+        thread_exit_um=scene.exit_um, vessel_segments_um=vessel_segments, penetrating_um=pen_um,
+        surface=coarse_surface(scene.grid),
+        dura_thickness_um=scene.dura_thickness_um if dura_mode is DuraMode.TRANSDURAL else 0.0,
+        tether_clearance_um=scene.tether_clearance_um, max_incidence_rad=scene.max_incidence_rad,
+    )  # fmt: skip
+
+
+def diagnose(
+    avoidance: Any, region: NDArray[np.bool_], scene: Scene, n: int, *, min_spacing_um: float,
+    weight: Any = None, n_placed: int,
+) -> tuple[str, dict[str, int]]:
+    """Which constraint bound the plan: the one whose relaxation fits the most more sites.
+
+    Returns the constraint name and, per constraint, how many sites a greedy packing fits
+    with it relaxed (``min_spacing`` relaxed to half).
+    """
+    ones = np.ones(region.shape, bool)
+    relaxed: dict[str, tuple[Any, NDArray[np.bool_], Scene, float]] = {
+        "vessel_clearance": (SimpleNamespace(clearance_um=np.full(region.shape, np.inf), required_um=np.zeros(region.shape),
+                                             allowed=ones, penetrating=np.zeros((0, 3))),  # fmt: skip
+                             region, replace(scene, penetrating=np.zeros((0, 3))), min_spacing_um),
+        "tether_reach": (avoidance, region, replace(scene, thread_length_um=math.inf), min_spacing_um),
+        "surface_slope": (avoidance, region, replace(scene, max_incidence_rad=math.pi), min_spacing_um),
+        "region": (avoidance, ones, scene, min_spacing_um),
+        "craniectomy": (avoidance, region, replace(scene, craniectomy=ones), min_spacing_um),
+        "min_spacing": (avoidance, region, scene, min_spacing_um / 2),
+    }
+    counts: dict[str, int] = {}
+    for name, (amap, reg, sc, d) in relaxed.items():
+        c = make_candidates(amap, reg, sc, min_spacing_um=d, weight=weight)
+        raster = np.lexsort((c.rc[:, 1], c.rc[:, 0])) if len(c) else np.zeros(0, np.int64)
+        counts[name] = len(greedy_select(c, n, d, order=raster))
+    best = max(counts, key=lambda k: (counts[k], -list(relaxed).index(k)))
+    if counts[best] <= n_placed:
+        best = "min_spacing"
+    return best, counts
+
+
+def build_plan(
+    avoidance: Any,
+    *,
+    grid: Grid,
+    region: NDArray[np.bool_],
+    scene: Scene,
+    config: PlannerConfig,
+    margins: SafetyMargins,
+    robot: RobotSpec,
+    robot_name: str,
+    dura_mode: DuraMode,
+    weight: NDArray[np.floating[Any]] | None = None,
+    vessels: Any = None,
+    image: NDArray[Any] | None = None,
+    image_sha256: str = "0" * 64,
+    strict: bool = False,
+    seed: int | None = None,
+    parameters: dict[str, Any] | None = None,
+    node_limit: int = 500,
+) -> InsertionPlan:
+    """Place, certify and order ``config.n_threads`` threads; return the plan.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        With ``strict`` when fewer threads fit than asked (names the binding constraint).
+    """
+    n = config.n_threads
+    cands = make_candidates(avoidance, region, scene, min_spacing_um=config.min_spacing_um, weight=weight)
+    placement = place_sites(cands, n, min_spacing_um=config.min_spacing_um, node_limit=node_limit)
+    k = len(placement.chosen)
+    binding: str | None = None
+    if k < n:
+        binding, counts = diagnose(avoidance, region, scene, n, min_spacing_um=config.min_spacing_um,
+                                   weight=weight, n_placed=k)  # fmt: skip
+        if strict:
+            raise InfeasiblePlanError(
+                f"only {k} of the {n} threads asked fit; the binding constraint is {binding} "
+                f"(greedy packing with each constraint relaxed fits {counts})",
+                binding_constraint=binding, n_placed=k,
+            )
+    return _pack(avoidance, placement, grid=grid, region=region, scene=scene, config=config, margins=margins,
+                 robot=robot, robot_name=robot_name, dura_mode=dura_mode, weight=weight, vessels=vessels,
+                 image=image, image_sha256=image_sha256, binding=binding, seed=seed,
+                 parameters=parameters or {})  # fmt: skip
+
+
+def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[np.bool_], scene: Scene,
+          config: PlannerConfig, margins: SafetyMargins, robot: RobotSpec, robot_name: str,
+          dura_mode: DuraMode, weight: Any, vessels: Any, image: Any, image_sha256: str,
+          binding: str | None, seed: int | None, parameters: dict[str, Any]) -> InsertionPlan:  # fmt: skip
+    from .. import __version__
+
+    c: Candidates = placement.candidates
+    idx = placement.chosen
+    rc = c.rc[idx]
+    order = insertion_order(c.xy_um[idx], scene.exit_um[:2], scene.tether_clearance_um)
+    ids = np.empty(len(idx), np.int64)
+    ids[order] = np.arange(len(idx))  # fresh plans number threads in insertion order
+    threads = make_threads(scene, rc, order, ids=ids, clearance_um=c.clearance_um[idx],
+                           required_um=c.required_um[idx], weight=c.weight[idx],
+                           depth_um=config.depth_um)  # fmt: skip
+    graph = getattr(vessels, "graph", None)
+    geometry = make_geometry(scene, vessel_segments=vessel_segments_um(graph, grid), dura_mode=dura_mode)
+    params = {**parameters, "certificate": {"method": placement.method, "spacing_um": round(placement.spacing_um, 6),
+                                            "n_candidates": len(c), "milp_status": placement.milp_status}}  # fmt: skip
+    return InsertionPlan(
+        schema_version=SCHEMA_VERSION, dura_mode=dura_mode, image_shape=grid.shape,
+        pixel_size_um=grid.pixel_size_um, image_sha256=image_sha256, robot=robot_name, robot_spec=robot,
+        config=config, margins=margins, threads=threads, geometry=geometry, n_requested=config.n_threads,
+        binding_constraint=binding, objective=placement.objective, bound=placement.bound, gap=placement.gap,
+        simulation=None, provenance={"package_version": __version__, "parameters": params, "seed": seed},
+        avoidance=avoidance, vessels=vessels, grid=grid, region=region, weight=weight, image=image,
+        scene=scene, candidates=c,
+    )  # fmt: skip
+

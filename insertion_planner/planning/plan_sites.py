@@ -1,0 +1,147 @@
+"""Plan threads on an avoidance map: options checked once, scene built, plan assembled."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._validation import check_bool_mask, check_int_range, check_positive
+from ..config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
+from ..frames import Grid
+from ..plan import InsertionPlan
+from ..robots import RobotSpec, get_robot
+from .assemble import build_plan, region_mask
+from .scene import make_scene
+
+__all__ = ["plan_from_avoidance", "DEFAULT_TETHER_CLEARANCE_UM", "DEFAULT_MAX_INCIDENCE_DEG"]
+
+DEFAULT_TETHER_CLEARANCE_UM = 100.0
+"""A needle must stay this far from a laid thread (threads are 16-84 um wide, JMIR 2019)."""
+DEFAULT_MAX_INCIDENCE_DEG = 10.0
+"""Largest angle between the needle and the surface normal accepted at a site."""
+
+
+def image_sha256(image: NDArray[Any] | None) -> str:
+    """sha256 of an image's array bytes in C order (64 zeros when there is no image)."""
+    if image is None:
+        return "0" * 64
+    return hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
+
+
+def plan_from_avoidance(
+    avoidance: Any,
+    *,
+    n_threads: int = MAX_THREADS,
+    region: Any = None,
+    robot: str | RobotSpec | dict[str, Any] = "R1-2019",
+    dura_mode: DuraMode | str | None = None,
+    margins: SafetyMargins | None = None,
+    min_spacing_um: float = 250.0,
+    depth_um: float = 3500.0,
+    dura_thickness_um: float = 320.0,
+    thread_length_um: float = 20000.0,
+    weight: NDArray[np.floating[Any]] | None = None,
+    surface_height_um: NDArray[np.floating[Any]] | None = None,
+    craniectomy: NDArray[np.bool_] | None = None,
+    tether_clearance_um: float = DEFAULT_TETHER_CLEARANCE_UM,
+    max_incidence_deg: float = DEFAULT_MAX_INCIDENCE_DEG,
+    skull_thickness_um: float = 6000.0,
+    strict: bool = False,
+    vessels: Any = None,
+    image: NDArray[Any] | None = None,
+    seed: int | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> InsertionPlan:
+    """Place and order up to ``n_threads`` threads on an avoidance map.
+
+    Parameters
+    ----------
+    avoidance : AvoidanceMap
+        Or any object with (H, W) ``clearance_um``, ``required_um``, ``allowed`` arrays,
+        ``pixel_size_um`` and optionally ``penetrating`` (m, 3) (row, col, radius_um),
+        ``dura_mode`` and ``margins``.
+    n_threads : int
+        1 to 64.
+    region : None, (H, W) bool or (n, 2) polygon of (row, col)
+        Target region; None: a 6 mm disc around the image centre.
+    robot : str, RobotSpec or dict
+    dura_mode : DuraMode or str, optional
+        Default: the avoidance map's.
+    margins : SafetyMargins, optional
+        Recorded in the plan (the avoidance map already applied them); default: the map's.
+    min_spacing_um, depth_um, dura_thickness_um, thread_length_um : float
+        See :class:`~insertion_planner.PlannerConfig`.
+    weight : (H, W) float in [0, 1], optional
+        Functional weight to cover; default uniform over the region.
+    surface_height_um : (H, W) float, optional
+        Known surface height (z up); default flat.
+    craniectomy : (H, W) bool, optional
+        Exposed brain; default the whole image.
+    tether_clearance_um, max_incidence_deg, skull_thickness_um : float
+        See :mod:`insertion_planner.planning.scene`.
+    strict : bool
+        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> amap = SimpleNamespace(clearance_um=np.full((200, 200), 400.0), required_um=np.full((200, 200), 86.5),
+    ...                        allowed=np.ones((200, 200), bool), pixel_size_um=12.0, dura_mode="durectomy")
+    >>> plan = plan_from_avoidance(amap, n_threads=8)
+    >>> len(plan.threads), plan.binding_constraint, plan.gap
+    (8, None, 0.0)
+    """
+    if isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and n_threads > MAX_THREADS:
+        raise ValueError(f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}")
+    n = check_int_range(n_threads, name="n_threads", low=1, high=MAX_THREADS)
+    clear = np.asarray(avoidance.clearance_um)
+    if clear.ndim != 2:
+        raise ValueError(f"avoidance.clearance_um must be (H, W), got shape {clear.shape}")
+    shape = (int(clear.shape[0]), int(clear.shape[1]))
+    px = check_positive(avoidance.pixel_size_um, name="avoidance.pixel_size_um")
+    mode = DuraMode.parse(dura_mode if dura_mode is not None else getattr(avoidance, "dura_mode", "durectomy"))
+    margins = margins if margins is not None else getattr(avoidance, "margins", None) or SafetyMargins()
+    if not isinstance(margins, SafetyMargins):
+        raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
+    spec = get_robot(robot)
+    robot_name = robot if isinstance(robot, str) and not robot.endswith(".json") else spec.name
+    config = PlannerConfig(n_threads=n, min_spacing_um=min_spacing_um, depth_um=depth_um,
+                           dura_thickness_um=dura_thickness_um, thread_length_um=thread_length_um)  # fmt: skip
+    reg = region_mask(region, shape, px)
+    w = None
+    if weight is not None:
+        w = np.asarray(weight, np.float64)
+        if w.shape != shape:
+            raise ValueError(f"weight must have shape {shape}, got shape {w.shape}")
+        if not np.isfinite(w).all() or w.min() < 0 or w.max() > 1:
+            raise ValueError("weight must hold finite values in [0, 1]")
+    crani = None if craniectomy is None else check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=shape)
+    grid = Grid(shape, px, surface_height_um)
+    incidence = check_positive(max_incidence_deg, name="max_incidence_deg", allow_zero=True)
+    centroid = np.argwhere(reg).mean(axis=0)
+    scene = make_scene(
+        grid, craniectomy=crani, toward_rc=centroid, skull_thickness_um=skull_thickness_um,
+        thread_length_um=config.thread_length_um, depth_um=config.depth_um,
+        dura_thickness_um=config.dura_thickness_um if mode is DuraMode.TRANSDURAL else 0.0,
+        tether_clearance_um=tether_clearance_um, max_tilt_rad=spec.max_tilt_rad,
+        max_incidence_rad=math.radians(incidence), penetrating=getattr(avoidance, "penetrating", None),
+    )  # fmt: skip
+    params = {
+        "n_threads": n, "min_spacing_um": config.min_spacing_um, "depth_um": config.depth_um,
+        "tether_clearance_um": float(tether_clearance_um), "max_incidence_deg": incidence,
+        "skull_thickness_um": float(skull_thickness_um), "strict": bool(strict),
+        "region": "default" if region is None else ("mask" if np.asarray(region).shape == shape else "polygon"),
+        "weight": "uniform" if weight is None else "given",
+        "craniectomy": "whole image" if craniectomy is None else "given",
+        **(parameters or {}),
+    }  # fmt: skip
+    return build_plan(
+        avoidance, grid=grid, region=reg, scene=scene, config=config, margins=margins, robot=spec,
+        robot_name=robot_name, dura_mode=mode, weight=w, vessels=vessels, image=image,
+        image_sha256=image_sha256(image), strict=strict, seed=seed, parameters=params,
+    )  # fmt: skip

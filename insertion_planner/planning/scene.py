@@ -1,0 +1,286 @@
+"""The surgical scene around the sites: craniectomy, implant, tethers, needle axes.
+
+Every function takes plain arrays or a :class:`Scene` and works on many sites at once.
+Pixels are (row, col); points are (x, y, z) in micrometres in the :class:`~insertion_planner.Grid`
+frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._validation import check_bool_mask, check_positive
+from ..frames import Grid
+
+__all__ = [
+    "Scene",
+    "make_scene",
+    "needle_directions",
+    "incidence_rad",
+    "tether_polylines",
+    "tether_lengths_um",
+    "penetrating_path_clearance_um",
+]
+
+IMPLANT_RADIUS_UM = 11500.0
+"""The N1 implant is about quarter-sized (US quarter: 24.26 mm diameter)."""
+IMPLANT_HEIGHT_UM = 9000.0
+"""About 9 mm thick (Neuralink, podcast #438)."""
+EXIT_GAP_UM = 500.0
+"""Horizontal gap between the craniectomy rim and the implant's thread exit."""
+EXIT_HEIGHT_UM = 1000.0
+"""The implant sits in a recess cut in the skull beside the craniectomy; its thread exit is
+this far above the highest point of the surface."""
+
+
+@dataclass(frozen=True, eq=False)
+class Scene:
+    """Geometry the placement constraints need besides the avoidance map.
+
+    Attributes
+    ----------
+    grid : Grid
+    craniectomy : (H, W) bool
+        Pixels inside the craniectomy (exposed brain).
+    center_um : (x, y)
+        Centre of the craniectomy (equivalent disc).
+    radius_um : float
+        Radius of the equivalent disc.
+    rim_z_um : float
+        Height of the skull rim: highest surface point plus the skull thickness (for
+        collision checks; the tethers start lower, at the implant's thread exit).
+    skull_thickness_um : float
+    exit_um : (x, y, z)
+        The implant's thread exit, where every tether starts, ``EXIT_HEIGHT_UM`` above the
+        highest surface point, ``EXIT_GAP_UM`` outside the rim.
+    implant_center_um : (x, y, z)
+    thread_length_um, depth_um, dura_thickness_um, tether_clearance_um : float
+    max_tilt_rad, max_incidence_rad : float
+    penetrating : (m, 3) float
+        Known penetrating vessels as (row, col, radius_um).
+    """
+
+    grid: Grid
+    craniectomy: NDArray[np.bool_] = field(repr=False)
+    center_um: tuple[float, float]
+    radius_um: float
+    rim_z_um: float
+    skull_thickness_um: float
+    exit_um: tuple[float, float, float]
+    implant_center_um: tuple[float, float, float]
+    thread_length_um: float
+    depth_um: float
+    dura_thickness_um: float
+    tether_clearance_um: float
+    max_tilt_rad: float
+    max_incidence_rad: float
+    penetrating: NDArray[np.float64] = field(repr=False)
+
+
+def make_scene(
+    grid: Grid,
+    *,
+    craniectomy: ArrayLike | None = None,
+    toward_rc: ArrayLike | None = None,
+    skull_thickness_um: float = 6000.0,
+    thread_length_um: float = 20000.0,
+    depth_um: float = 3500.0,
+    dura_thickness_um: float = 0.0,
+    tether_clearance_um: float = 100.0,
+    max_tilt_rad: float = 0.0,
+    max_incidence_rad: float = math.radians(10.0),
+    penetrating: ArrayLike | None = None,
+) -> Scene:
+    """Build the scene: craniectomy disc, implant beside it, thread exit at its edge.
+
+    Parameters
+    ----------
+    grid : Grid
+    craniectomy : (H, W) bool, optional
+        Exposed brain. Default: the disc inscribed in the image. The scene records the
+        smallest disc around the mask's centroid holding it (the rim).
+    toward_rc : (row, col), optional
+        The implant sits beside the craniectomy on the side nearest this point (usually the
+        centroid of the target region); default: to the right (+x).
+    skull_thickness_um : float
+        Rim height above the highest surface point (adult skull ~6 mm).
+    thread_length_um, depth_um, dura_thickness_um, tether_clearance_um : float
+    max_tilt_rad, max_incidence_rad : float
+        Tilt the robot can make; largest angle allowed between needle and surface normal.
+    penetrating : (m, 3) float, optional
+        (row, col, radius_um) of known penetrating vessels.
+
+    Examples
+    --------
+    >>> s = make_scene(Grid((100, 100), pixel_size_um=10.0))
+    >>> s.center_um, s.radius_um, s.exit_um
+    ((495.0, 495.0), 500.0, (1495.0, 495.0, 1000.0))
+    """
+    h, w = grid.shape
+    px = grid.pixel_size_um
+    yy, xx = np.mgrid[:h, :w]
+    if craniectomy is None:
+        center = ((w - 1) * px / 2.0, (h - 1) * px / 2.0)
+        radius = min(h, w) * px / 2.0
+        mask = np.hypot(xx * px - center[0], yy * px - center[1]) <= radius
+    else:
+        mask = check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=grid.shape)
+        if not mask.any():
+            raise ValueError("craniectomy must mark at least one pixel, got an empty mask")
+        rr, cc = np.nonzero(mask)
+        center = (float(cc.mean() * px), float(rr.mean() * px))
+        radius = float(np.hypot(cc * px - center[0], rr * px - center[1]).max()) + px / 2
+    mask = np.array(mask, bool)
+    mask.setflags(write=False)
+    skull = check_positive(skull_thickness_um, name="skull_thickness_um")
+    zmax = float(grid.surface_z_um.max()) if grid.surface_z_um is not None else 0.0
+    rim_z = zmax + skull
+    exit_z = zmax + EXIT_HEIGHT_UM
+    if toward_rc is None:
+        u = np.array([1.0, 0.0])
+    else:
+        t = np.asarray(toward_rc, dtype=float)
+        u = np.array([t[1] * px - center[0], t[0] * px - center[1]])
+        n = float(np.hypot(*u))
+        u = u / n if n > 1e-6 else np.array([1.0, 0.0])
+    exit_xy = np.array(center) + u * (radius + EXIT_GAP_UM)
+    implant_xy = np.array(center) + u * (radius + EXIT_GAP_UM + IMPLANT_RADIUS_UM)
+    pen = np.zeros((0, 3)) if penetrating is None else np.asarray(penetrating, float).reshape(-1, 3)
+    pen = pen.copy()
+    pen.setflags(write=False)
+    return Scene(
+        grid=grid, craniectomy=mask, center_um=(float(center[0]), float(center[1])),
+        radius_um=float(radius), rim_z_um=rim_z, skull_thickness_um=skull,
+        exit_um=(float(exit_xy[0]), float(exit_xy[1]), exit_z),
+        implant_center_um=(float(implant_xy[0]), float(implant_xy[1]), exit_z),
+        thread_length_um=check_positive(thread_length_um, name="thread_length_um"),
+        depth_um=check_positive(depth_um, name="depth_um"),
+        dura_thickness_um=check_positive(dura_thickness_um, name="dura_thickness_um", allow_zero=True),
+        tether_clearance_um=check_positive(tether_clearance_um, name="tether_clearance_um", allow_zero=True),
+        max_tilt_rad=float(max_tilt_rad), max_incidence_rad=float(max_incidence_rad), penetrating=pen,
+    )  # fmt: skip
+
+
+def needle_directions(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
+    """Unit needle axes (n, 3) pointing into tissue at (n, 2) sites.
+
+    A vertical-only robot inserts along (0, 0, -1); a tilting robot follows the inward
+    surface normal, tilting at most ``max_tilt_rad`` toward it.
+    """
+    pts = np.atleast_2d(np.asarray(rc, dtype=float))
+    out = np.zeros((len(pts), 3))
+    out[:, 2] = -1.0
+    if scene.max_tilt_rad <= 0 or scene.grid.surface_z_um is None or not len(pts):
+        return out
+    n = scene.grid.normals(pts)
+    slope = np.arccos(np.clip(n[:, 2], -1.0, 1.0))
+    tilt = np.minimum(slope, scene.max_tilt_rad)
+    hnorm = np.hypot(n[:, 0], n[:, 1])
+    safe = np.where(hnorm > 1e-12, hnorm, 1.0)
+    out[:, 0] = -np.sin(tilt) * n[:, 0] / safe
+    out[:, 1] = -np.sin(tilt) * n[:, 1] / safe
+    out[:, 2] = -np.cos(tilt)
+    return out
+
+
+def incidence_rad(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
+    """Angle (n,) between the needle axis and the inward surface normal at (n, 2) sites."""
+    pts = np.atleast_2d(np.asarray(rc, dtype=float))
+    if scene.grid.surface_z_um is None:
+        return np.zeros(len(pts))
+    d = needle_directions(scene, pts)
+    n = scene.grid.normals(pts)
+    return np.arccos(np.clip(-(d * n).sum(axis=1), -1.0, 1.0))
+
+
+def _rim_points(scene: Scene, xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Where the straight path exit -> site crosses the craniectomy rim, (n, 2)."""
+    e = np.array(scene.exit_um[:2])
+    c = np.array(scene.center_um)
+    d = xy - e
+    f = e - c
+    a = (d * d).sum(axis=1)
+    b = 2 * (f * d).sum(axis=1)
+    cc = (f * f).sum() - scene.radius_um**2
+    disc = b * b - 4 * a * cc
+    safe_a = np.where(a > 0, a, 1.0)
+    t = (-b - np.sqrt(np.maximum(disc, 0.0))) / (2 * safe_a)
+    t = np.where((disc >= 0) & (a > 0), np.clip(t, 0.0, 1.0), 0.0)
+    return e + t[:, None] * d
+
+
+def tether_polylines(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
+    """Tether polylines (n, 4, 3): exit, over the rim, down to the surface, to the site.
+
+    Examples
+    --------
+    >>> s = make_scene(Grid((100, 100), pixel_size_um=10.0))
+    >>> tether_polylines(s, [[49.5, 49.5]])[0].round(1).tolist()
+    [[1495.0, 495.0, 1000.0], [995.0, 495.0, 1000.0], [995.0, 495.0, 0.0], [495.0, 495.0, 0.0]]
+    """
+    pts = np.atleast_2d(np.asarray(rc, dtype=float))
+    sites = scene.grid.to_um(pts)
+    rim = _rim_points(scene, sites[:, :2])
+    rim_rc = np.clip(scene.grid.to_pixel(rim), 0, np.array(scene.grid.shape) - 1)
+    rim_z = scene.grid.height_at(rim_rc)
+    out = np.empty((len(pts), 4, 3))
+    out[:, 0] = scene.exit_um
+    out[:, 1, :2] = rim
+    out[:, 1, 2] = scene.exit_um[2]
+    out[:, 2, :2] = rim
+    out[:, 2, 2] = rim_z
+    out[:, 3] = sites
+    return out
+
+
+def tether_lengths_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
+    """Length (n,) of each tether polyline, micrometres."""
+    poly = tether_polylines(scene, rc)
+    return np.linalg.norm(np.diff(poly, axis=1), axis=2).sum(axis=1)
+
+
+def penetrating_path_clearance_um(
+    scene: Scene, rc: ArrayLike, *, chunk: int = 4096
+) -> NDArray[np.float64]:
+    """Clearance (n,) from each needle path to the nearest known penetrating vessel, um.
+
+    The needle path runs from the dura (or pia) top to ``depth_um`` below the pia along the
+    needle axis; a penetrating vessel is a vertical cylinder of its radius. The clearance is
+    the 2-D distance from the vessel axis to the path's horizontal projection minus the
+    vessel radius (conservative: it ignores that the two may not overlap in depth).
+    ``inf`` when no penetrating vessel is known.
+    """
+    pts = np.atleast_2d(np.asarray(rc, dtype=float))
+    out = np.full(len(pts), np.inf)
+    if not len(scene.penetrating) or not len(pts):
+        return out
+    px = scene.grid.pixel_size_um
+    vxy = scene.penetrating[:, [1, 0]] * px
+    vr = scene.penetrating[:, 2]
+    d = needle_directions(scene, pts)
+    length = scene.depth_um + scene.dura_thickness_um
+    a = pts[:, [1, 0]] * px - d[:, :2] * scene.dura_thickness_um
+    b = pts[:, [1, 0]] * px + d[:, :2] * length
+    for s in range(0, len(pts), chunk):
+        aa, bb = a[s : s + chunk, None, :], b[s : s + chunk, None, :]
+        ab = bb - aa
+        denom = np.maximum((ab * ab).sum(axis=2), 1e-12)
+        t = np.clip(((vxy[None] - aa) * ab).sum(axis=2) / denom, 0.0, 1.0)
+        closest = aa + t[..., None] * ab
+        dist = np.linalg.norm(vxy[None] - closest, axis=2) - vr[None]
+        out[s : s + chunk] = dist.min(axis=1)
+    return out
+
+
+def scene_summary(scene: Scene) -> dict[str, Any]:
+    """Plain numbers describing the scene (for provenance)."""
+    return {
+        "craniectomy_center_um": list(scene.center_um),
+        "craniectomy_radius_um": scene.radius_um,
+        "thread_exit_um": list(scene.exit_um),
+    }

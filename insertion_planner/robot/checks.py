@@ -1,0 +1,240 @@
+"""Validation of insertions: the checks a thread must pass before the robot inserts it.
+
+:class:`SimulationScene` gathers, once per simulation, what the checks need from the
+plan: the vessels as capsules, the obstacle meshes, the surface normals and the stage
+box. :func:`assess` runs the per-thread checks on many threads at once (reach and joint
+limits, tilt, incidence on the surface, needle length, head collision with the skull
+rim and the implant, 3-D vessel clearance, tether reach) and returns their cycle times;
+:class:`LaidTethers` checks one thread against the threads already inserted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from ..robots import RobotSpec
+from .clearance import path_clearance, vessel_capsules
+from .collision import Obstacles, build_obstacles, head_points, obstacle_distances
+from .cycle import CycleTimes, cycle_times, stage_frame, tilt_angles
+
+__all__ = ["SimulationScene", "Assessment", "make_scene", "assess", "LaidTethers", "surface_normals"]
+
+_TILT_TOL_RAD = math.radians(0.5)
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationScene:
+    """What the checks need from a plan, built once per simulation (lengths um)."""
+
+    robot: RobotSpec
+    capsules: NDArray[np.float64]
+    obstacles: Obstacles
+    surface: dict[str, Any] | None
+    pia_z_um: float
+    skull_top_z_um: float
+    stage_low_um: NDArray[np.float64]
+    stage_high_um: NDArray[np.float64]
+    cartridge_um: NDArray[np.float64]
+    dura_thickness_um: float
+    max_incidence_rad: float
+    thread_length_um: float
+    tether_clearance_um: float
+    exit_um: NDArray[np.float64]
+    collision_margin_um: float
+    clearance_tolerance_um: float
+
+
+def _surface_z(surface: dict[str, Any] | None) -> NDArray[np.float64] | None:
+    return None if surface is None else np.asarray(surface["z_um"], dtype=np.float64)
+
+
+def surface_normals(surface: dict[str, Any] | None, xy_um: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Unit outward normals (n, 3) of a coarse surface grid at (n, 2) points (z up)."""
+    out = np.zeros((len(xy_um), 3))
+    out[:, 2] = 1.0
+    z = _surface_z(surface)
+    if z is None or min(z.shape) < 2 or not len(xy_um):
+        return out
+    assert surface is not None
+    step = float(surface["step_um"])
+    ox, oy = surface["origin_um"]
+    gy, gx = np.gradient(z, step)
+    rc = np.stack([(xy_um[:, 1] - oy) / step, (xy_um[:, 0] - ox) / step])
+    out[:, 0] = -ndimage.map_coordinates(gx, rc, order=1, mode="nearest")
+    out[:, 1] = -ndimage.map_coordinates(gy, rc, order=1, mode="nearest")
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def make_scene(
+    plan: Any, robot: RobotSpec, *, collision_margin_um: float, clearance_tolerance_um: float
+) -> SimulationScene:
+    """Build the :class:`SimulationScene` of ``plan`` for ``robot``."""
+    g = plan.geometry
+    z = _surface_z(g.surface)
+    dura = float(g.dura_thickness_um)
+    if z is None:
+        z_min = z_max = pia = 0.0
+    else:
+        z_min, z_max = float(z.min()), float(z.max())
+        pia = float(np.median(z))
+    top = z_max + float(g.skull_thickness_um)
+    obstacles = build_obstacles(
+        craniectomy_center_um=g.craniectomy_center_um, craniectomy_radius_um=g.craniectomy_radius_um,
+        skull_top_z_um=top, skull_bottom_z_um=z_min - dura - 1000.0,
+        implant_center_um=g.implant_center_um, implant_radius_um=g.implant_radius_um,
+        implant_height_um=g.implant_height_um,
+    )  # fmt: skip
+    low, high = stage_frame(g.craniectomy_center_um, pia, robot)
+    cx, cy = g.craniectomy_center_um
+    cartridge = np.array([cx, cy, pia]) + np.asarray(robot.cartridge_offset_um)
+    incidence = robot.max_incidence_rad
+    if g.max_incidence_rad > 0:
+        incidence = min(incidence, g.max_incidence_rad)
+    return SimulationScene(
+        robot=robot, capsules=vessel_capsules(g.vessel_segments_um, g.penetrating_um),
+        obstacles=obstacles, surface=g.surface, pia_z_um=pia, skull_top_z_um=top,
+        stage_low_um=low, stage_high_um=high, cartridge_um=cartridge, dura_thickness_um=dura,
+        max_incidence_rad=incidence, thread_length_um=float(plan.config.thread_length_um),
+        tether_clearance_um=float(g.tether_clearance_um), exit_um=np.asarray(g.thread_exit_um, float),
+        collision_margin_um=collision_margin_um, clearance_tolerance_um=clearance_tolerance_um,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """Per-thread check results of one batch (arrays of length n, lengths um, angles rad)."""
+
+    reasons: list[list[str]]
+    min_clearance_um: NDArray[np.float64]
+    head_clearance_um: NDArray[np.float64]
+    tilt_rad: NDArray[np.float64]
+    incidence_rad: NDArray[np.float64]
+    deflection_sigma_um: NDArray[np.float64]
+    times: CycleTimes
+
+
+def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
+    """Run the per-thread checks on ``threads`` and time their insertion cycles."""
+    r = scene.robot
+    n = len(threads)
+    e = np.array([t.entry_um for t in threads], dtype=np.float64).reshape(n, 3)
+    d = np.array([t.direction for t in threads], dtype=np.float64).reshape(n, 3)
+    d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    depth = np.array([t.depth_um for t in threads], dtype=np.float64)
+    required = np.array([t.required_clearance_um for t in threads], dtype=np.float64)
+    dura = scene.dura_thickness_um
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    times = cycle_times(e, d, depth, robot=r, cartridge_um=scene.cartridge_um, pia_z_um=scene.pia_z_um,
+                        dura_thickness_um=dura)  # fmt: skip
+    # reach: every stage position visited, and the cartridge
+    pts = np.concatenate([times.waypoints_um, np.broadcast_to(scene.cartridge_um, (n, 1, 3))], axis=1)
+    outside = (pts < scene.stage_low_um - 1e-6) | (pts > scene.stage_high_um + 1e-6)
+    # joint limits: tilt axes
+    angles = tilt_angles(d)
+    tilt = angles[:, 2]
+    normals = surface_normals(scene.surface, e[:, :2])
+    incidence = np.arccos(np.clip(-(d * normals).sum(axis=1), -1.0, 1.0))
+    gap = r.needle_stickout_um - depth - dura  # head bottom above the pia at full depth
+    # collision of the head and the free needle with the skull rim and the implant
+    tips = e + depth[:, None] * d
+    hp, hr = head_points(tips, d, r, needle_end_um=e - dura * d)
+    dist = obstacle_distances(scene.obstacles, hp, hr)
+    head_clear = dist.min(axis=1) if dist.shape[1] else np.full(n, np.inf)
+    clear, _ = path_clearance(e, d, depth, scene.capsules, dura_thickness_um=dura)
+    tether_len = np.array([np.linalg.norm(np.diff(np.asarray(t.tether_um, float).reshape(-1, 3), axis=0),
+                                          axis=1).sum() for t in threads])  # fmt: skip
+    names = list(scene.obstacles.meshes)
+    for i in range(n):
+        why = reasons[i]
+        if outside[i].any():
+            axes = "".join(sorted({"xyz"[a] for a in np.nonzero(outside[i])[1]}))
+            why.append(f"reach: a stage position is outside the {axes} travel of {r.name}")
+        if tilt[i] > r.max_tilt_rad + _TILT_TOL_RAD:
+            limit = "vertical-only" if r.max_tilt_rad == 0 else f"limit {math.degrees(r.max_tilt_rad):.1f} deg"
+            why.append(f"joint_limit: needle tilt {math.degrees(tilt[i]):.1f} deg, robot {limit}")
+        if incidence[i] > scene.max_incidence_rad + 1e-9:
+            why.append(f"incidence: needle {math.degrees(incidence[i]):.1f} deg from the surface normal "
+                       f"(limit {math.degrees(scene.max_incidence_rad):.1f} deg)")  # fmt: skip
+        if gap[i] <= 0:
+            why.append(f"needle_length: stick-out {r.needle_stickout_um:.0f} um is shorter than "
+                       f"depth + dura {depth[i] + dura:.0f} um")  # fmt: skip
+        for j, name in enumerate(names):
+            if dist[i, j] < scene.collision_margin_um:
+                why.append(f"collision_{name}: insertion head {dist[i, j]:.0f} um from the {name} "
+                           f"(margin {scene.collision_margin_um:.0f} um)")  # fmt: skip
+        if clear[i] < required[i] - scene.clearance_tolerance_um:
+            why.append(f"vessel_clearance: needle path {clear[i]:.1f} um from a vessel edge, "
+                       f"{required[i]:.1f} um required")  # fmt: skip
+        if tether_len[i] > scene.thread_length_um + 1e-6:
+            why.append(f"tether_reach: tether {tether_len[i]:.0f} um, thread {scene.thread_length_um:.0f} um")
+    deflection = np.zeros(n)
+    if dura > 0:
+        deflection = r.puncture_deflection_um_per_mm * dura / 1000.0 / np.maximum(np.cos(incidence), 0.1)
+    return Assessment(reasons, clear, head_clear, tilt, incidence, deflection, times)
+
+
+def _cross(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64]) -> NDArray[np.float64]:
+    return (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
+
+
+def _plan_view(thread: Any, exit_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    poly = np.asarray(thread.tether_um, dtype=np.float64).reshape(-1, 3)[:, :2]
+    if len(poly) < 2:
+        poly = np.stack([exit_xy, np.asarray(thread.entry_um[:2], dtype=np.float64)])
+    return poly
+
+
+class LaidTethers:
+    """Plan-view tether segments of the threads inserted so far."""
+
+    def __init__(self, scene: SimulationScene) -> None:
+        self.scene = scene
+        self.a = np.zeros((0, 2))
+        self.b = np.zeros((0, 2))
+        self.owner = np.zeros(0, dtype=np.int64)
+
+    def add(self, thread: Any) -> None:
+        poly = _plan_view(thread, self.scene.exit_um[:2])
+        self.a = np.concatenate([self.a, poly[:-1]])
+        self.b = np.concatenate([self.b, poly[1:]])
+        self.owner = np.concatenate([self.owner, np.full(len(poly) - 1, thread.id)])
+
+    def reasons(self, thread: Any) -> list[str]:
+        """Why ``thread`` cannot go in after the laid threads (empty when it can).
+
+        The needle must not pierce a laid tether (site within ``tether_clearance_um`` of
+        its plan-view path), and the new tether must not properly cross a laid one
+        (touching at the shared thread exit is allowed).
+        """
+        if not len(self.a):
+            return []
+        out: list[str] = []
+        clearance = self.scene.tether_clearance_um
+        site = np.asarray(thread.entry_um[:2], dtype=np.float64)
+        ab = self.b - self.a
+        t = np.clip(((site - self.a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
+        dist = np.linalg.norm(self.a + t[:, None] * ab - site, axis=1)
+        under = dist < clearance
+        for owner in dict.fromkeys(self.owner[under].tolist()):
+            dmin = float(dist[self.owner == owner].min())
+            out.append(f"tether_tangle: site {dmin:.0f} um from the tether of thread {owner} "
+                       f"(clearance {clearance:.0f} um)")  # fmt: skip
+        mine = _plan_view(thread, self.scene.exit_um[:2])
+        p, q = mine[:-1, None], mine[1:, None]
+        r0, r1 = self.a[None], self.b[None]
+        d1, d2 = _cross(p, q, r0), _cross(p, q, r1)
+        d3, d4 = _cross(r0, r1, p), _cross(r0, r1, q)
+        tol = 1e-6
+        proper = (((d1 > tol) & (d2 < -tol)) | ((d1 < -tol) & (d2 > tol))) & (
+            ((d3 > tol) & (d4 < -tol)) | ((d3 < -tol) & (d4 > tol)))
+        crossed = self.owner[proper.any(axis=0)]
+        for owner in dict.fromkeys(crossed.tolist()):
+            if owner not in self.owner[under]:
+                out.append(f"tether_crossing: tether crosses the tether of thread {owner}")
+        return out

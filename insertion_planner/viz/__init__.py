@@ -1,0 +1,61 @@
+"""Figures, 3-D scene, interactive explorer and HTML report (optional extra ``[viz]``).
+
+Nothing here is imported by the core: ``from insertion_planner import viz``. The plotting
+packages (matplotlib, plotly, ipywidgets) are imported inside the functions that need them;
+a missing one raises an ImportError naming ``pip install 'insertion_planner[viz]'``.
+
+=====================  ===================================================================
+``plot_plan``          2-D plan figure (matplotlib)
+``plot_timeline``      timeline of the simulated surgery (matplotlib)
+``plot_scene``         3-D scene (plotly); ``save_scene_html`` writes a standalone page
+``explorer``           ipywidgets controls that replan live (``Explorer`` without a frontend)
+``plan_html``          rich HTML of a plan (what Jupyter shows)
+``report_html``        rich HTML of a simulation report
+``build_report``       the self-contained report page of the ``demo`` command
+=====================  ===================================================================
+"""
+
+from __future__ import annotations
+
+from ._layers import PlanLayers, final_outcomes, plan_layers, simulation_dict
+from .explorer import Explorer, explorer
+from .plan2d import draw_layers, figure_png, nice_scale_um, plot_plan
+from .report import (
+    ReportRun,
+    build_report,
+    plan_html,
+    plan_summary,
+    png_img_tag,
+    report_html,
+    simulation_counts,
+)
+from .scene3d import head_path_um, mesh_arrays, plot_scene, save_scene_html, tube_mesh
+from .timeline import TimelineBar, plot_timeline, timeline_bars
+
+__all__ = [
+    "PlanLayers",
+    "plan_layers",
+    "simulation_dict",
+    "final_outcomes",
+    "simulation_counts",
+    "plot_plan",
+    "draw_layers",
+    "figure_png",
+    "nice_scale_um",
+    "plot_timeline",
+    "timeline_bars",
+    "TimelineBar",
+    "plot_scene",
+    "save_scene_html",
+    "tube_mesh",
+    "mesh_arrays",
+    "head_path_um",
+    "Explorer",
+    "explorer",
+    "plan_html",
+    "report_html",
+    "plan_summary",
+    "build_report",
+    "ReportRun",
+    "png_img_tag",
+]
