@@ -36,7 +36,7 @@ def check_image(
     Parameters
     ----------
     image : (H, W) or (H, W, 3) array of uint8, uint16 or float
-        Float images are taken as already scaled to [0, 1] (values outside are clipped).
+        Float images must already be scaled to [0, 1]; an alpha channel is dropped.
     name : str
         The parameter name used in error messages.
 
@@ -78,7 +78,13 @@ def check_image(
     if not np.isfinite(image).all():
         bad = int(np.size(image) - np.count_nonzero(np.isfinite(image)))
         raise ValueError(f"{name} holds {bad} NaN or infinite pixel values")
-    return np.clip(image.astype(np.float32, copy=False), 0.0, 1.0)
+    low, high = float(image.min()), float(image.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{name} is a float image, so its values must lie in [0, 1], got range "
+            f"[{low:g}, {high:g}] (scale it first, e.g. image / 255 for 8-bit data)"
+        )
+    return image.astype(np.float32, copy=False)
 
 
 def check_finite(value: Any, *, name: str) -> float:
@@ -147,4 +153,6 @@ def as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
         return np.random.default_rng(0)
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
         raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {_describe(rng)}")
+    if rng < 0:
+        raise ValueError(f"rng must be a non-negative seed, got {int(rng)}")
     return np.random.default_rng(int(rng))

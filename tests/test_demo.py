@@ -169,3 +169,35 @@ def test_single_mode_and_rerun_is_deterministic(tmp_path):
     assert main(argv) == 0
     assert (out / "plan.json").read_bytes() == first
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_a_failure_midway_leaves_no_file(tmp_path, monkeypatch):
+    import insertion_planner.robot as robot
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulator crashed")
+
+    monkeypatch.setattr(robot, "simulate", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="crashed"):
+        main(["demo", "--out", str(out), "--size", "128", "--threads", "2"])
+    assert not out.exists() or list(out.rglob("*")) == []
+
+
+def test_partial_write_is_rolled_back(tmp_path, monkeypatch):
+    from insertion_planner.cli import demo
+
+    calls = []
+    real = demo.atomic_write_bytes
+
+    def flaky(path, data):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(path, data)
+
+    monkeypatch.setattr(demo, "atomic_write_bytes", flaky)
+    out = tmp_path / "out"
+    status = main(["demo", "--out", str(out), "--size", "128", "--threads", "2"])
+    assert status == 2 and len(calls) == 3
+    assert [p for p in out.rglob("*") if p.is_file()] == []

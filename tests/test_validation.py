@@ -22,6 +22,8 @@ def test_check_image_scales_each_dtype_to_unit_range():
         (np.array([[np.nan, 0], [0, 0]]), ValueError, "1 NaN or infinite"),
         (np.zeros((4, 4), bool), TypeError, "dtype uint8, uint16 or float"),
         ("picture.png", TypeError, "numpy array, got str"),
+        (np.full((4, 4), 255.0), ValueError, r"values must lie in \[0, 1\], got range \[255, 255\]"),
+        (np.full((4, 4), -0.5), ValueError, r"got range \[-0.5, -0.5\]"),
     ],
 )
 def test_check_image_rejects_bad_images(image, error, match):
@@ -40,6 +42,8 @@ def test_as_rng_is_deterministic():
     assert as_rng(None).integers(1000) == as_rng(None).integers(1000)
     with pytest.raises(TypeError, match="rng must be"):
         as_rng("seed")
+    with pytest.raises(ValueError, match="rng must be a non-negative seed, got -1"):
+        as_rng(-1)
 
 
 def test_atomic_write_leaves_no_temporary_file(tmp_path):

@@ -167,6 +167,19 @@ def run_demo(
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad settings (checked before any work), naming the setting.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     files = run_demo(d, modes=["durectomy"], n_threads=2, size=128)
+    ...     sorted(p.name for p in files)
+    ['plan.json', 'plan.png', 'report.html']
     """
     modes = list(modes)
     out_dir = _check(out, seed, modes, n_threads, robot, size, pixel_size_um)
@@ -217,7 +230,8 @@ def run_demo(
         steps.set_postfix_str(f"{mode}: figures")
         folder = out_dir if k == 0 else out_dir / mode
         files[folder / "plan.json"] = plan.to_json_text().encode("utf-8")
-        files[folder / "plan.png"] = viz.figure_png(viz.plot_plan(plan, case.image), dpi=110)
+        plan_png = viz.figure_png(viz.plot_plan(plan, case.image), dpi=110)
+        files[folder / "plan.png"] = plan_png
         if scene and k == 0:
             fig3d = viz.plot_scene(plan)
             files[folder / "scene.html"] = fig3d.to_html(
@@ -225,7 +239,9 @@ def run_demo(
             ).encode("utf-8")
         timing["figures"] = time.perf_counter() - t0
         steps.update()
-        runs.append(viz.ReportRun(plan, image=case.image, label=mode, timing_s=timing))
+        runs.append(
+            viz.ReportRun(plan, image=case.image, label=mode, timing_s=timing, plan_png=plan_png)
+        )
     notes = {
         "seed": seed,
         "image": f"{size} x {size} px at {pixel_size_um:g} \u00b5m "

@@ -23,7 +23,9 @@ from .clearance import path_clearance, vessel_capsules
 from .collision import Obstacles, build_obstacles, head_points, obstacle_distances
 from .cycle import CycleTimes, cycle_times, stage_frame, tilt_angles
 
-__all__ = ["SimulationScene", "Assessment", "make_scene", "assess", "LaidTethers", "surface_normals"]
+__all__ = [
+    "SimulationScene", "Assessment", "make_scene", "assess", "approach_um", "LaidTethers", "surface_normals",
+]
 
 _TILT_TOL_RAD = math.radians(0.5)
 
@@ -48,6 +50,26 @@ class SimulationScene:
     exit_um: NDArray[np.float64]
     collision_margin_um: float
     clearance_tolerance_um: float
+    approach_top_z_um: float = 0.0
+    required_floor_um: float = 0.0
+    required_extra_um: float = 0.0
+
+
+def approach_um(scene: SimulationScene, entries_um: NDArray[np.float64], directions: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Length (n,) of each needle axis checked above its entry, um.
+
+    The needle tip sweeps its whole axis from above the scene down to the target, so the
+    vessel-clearance check starts where the axis rises above every vessel and the top of
+    the dura (``scene.approach_top_z_um``), and never below the top of the dura. A vessel
+    over the entry point, or a vessel recorded at another height than the surface, is
+    then still on the checked path.
+    """
+    e = np.asarray(entries_um, dtype=np.float64).reshape(-1, 3)
+    d = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
+    down = np.maximum(-d[:, 2], 0.1)  # the approach of a near-horizontal axis is capped at 10x the height
+    rise = (scene.approach_top_z_um - e[:, 2]) / down
+    out: NDArray[np.float64] = np.maximum(scene.dura_thickness_um, rise)
+    return out
 
 
 def _surface_z(surface: dict[str, Any] | None) -> NDArray[np.float64] | None:
@@ -96,13 +118,26 @@ def make_scene(
     incidence = robot.max_incidence_rad
     if g.max_incidence_rad > 0:
         incidence = min(incidence, g.max_incidence_rad)
+    capsules = vessel_capsules(g.vessel_segments_um, g.penetrating_um)
+    top = z_max + dura
+    if len(capsules):
+        top = max(top, float(capsules[:, [2, 5]].max() + capsules[:, 6].max()))
+    # a thread never needs less than the plan's margin model asks of the smallest vessel,
+    # with the needle of the robot that inserts it (a file may say otherwise)
+    floor = extra = 0.0
+    margins = getattr(plan, "margins", None)
+    if margins is not None:
+        extra = max(0.0, robot.needle_radius_um - margins.needle_radius_um)
+        needle = max(robot.needle_radius_um, margins.needle_radius_um)
+        floor = float(margins.replace(needle_radius_um=needle).required_um(plan.dura_mode))
     return SimulationScene(
-        robot=robot, capsules=vessel_capsules(g.vessel_segments_um, g.penetrating_um),
+        robot=robot, capsules=capsules,
         obstacles=obstacles, surface=g.surface, pia_z_um=pia, skull_top_z_um=top,
         stage_low_um=low, stage_high_um=high, cartridge_um=cartridge, dura_thickness_um=dura,
         max_incidence_rad=incidence, thread_length_um=float(plan.config.thread_length_um),
         tether_clearance_um=float(g.tether_clearance_um), exit_um=np.asarray(g.thread_exit_um, float),
         collision_margin_um=collision_margin_um, clearance_tolerance_um=clearance_tolerance_um,
+        approach_top_z_um=top + 1.0, required_floor_um=floor, required_extra_um=extra,
     )  # fmt: skip
 
 
@@ -117,6 +152,7 @@ class Assessment:
     incidence_rad: NDArray[np.float64]
     deflection_sigma_um: NDArray[np.float64]
     times: CycleTimes
+    required_um: NDArray[np.float64] | None = None
 
 
 def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
@@ -128,6 +164,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     d = d / np.linalg.norm(d, axis=1, keepdims=True)
     depth = np.array([t.depth_um for t in threads], dtype=np.float64)
     required = np.array([t.required_clearance_um for t in threads], dtype=np.float64)
+    required = np.maximum(required + scene.required_extra_um, scene.required_floor_um)
     dura = scene.dura_thickness_um
     reasons: list[list[str]] = [[] for _ in range(n)]
     times = cycle_times(e, d, depth, robot=r, cartridge_um=scene.cartridge_um, pia_z_um=scene.pia_z_um,
@@ -146,7 +183,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     hp, hr = head_points(tips, d, r, needle_end_um=e - dura * d)
     dist = obstacle_distances(scene.obstacles, hp, hr)
     head_clear = dist.min(axis=1) if dist.shape[1] else np.full(n, np.inf)
-    clear, _ = path_clearance(e, d, depth, scene.capsules, dura_thickness_um=dura)
+    clear, _ = path_clearance(e, d, depth, scene.capsules, dura_thickness_um=approach_um(scene, e, d))
     tether_len = np.array([np.linalg.norm(np.diff(np.asarray(t.tether_um, float).reshape(-1, 3), axis=0),
                                           axis=1).sum() for t in threads])  # fmt: skip
     names = list(scene.obstacles.meshes)
@@ -176,7 +213,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     deflection = np.zeros(n)
     if dura > 0:
         deflection = r.puncture_deflection_um_per_mm * dura / 1000.0 / np.maximum(np.cos(incidence), 0.1)
-    return Assessment(reasons, clear, head_clear, tilt, incidence, deflection, times)
+    return Assessment(reasons, clear, head_clear, tilt, incidence, deflection, times, required)
 
 
 def _cross(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -88,12 +88,13 @@ def segment_distance(
 
 
 def _paths(
-    entries_um: ArrayLike, directions: ArrayLike, depths_um: ArrayLike, dura_thickness_um: float
+    entries_um: ArrayLike, directions: ArrayLike, depths_um: ArrayLike, dura_thickness_um: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     e = np.atleast_2d(np.asarray(entries_um, dtype=np.float64))
     d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
     depth = np.broadcast_to(np.asarray(depths_um, dtype=np.float64), (len(e),))
-    return e - dura_thickness_um * d, e + depth[:, None] * d
+    above = np.broadcast_to(np.asarray(dura_thickness_um, dtype=np.float64), (len(e),))
+    return e - above[:, None] * d, e + depth[:, None] * d
 
 
 def path_clearance(
@@ -102,13 +103,14 @@ def path_clearance(
     depths_um: ArrayLike,
     capsules: ArrayLike,
     *,
-    dura_thickness_um: float = 0.0,
+    dura_thickness_um: ArrayLike = 0.0,
     chunk: int = 65536,
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
     """Clearance (um) of each needle path from the nearest vessel edge, and which vessel.
 
     The path runs from the top of the dura (``entry - dura * direction``) to the tip at
-    ``entry + depth * direction``.
+    ``entry + depth * direction``; pass a larger ``dura_thickness_um`` to check more of the
+    approach above the entry.
 
     Parameters
     ----------
@@ -118,7 +120,8 @@ def path_clearance(
     depths_um : (n,) float
     capsules : (c, 7) float
         From :func:`vessel_capsules`.
-    dura_thickness_um : float
+    dura_thickness_um : float or (n,) float
+        Length of the path checked above the entry, along the needle axis.
 
     Returns
     -------
@@ -161,7 +164,7 @@ def nearest_capsules(
     capsules: ArrayLike,
     *,
     k: int = 8,
-    dura_thickness_um: float = 0.0,
+    dura_thickness_um: ArrayLike = 0.0,
 ) -> NDArray[np.intp]:
     """Indices (n, k') of the k capsules nearest each path (k' = min(k, c)), nearest first."""
     p0, p1 = _paths(entries_um, directions, depths_um, dura_thickness_um)

@@ -123,7 +123,7 @@ def breach_probability(
     tracking_latency_s: float,
     motion: BrainMotion | None = None,
     deflection_sigma_um: ArrayLike = 0.0,
-    dura_thickness_um: float = 0.0,
+    dura_thickness_um: ArrayLike = 0.0,
     k: int = 8,
     rng: np.random.Generator,
     progress: bool | None = None,
@@ -146,7 +146,8 @@ def breach_probability(
     motion : BrainMotion, optional
     deflection_sigma_um : (n,) float or float
         One-sigma lateral puncture deflection per thread.
-    dura_thickness_um : float
+    dura_thickness_um : float or (n,) float
+        Length of each path checked above its entry, along the needle axis.
     k : int
         Vessels considered per thread (the k nearest the planned path).
     rng : numpy.random.Generator
@@ -197,7 +198,7 @@ def breach_probability(
     if len(caps) == 0:
         return prob, p05
     near = nearest_capsules(e, d, depth, caps, k=k, dura_thickness_um=dura_thickness_um)
-    p0 = e - dura_thickness_um * d
+    p0 = e - np.broadcast_to(np.asarray(dura_thickness_um, dtype=np.float64), (n,))[:, None] * d
     p1 = e + depth[:, None] * d
     threshold = base_margin_um + needle_radius_um
     kk = near.shape[1]

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import as_rng, check_int_range, check_positive
 from ..robots import RobotSpec, get_robot
-from .checks import Assessment, LaidTethers, SimulationScene, assess, make_scene
+from .checks import Assessment, LaidTethers, SimulationScene, approach_um, assess, make_scene
 from .cycle import PHASES
 from .montecarlo import BrainMotion, breach_probability
 from .report import InsertionRecord, SimulationReport
@@ -136,6 +136,7 @@ def simulate(
     gen = as_rng(rng)
     fail_rng, mc_rng = (np.random.default_rng(s) for s in gen.integers(0, 2**63 - 1, size=2))
 
+    _check_threads(plan)
     scene = make_scene(plan, spec, collision_margin_um=margin, clearance_tolerance_um=tol)
     assessor = _Assessor(scene)
     current = plan
@@ -160,8 +161,9 @@ def simulate(
         a, i = assessor.get(t)
         reasons = list(a.reasons[i]) + laid.reasons(t)
         k = attempts.get(t.id, 0)
+        required = t.required_clearance_um if a.required_um is None else float(a.required_um[i])
         base = dict(thread_id=t.id, attempt=k, entry_um=t.entry_um, min_clearance_um=float(a.min_clearance_um[i]),
-                    required_clearance_um=t.required_clearance_um, head_clearance_um=float(a.head_clearance_um[i]))  # fmt: skip
+                    required_clearance_um=required, head_clearance_um=float(a.head_clearance_um[i]))  # fmt: skip
         if reasons:
             records.append(InsertionRecord(ok=False, reasons=tuple(reasons), time_s=0.0, start_s=clock,
                                            phases=(), **base))  # fmt: skip
@@ -185,10 +187,11 @@ def simulate(
         if k >= retries:
             closed.add(t.id)
             continue
-        n_retries += 1
         current = _replan(current, t.id, done, avoidance)
-        if current.thread(t.id).status == "failed":  # no site left for it
+        if current.thread(t.id).status == "failed":  # no site left for it: no retry
             closed.add(t.id)
+        else:
+            n_retries += 1
 
     final_ids = {t.id for t in current.threads if t.status != "removed"}
     statuses: dict[int, str] = {}
@@ -210,6 +213,19 @@ def simulate(
         n_failed=sum(1 for s in statuses.values() if s == "failed"), n_retries=n_retries,
         monte_carlo_samples=samples, settings=_jsonable(settings), plan=current,
     )  # fmt: skip
+
+
+def _check_threads(plan: Any) -> None:
+    """Needle axes must be finite unit vectors and depths positive (a file may hold anything)."""
+    for t in plan.threads:
+        d = np.asarray(t.direction, dtype=np.float64)
+        norm = float(np.linalg.norm(d)) if np.isfinite(d).all() else math.nan
+        if not abs(norm - 1.0) <= 1e-3:
+            raise ValueError(f"plan thread {t.id} direction must be a unit vector, got {tuple(t.direction)}")
+        if not (math.isfinite(t.depth_um) and t.depth_um > 0):
+            raise ValueError(f"plan thread {t.id} depth_um must be positive, got {t.depth_um}")
+        if not all(math.isfinite(v) for v in t.entry_um):
+            raise ValueError(f"plan thread {t.id} entry_um must be finite, got {tuple(t.entry_um)}")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -264,7 +280,7 @@ def _monte_carlo(
                                else motion.registration_error_um),
         tracking_rate_hz=scene.robot.tracking_rate_hz, tracking_latency_s=scene.robot.tracking_latency_s,
         motion=motion, deflection_sigma_um=a.deflection_sigma_um if a is not None else 0.0,
-        dura_thickness_um=scene.dura_thickness_um, rng=rng, progress=progress,
+        dura_thickness_um=approach_um(scene, e, d), rng=rng, progress=progress,
     )  # fmt: skip
     out = []
     for rec in records:

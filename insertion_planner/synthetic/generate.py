@@ -33,6 +33,8 @@ DURA_THICKNESS_UM = 320.0
 """Dura thickness over the pia (human dura: 0.25-0.40 mm)."""
 
 _MIN_SIDE, _MAX_SIDE = 64, 8192
+_MAX_FIELD_UM = 200_000.0
+"""Largest field of view side, um (a human head is about 200 mm across)."""
 
 
 def _check_shape(shape: Any) -> tuple[int, int]:
@@ -91,7 +93,8 @@ def synthetic_cortex(
         not a number.
     ValueError
         When ``seed`` is negative, a side is out of range, ``pixel_size_um`` is not
-        positive and finite, or ``dura_mode`` is unknown.
+        positive and finite or makes the field of view wider than 200 mm, or
+        ``dura_mode`` is unknown.
 
     Examples
     --------
@@ -109,6 +112,11 @@ def synthetic_cortex(
     seed = int(seed)
     hw = _check_shape(shape)
     ps = check_positive(pixel_size_um, name="pixel_size_um")
+    if max(hw) * ps > _MAX_FIELD_UM:
+        raise ValueError(
+            f"pixel_size_um makes the field of view {max(hw) * ps / 1000:.6g} mm across (shape {hw}), "
+            f"more than {_MAX_FIELD_UM / 1000:.0f} mm; got pixel_size_um={ps}"
+        )
     mode = DuraMode.parse(dura_mode)
     transdural = mode is DuraMode.TRANSDURAL
     s_surface, s_trees, s_region, s_render = (

@@ -42,12 +42,15 @@ class ReportRun:
         Section heading and id suffix; defaults to the dura mode.
     timing_s : mapping of str to float
         Wall-clock seconds of each computing stage (e.g. ``{"plan": 3.1}``).
+    plan_png : bytes, optional
+        The plan figure already rendered (saves drawing it again).
     """
 
     plan: Any
     image: Any = None
     label: str | None = None
     timing_s: Mapping[str, float] = field(default_factory=dict)
+    plan_png: bytes | None = None
 
     @property
     def key(self) -> str:
@@ -349,11 +352,14 @@ def _run_section(run: ReportRun, *, primary: bool) -> str:
         )
         parts.append(f"<h4>computing time (s, wall clock)</h4><table>{rows}</table>")
     parts.append('</div><div class="col">')
-    parts.append(
-        _figure_tag(
-            "plan", plan, image=run.image, alt=f"plan {key}", element_id=f"plan-figure-{key}"
+    if run.plan_png is not None:
+        parts.append(png_img_tag(run.plan_png, alt=f"plan {key}", element_id=f"plan-figure-{key}"))
+    else:
+        parts.append(
+            _figure_tag(
+                "plan", plan, image=run.image, alt=f"plan {key}", element_id=f"plan-figure-{key}"
+            )
         )
-    )
     parts.append("</div></div>")
     if simulation_dict(plan):
         parts.append("<h3>Simulated surgery</h3>")

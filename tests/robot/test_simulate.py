@@ -116,6 +116,7 @@ def test_failures_replan_and_retry(plan64):
     assert rep.n_retries > 5 and rep.total_time_s > base.total_time_s
     failed = [r for r in rep.insertions if r.status == "failed"]
     assert len(failed) >= rep.n_retries and all("insertion_failed" in r.reasons[0] for r in failed)
+    assert rep.n_retries == sum(1 for r in rep.insertions if r.attempt > 0)  # a retry is a record
     # a retry goes to a new site chosen by replan, away from the failed hole
     first_fail = failed[0]
     retry = next(r for r in rep.insertions if r.thread_id == first_fail.thread_id and r.attempt == 1)
@@ -186,3 +187,41 @@ def test_bad_arguments(plan64):
         simulate(plan64, robot="R2-D2")
     with pytest.raises(TypeError, match="motion"):
         simulate(plan64, motion={"respiratory_amplitude_um": 1})
+
+
+def _near_vessel(plan, thread, gap_um, z_um=0.0):
+    """Entry ``gap_um`` from the edge of VESSELS[0] (beside its middle), at height ``z_um``."""
+    x0, y0, _, x1, y1, _, rad = VESSELS[0]
+    nrm = np.array([-(y1 - y0), x1 - x0]) / math.hypot(x1 - x0, y1 - y0)
+    site = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + nrm * (rad + gap_um)
+    return moved(plan, thread.id, entry_um=(site[0], site[1], z_um))
+
+
+def test_a_file_cannot_lower_the_required_clearance(plan64):
+    t = plan64.threads[7]
+    floor = plan64.margins.required_um(plan64.dura_mode)
+    for required in (t.required_clearance_um, 0.0, -100.0):
+        edited = replace(_near_vessel(plan64, t, 20.0), threads=tuple(
+            replace(u, required_clearance_um=required) if u.id == t.id else u
+            for u in _near_vessel(plan64, t, 20.0).threads))  # fmt: skip
+        rec = next(r for r in simulate(edited).insertions if r.thread_id == t.id)
+        assert not rec.ok and "vessel_clearance" in reasons_of(simulate(edited), t.id)
+        assert rec.required_clearance_um >= floor
+    # a robot with a thicker needle than the plan's margins needs more clearance
+    thick = simulate(plan64, robot={"base": "R1-2019", "needle_diameter_um": 80.0})
+    assert thick.insertions[0].required_clearance_um == pytest.approx(plan64.threads[0].required_clearance_um + 28.0)
+
+
+def test_a_vessel_above_the_entry_is_on_the_needle_path(plan64):
+    t = plan64.threads[7]
+    # entry 400 um below a surface vessel recorded at z = 0, 20 um beside its edge in plan view:
+    # the needle sweeps past the vessel on its way down
+    rec = next(r for r in simulate(_near_vessel(plan64, t, 20.0, z_um=-400.0)).insertions if r.thread_id == t.id)
+    assert not rec.ok and rec.min_clearance_um == pytest.approx(20.0, abs=0.5)
+
+
+@pytest.mark.parametrize("change", [dict(direction=(0.0, 0.0, 0.0)), dict(direction=(0.0, 0.0, -5.0)),
+                                    dict(depth_um=0.0)])  # fmt: skip
+def test_malformed_threads_are_refused(plan64, change):
+    with pytest.raises(ValueError, match=f"thread {plan64.threads[0].id}"):
+        simulate(moved(plan64, plan64.threads[0].id, **change))
