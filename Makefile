@@ -49,7 +49,9 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 lint: install
+	$(PY) -m pip install -q -e ".[viz,test,dev]"
 	$(VENV)/bin/ruff check insertion_planner tests benchmarks
+	$(VENV)/bin/ruff format --check insertion_planner tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info

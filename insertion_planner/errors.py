@@ -3,12 +3,22 @@
 Bad input (wrong type, shape, dtype, NaN, impossible settings) raises the built-in
 ``ValueError`` or ``TypeError`` with a message naming the parameter and what it received.
 An algorithm that cannot satisfy a valid request raises a :class:`PlannerError` subclass
-that names the constraint that bound it.
+that names the constraint that bound it:
+
+- :class:`InfeasiblePlanError`: fewer threads fit than asked, with ``strict=True``
+  (``binding_constraint``, ``n_placed``);
+- :class:`ConstraintViolationError`: a surgeon edit (move, lock, unlock, remove) or a
+  replan would break a hard constraint (``constraint``, ``thread_id``); no plan with a
+  broken constraint is ever returned;
+- :class:`KinematicLimitError`: a motion the robot cannot make;
+- :class:`PlanFileError`: a plan file that cannot be trusted.
+
+``ConstraintViolationError`` and ``PlanFileError`` are also ``ValueError`` subclasses.
 """
 
 from __future__ import annotations
 
-__all__ = ["PlannerError", "InfeasiblePlanError", "KinematicLimitError", "PlanFileError"]
+__all__ = ["PlannerError", "InfeasiblePlanError", "ConstraintViolationError", "KinematicLimitError", "PlanFileError"]
 
 
 class PlannerError(Exception):
@@ -33,6 +43,25 @@ class InfeasiblePlanError(PlannerError):
         super().__init__(message)
         self.binding_constraint = binding_constraint
         self.n_placed = n_placed
+
+
+class ConstraintViolationError(PlannerError, ValueError):
+    """An edit or a replan would break a hard constraint.
+
+    Attributes
+    ----------
+    constraint : str
+        ``"vessel_clearance"``, ``"min_spacing"``, ``"region"``, ``"craniectomy"``,
+        ``"tether_reach"``, ``"surface_slope"``, ``"head_collision"``, ``"tether_tangle"``
+        or ``"thread_count"``.
+    thread_id : int or None
+        The thread concerned, when there is one.
+    """
+
+    def __init__(self, message: str, *, constraint: str, thread_id: int | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+        self.thread_id = thread_id
 
 
 class KinematicLimitError(PlannerError):

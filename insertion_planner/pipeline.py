@@ -90,6 +90,8 @@ def plan_insertions(
 
     if isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and n_threads > MAX_THREADS:
         raise ValueError(f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}")
+    if not isinstance(strict, (bool, np.bool_)):
+        raise TypeError(f"strict must be a bool, got {strict!r}")
     arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
     check_image(arr, name="image")
     px = check_positive(pixel_size_um, name="pixel_size_um")

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from ._io import atomic_write_text
 from .config import DuraMode, PlannerConfig, SafetyMargins
 from .errors import PlanFileError
+from .plan_checks import decode_region, encode_region, plan_problems
 from .robots import RobotSpec
 
 __all__ = [
@@ -38,6 +39,9 @@ __all__ = [
     "load_plan",
     "plan_schema",
     "schema_markdown",
+    "encode_region",
+    "decode_region",
+    "plan_problems",
 ]
 
 SCHEMA_VERSION = "1.0"
@@ -255,9 +259,12 @@ class PlanGeometry:
 class InsertionPlan:
     """A complete insertion plan, frozen; see ``docs/json-schema.md`` for its JSON form.
 
-    ``avoidance``, ``vessels``, ``grid``, ``region``, ``weight``, ``image``, ``scene`` and
+    ``avoidance``, ``vessels``, ``grid``, ``weight``, ``image``, ``scene`` and
     ``candidates`` are kept in memory for edits, replanning and figures; they are not
-    serialised (None after :func:`load_plan`). Two plans are equal when their JSON content is equal.
+    serialised (None after :func:`load_plan`). The target ``region`` (H, W) bool is
+    serialised run-length encoded (see :func:`encode_region`) and restored on load, so
+    edits on a loaded plan are still checked against it. Two plans are equal when their
+    JSON content is equal.
     """
 
     schema_version: str
@@ -297,6 +304,13 @@ class InsertionPlan:
         object.__setattr__(self, "threads", threads)
         for name in ("objective", "bound", "gap"):
             object.__setattr__(self, name, _r(getattr(self, name)))
+        if self.region is not None:
+            reg = np.asarray(self.region)
+            if reg.shape != self.image_shape or reg.dtype != bool:
+                raise ValueError(f"region must be a bool mask of shape {self.image_shape}, got {reg.dtype} {reg.shape}")
+            reg = np.array(reg, bool)
+            reg.setflags(write=False)
+            object.__setattr__(self, "region", reg)
         if self.simulation is not None:
             object.__setattr__(self, "simulation", _canonical(self.simulation))
         object.__setattr__(self, "provenance", _canonical(self.provenance))
@@ -350,6 +364,7 @@ class InsertionPlan:
             "margins": _canonical(self.margins.to_dict()),
             "threads": [t.to_dict() for t in self.threads],
             "geometry": self.geometry.to_dict(),
+            **({"region": encode_region(self.region)} if self.region is not None else {}),
             "n_requested": self.n_requested,
             "binding_constraint": self.binding_constraint,
             "certificate": {"objective": self.objective, "bound": self.bound, "gap": self.gap},
@@ -392,6 +407,7 @@ class InsertionPlan:
             gap=cert["gap"],
             simulation=d.get("simulation"),
             provenance=d["provenance"],
+            region=decode_region(d["region"], tuple(d["image"]["shape"])) if "region" in d else None,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -454,7 +470,8 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
     ------
     PlanFileError
         When the file is missing, not JSON, fails the schema (the message names the
-        first failing field), or its checksum does not match its content (tampered).
+        first failing field), its checksum does not match its content (tampered), or
+        it holds a plan no planner could have written (see :func:`plan_problems`).
 
     Examples
     --------
@@ -481,15 +498,28 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
     if errors:
         e = errors[0]
         where = "/".join(str(x) for x in e.absolute_path) or "(top level)"
-        raise PlanFileError(f"plan file {p!r} fails the plan schema at {where}: {e.message}")
+        reason = e.message
+        if len(reason) > 160:  # messages quote the failing value, which may be a whole array
+            reason = f"fails {e.validator!r} {_short(e.validator_value)}"
+        raise PlanFileError(f"plan file {p!r} fails the plan schema at {where}: {reason}")
     if data["checksum"] != _checksum(data):
         raise PlanFileError(
             f"plan file {p!r} was modified after it was written: its checksum does not match its content"
         )
     try:
-        return InsertionPlan.from_dict(data)
+        plan = InsertionPlan.from_dict(data)
     except (ValueError, TypeError, KeyError) as exc:
-        raise PlanFileError(f"plan file {p!r} holds inconsistent values: {exc}") from None
+        raise PlanFileError(f"plan file {p!r} holds inconsistent values: {_short(str(exc), 200)}") from None
+    problems = plan_problems(plan)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")
+    return plan
+
+
+def _short(value: Any, n: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _example_plan() -> InsertionPlan:

@@ -16,7 +16,10 @@ from typing import Any
 
 from ._validation import check_choice, check_finite, check_positive
 
-__all__ = ["RobotSpec", "PRESETS", "PRESET_SOURCES", "get_robot"]
+__all__ = ["RobotSpec", "PRESETS", "PRESET_SOURCES", "get_robot", "head_standoff_um", "DEFAULT_COLLISION_MARGIN_UM"]
+
+DEFAULT_COLLISION_MARGIN_UM = 500.0
+"""Smallest distance kept between the insertion head (or free needle) and the skull rim or implant."""
 
 _TRIPLES = ("travel_um", "axis_speed_um_per_s", "axis_accel_um_per_s2", "axis_jerk_um_per_s3",
             "cartridge_offset_um")
@@ -255,6 +258,67 @@ PRESET_SOURCES: dict[str, str] = {
     "axis limits and head geometry": "engineering assumptions for precision linear stages, "
     "documented in docs/robots.md",
 }
+
+
+def head_standoff_um(
+    robot: RobotSpec, height_um: Any, *, margin_um: float = DEFAULT_COLLISION_MARGIN_UM, tilt_rad: Any = 0.0
+) -> Any:
+    """Smallest horizontal distance the insertion head needs from an obstacle edge.
+
+    The obstacle is a wall whose top edge lies ``height_um`` above the lower end of the
+    head (the centre of the head's bottom disc at full insertion depth); the returned
+    distance is measured horizontally from the needle axis at that lower end to the wall.
+    The head is the cone (or cylinder) of :class:`RobotSpec`: radius ``head_tip_radius_um``
+    at its lower end, widening at ``head_half_angle_rad``. At this distance the head stays
+    ``margin_um`` from the wall in 3-D. A needle tilted by ``tilt_rad`` is covered
+    conservatively: the wall-side generator of a tilted cone makes ``half_angle + tilt``
+    with the vertical and its lower edge dips ``tip_radius * sin(tilt)``.
+
+    The same head geometry is checked exactly (on meshes) by the robot simulator; the
+    planner uses this closed form to keep candidate sites reachable.
+
+    Parameters
+    ----------
+    robot : RobotSpec
+    height_um : float or (n,) float
+        Height of the obstacle's top edge above the head's lower end (negative: below it).
+    margin_um : float
+        Distance to keep (the simulator's ``collision_margin_um``).
+    tilt_rad : float or (n,) float
+        Needle tilt from vertical.
+
+    Returns
+    -------
+    float or (n,) float
+        Micrometres; 0 when the head passes above the obstacle by more than the margin.
+
+    Examples
+    --------
+    >>> r = get_robot("R1-2019")  # cone: 1.5 mm tip radius, 15 deg half-angle
+    >>> round(float(head_standoff_um(r, 4000.0, margin_um=500.0)), 1)  # 1500 + 4000 tan15 + 500 / cos15
+    3089.4
+    >>> float(head_standoff_um(r, -600.0, margin_um=500.0))  # head bottom 600 um above the top
+    0.0
+    """
+    import numpy as np
+
+    tilt = np.asarray(tilt_rad, dtype=np.float64)
+    alpha = robot.head_half_angle_rad if robot.head_shape == "cone" else 0.0
+    a = np.minimum(alpha + tilt, math.radians(89.0))
+    r0 = robot.head_tip_radius_um
+    dz = np.minimum(np.asarray(height_um, dtype=np.float64) + r0 * np.sin(tilt), robot.head_length_um)
+    m = float(margin_um)
+    ta, ca, sa = np.tan(a), np.cos(a), np.sin(a)
+    # corner at or above the lower end: distance to the wall-side generator
+    above = m / ca + dz * ta
+    # corner below the lower end: the generator (side region) or the bottom edge
+    below_side = (m + dz * sa) / ca  # dz < 0
+    below_edge = np.sqrt(np.maximum(m * m - dz * dz, 0.0))
+    in_side = below_side * ta >= -dz
+    below = np.where(in_side, below_side, below_edge)
+    w = np.where(dz >= 0, above, np.where(-dz >= m, -np.inf, below))
+    out = np.maximum(r0 + w, 0.0)
+    return float(out) if out.ndim == 0 else out
 
 
 def get_robot(robot: str | Path | dict[str, Any] | RobotSpec) -> RobotSpec:

@@ -14,7 +14,7 @@ import pytest
 import insertion_planner as ip
 from insertion_planner.cli import main
 
-SIZE = 384  # 4.6 mm field at 12 um: small and fast, same code path as the default
+SIZE = 384  # at 30 um/px an 11.5 mm field: small and fast, same code path as the default
 
 
 def _chromium() -> str | None:
@@ -83,7 +83,8 @@ class _Ids(HTMLParser):
 def demo_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
     status = main(
-        ["demo", "--out", str(out), "--seed", "3", "--size", str(SIZE), "--threads", "12"]
+        ["demo", "--out", str(out), "--seed", "3", "--size", str(SIZE), "--pixel-size-um", "30",
+         "--threads", "12"]
     )
     assert status == 0
     return out

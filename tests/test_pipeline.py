@@ -17,7 +17,7 @@ def case():
 def plan(case):
     return ip.plan_insertions(case.image, pixel_size_um=case.pixel_size_um, dura_mode="durectomy",
                               n_threads=24, surface_height_um=case.grid.surface_z_um,
-                              craniectomy=case.craniectomy, rng=5)  # fmt: skip
+                              rng=5)  # fmt: skip
 
 
 def test_plan_insertions_is_safe_against_ground_truth(plan, case):
@@ -35,10 +35,30 @@ def test_plan_insertions_is_safe_against_ground_truth(plan, case):
     assert plan.image_sha256 != "0" * 64
 
 
+def test_vessel_segments_lie_on_the_surface(plan, case):
+    seg = plan.geometry.vessel_segments_um
+    assert len(seg) > 10
+    px = case.pixel_size_um
+    rc = np.clip(np.rint(seg[:, [1, 0]] / px).astype(int), 0, np.array(case.grid.shape) - 1)
+    surface = case.grid.surface_z_um[rc[:, 0], rc[:, 1]]
+    # each end sits its node's vessel radius above the pia (not at a flat z = 0); the
+    # segment radius is the mean of its two nodes'
+    above = seg[:, 2] - surface
+    assert (above > 0).all() and (above <= 2.5 * seg[:, 6] + 15.0).all()
+    assert np.ptp(seg[:, 2]) > 50.0
+
+
+def test_head_collision_binds_in_a_small_craniectomy(case):
+    """A 4.4 mm opening is too small for the insertion head anywhere."""
+    small = ip.plan_insertions(case.image, pixel_size_um=case.pixel_size_um, n_threads=4,
+                               surface_height_um=case.grid.surface_z_um, craniectomy=case.craniectomy)  # fmt: skip
+    assert len(small.threads) == 0 and small.binding_constraint == "head_collision"
+
+
 def test_pipeline_deterministic_and_margin_shortcut(case, plan):
     again = ip.plan_insertions(case.image, pixel_size_um=case.pixel_size_um, dura_mode="durectomy",
                                n_threads=24, surface_height_um=case.grid.surface_z_um,
-                               craniectomy=case.craniectomy, rng=5)  # fmt: skip
+                               rng=5)  # fmt: skip
     assert again.to_json_text() == plan.to_json_text()
     wide = ip.plan_insertions(case.image, pixel_size_um=case.pixel_size_um, n_threads=4, margin_um=150.0)
     assert wide.margins.base_margin_um == 150.0

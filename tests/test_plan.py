@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insertion_planner import PlanFileError, load_plan
-from insertion_planner.plan import THREAD_STATUSES, Thread, _example_plan, plan_schema, schema_markdown
+from insertion_planner.plan import (
+    THREAD_STATUSES,
+    Thread,
+    _example_plan,
+    plan_schema,
+    schema_markdown,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "json-schema.md"
 
@@ -73,12 +79,14 @@ finite = st.floats(-1e5, 1e5, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=40, deadline=None)
-@given(pix=st.tuples(finite, finite), clear=st.floats(0, 1e4), status=st.sampled_from(THREAD_STATUSES),
+@given(pix=st.tuples(st.floats(0, 199), st.floats(0, 80)), clear=st.floats(86.5, 1e4),
+       status=st.sampled_from([s for s in THREAD_STATUSES if s not in ("validated", "rejected")]),
        z=finite, w=st.floats(0, 1))
 def test_thread_json_round_trip_is_exact(tmp_path_factory, pix, clear, status, z, w):
     base = _example_plan()
-    t = Thread(0, 0, pix, (pix[1], pix[0], z), (0.0, 0.0, -1.0), 3500.0, clear, 86.5, status,
-               ((1.0, 2.0, z), (pix[1], pix[0], z)), w)  # fmt: skip
+    xy = (pix[1] * 12.0, pix[0] * 12.0)
+    t = Thread(0, 0, pix, (*xy, z), (0.0, 0.0, -1.0), 3500.0, clear, 86.5, status,
+               ((1.0, 2.0, z), (*xy, z)), w)  # fmt: skip
     p = replace(base, threads=(t, base.threads[1]))
     path = tmp_path_factory.mktemp("rt") / "p.json"
     p.to_json(path)

@@ -25,8 +25,10 @@ from ..config import MAX_THREADS, DuraMode
 
 __all__ = ["add_parser", "run", "run_demo", "DEFAULT_SIZE", "DEFAULT_ROBOTS"]
 
-DEFAULT_SIZE = 1024
-"""Side (pixels) of the demo image: 1024 px at 12 um is a 12.3 mm field."""
+DEFAULT_SIZE = 2048
+"""Side (pixels) of the demo image: 2048 px at 12 um is a 24.6 mm field, the full ~25 mm
+craniectomy; a smaller field shrinks the opening and the insertion head then reaches fewer
+sites past the skull rim."""
 
 DEFAULT_ROBOTS = {"durectomy": "R1-2024", "transdural": "next-gen"}
 """The robot simulated for each dura mode unless ``--robot`` is given."""

@@ -26,8 +26,6 @@ from .candidates import Candidates, make_candidates
 from .optimise import Placement, greedy_select, place_sites
 from .ordering import insertion_order
 from .scene import (
-    IMPLANT_HEIGHT_UM,
-    IMPLANT_RADIUS_UM,
     Scene,
     needle_directions,
     tether_polylines,
@@ -94,16 +92,34 @@ def vessel_segments_um(graph: nx.Graph | None, grid: Grid, *, max_segments: int 
     """Simplified centreline segments (n, 7): x0, y0, z0, x1, y1, z1, radius_um.
 
     Chains of degree-2 nodes are subsampled so at most about ``max_segments`` remain.
-    Node positions come from ``xyz_um`` (or ``rc`` via the grid); radius from ``radius_um``.
+    Node (x, y) come from the node's pixel ``rc`` (else ``xyz_um``); z is the surface
+    height there plus the vessel radius (a vessel lies on the pia, its axis one radius
+    above it), so the 3-D clearance checks see the vessels where the surface is.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.Graph()
+    >>> g.add_node(0, rc=(0.0, 0.0), radius_um=10.0); g.add_node(1, rc=(0.0, 4.0), radius_um=10.0)
+    >>> g.add_edge(0, 1)
+    >>> z = np.full((8, 8), 200.0, np.float32)
+    >>> vessel_segments_um(g, Grid((8, 8), 10.0, z)).tolist()
+    [[0.0, 0.0, 210.0, 40.0, 0.0, 210.0, 10.0]]
     """
     if graph is None or graph.number_of_edges() == 0:
         return np.zeros((0, 7))
+    pos: dict[Any, NDArray[np.float64]] = {}
+    nodes = list(graph.nodes)
+    rc = np.array([graph.nodes[n]["rc"] if "rc" in graph.nodes[n]
+                   else grid.to_pixel([graph.nodes[n]["xyz_um"]])[0] for n in nodes], float).reshape(-1, 2)  # fmt: skip
+    hw = np.array(grid.shape) - 1
+    xyz_all = grid.to_um(np.clip(rc, 0, hw))
+    xyz_all[:, :2] = grid.to_um(rc, on_surface=False)[:, :2]
+    xyz_all[:, 2] += np.array([float(graph.nodes[n].get("radius_um", 0.0)) for n in nodes])
+    pos = dict(zip(nodes, xyz_all, strict=True))
 
     def xyz(n: Any) -> NDArray[np.float64]:
-        a = graph.nodes[n]
-        if "xyz_um" in a:
-            return np.asarray(a["xyz_um"], float)
-        return grid.to_um([a["rc"]])[0]
+        return pos[n]
 
     k = max(1, math.ceil(graph.number_of_edges() / max_segments))
     seen: set[frozenset[Any]] = set()
@@ -175,7 +191,7 @@ def make_geometry(scene: Scene, *, vessel_segments: NDArray[np.float64], dura_mo
     return PlanGeometry(
         craniectomy_center_um=scene.center_um, craniectomy_radius_um=scene.radius_um,
         skull_thickness_um=scene.skull_thickness_um, implant_center_um=scene.implant_center_um,
-        implant_radius_um=IMPLANT_RADIUS_UM, implant_height_um=IMPLANT_HEIGHT_UM,
+        implant_radius_um=scene.implant_radius_um, implant_height_um=scene.implant_height_um,
         thread_exit_um=scene.exit_um, vessel_segments_um=vessel_segments, penetrating_um=pen_um,
         surface=coarse_surface(scene.grid),
         dura_thickness_um=scene.dura_thickness_um if dura_mode is DuraMode.TRANSDURAL else 0.0,
@@ -187,7 +203,8 @@ def diagnose(
     avoidance: Any, region: NDArray[np.bool_], scene: Scene, n: int, *, min_spacing_um: float,
     weight: Any = None, n_placed: int,
 ) -> tuple[str, dict[str, int]]:
-    """Which constraint bound the plan: the one whose relaxation fits the most more sites.
+    """Which constraint bound the plan: the per-site constraint whose relaxation fits the
+    most more sites, else ``min_spacing``.
 
     Returns the constraint name and, per constraint, how many sites a greedy packing fits
     with it relaxed (``min_spacing`` relaxed to half).
@@ -201,6 +218,7 @@ def diagnose(
         "surface_slope": (avoidance, region, replace(scene, max_incidence_rad=math.pi), min_spacing_um),
         "region": (avoidance, ones, scene, min_spacing_um),
         "craniectomy": (avoidance, region, replace(scene, craniectomy=ones), min_spacing_um),
+        "head_collision": (avoidance, region, replace(scene, robot=None), min_spacing_um),
         "min_spacing": (avoidance, region, scene, min_spacing_um / 2),
     }
     counts: dict[str, int] = {}
@@ -208,7 +226,10 @@ def diagnose(
         c = make_candidates(amap, reg, sc, min_spacing_um=d, weight=weight)
         raster = np.lexsort((c.rc[:, 1], c.rc[:, 0])) if len(c) else np.zeros(0, np.int64)
         counts[name] = len(greedy_select(c, n, d, order=raster))
-    best = max(counts, key=lambda k: (counts[k], -list(relaxed).index(k)))
+    # a per-site constraint binds when relaxing it fits more; the spacing (a fixed
+    # requirement, which relaxed always fits more) is named only when none does
+    site = [k for k in relaxed if k != "min_spacing"]
+    best = max(site, key=lambda k: (counts[k], -site.index(k)))
     if counts[best] <= n_placed:
         best = "min_spacing"
     return best, counts
@@ -242,11 +263,18 @@ def build_plan(
         With ``strict`` when fewer threads fit than asked (names the binding constraint).
     """
     n = config.n_threads
+    if not region.any():
+        msg = (f"the target region covers no pixel: the default region, a {DEFAULT_REGION_DIAMETER_UM / 1000:g} mm "
+               f"disc around the image centre, is smaller than one pixel of {grid.pixel_size_um:g} um; pass region=")
+        if strict:
+            raise InfeasiblePlanError(msg, binding_constraint="region", n_placed=0)
     cands = make_candidates(avoidance, region, scene, min_spacing_um=config.min_spacing_um, weight=weight)
     placement = place_sites(cands, n, min_spacing_um=config.min_spacing_um, node_limit=node_limit)
     k = len(placement.chosen)
     binding: str | None = None
-    if k < n:
+    if k < n and not region.any():
+        binding = "region"
+    elif k < n:
         binding, counts = diagnose(avoidance, region, scene, n, min_spacing_um=config.min_spacing_um,
                                    weight=weight, n_placed=k)  # fmt: skip
         if strict:

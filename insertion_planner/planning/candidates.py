@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .scene import Scene, incidence_rad, penetrating_path_clearance_um, tether_lengths_um
+from .scene import (
+    Scene,
+    head_slack_um,
+    incidence_rad,
+    penetrating_path_clearance_um,
+    tether_lengths_um,
+)
 
 __all__ = [
     "SITE_CONSTRAINTS",
@@ -27,7 +33,7 @@ __all__ = [
     "CLEARANCE_REF_UM",
 ]
 
-SITE_CONSTRAINTS = ("vessel_clearance", "region", "craniectomy", "surface_slope", "tether_reach")
+SITE_CONSTRAINTS = ("vessel_clearance", "region", "craniectomy", "surface_slope", "tether_reach", "head_collision")
 """Per-site hard constraints, in the order they are reported."""
 
 CLEARANCE_BONUS = 0.5
@@ -108,6 +114,13 @@ def site_checks(
     Fractional sites are judged at their nearest pixel. Sites outside the image fail
     ``region``.
     """
+    return _site_checks(avoidance, region, scene, rc)[0]
+
+
+def _site_checks(
+    avoidance: Any, region: NDArray[np.bool_], scene: Scene, rc: ArrayLike
+) -> tuple[dict[str, NDArray[np.bool_]], NDArray[np.float64]]:
+    """:func:`site_checks` and the needle-path clearance to penetrating vessels (n,)."""
     pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
     h, w = scene.grid.shape
     ij = np.rint(pts).astype(np.int64)
@@ -116,17 +129,20 @@ def site_checks(
     r, c = ij[:, 0], ij[:, 1]
     clear = np.asarray(avoidance.clearance_um)[r, c].astype(np.float64)
     req = np.asarray(avoidance.required_um)[r, c].astype(np.float64)
-    path = penetrating_path_clearance_um(scene, ij)
+    # only vessels nearer than the 2-D clearance can lower it (or fail the requirement)
+    path = penetrating_path_clearance_um(scene, ij, upto_um=np.maximum(clear, req))
     vessel = np.asarray(avoidance.allowed)[r, c] & (clear >= req) & (path >= req)
     slope_ok = incidence_rad(scene, ij) <= scene.max_incidence_rad + 1e-9
     reach = tether_lengths_um(scene, ij) <= scene.thread_length_um
-    return {
+    checks = {
+        "vessel_clearance": inside & vessel,
         "region": inside & region[r, c],
         "craniectomy": inside & scene.craniectomy[r, c],
-        "vessel_clearance": inside & vessel,
         "surface_slope": slope_ok,
         "tether_reach": reach,
+        "head_collision": head_slack_um(scene, ij) >= 0,
     }
+    return checks, path
 
 
 def _hex_lattice(shape: tuple[int, int], bbox: tuple[int, int, int, int], step_px: float) -> NDArray[np.float64]:
@@ -149,7 +165,7 @@ def make_candidates(
     *,
     min_spacing_um: float,
     weight: NDArray[np.floating[Any]] | None = None,
-    max_candidates: int = 2500,
+    max_candidates: int = 1500,
     exclude_xy_um: ArrayLike | None = None,
     exclude_radius_um: float = 0.0,
 ) -> Candidates:
@@ -181,7 +197,7 @@ def make_candidates(
     >>> scene = make_scene(Grid((100, 100), pixel_size_um=10.0))
     >>> cands = make_candidates(amap, np.ones((100, 100), bool), scene, min_spacing_um=250.0)
     >>> len(cands), cands.step_um
-    (67, 125.0)
+    (80, 125.0)
     """
     px = scene.grid.pixel_size_um
     zone = zone_mask(avoidance, region, scene)
@@ -215,10 +231,9 @@ def make_candidates(
         if len(ex):
             d = np.linalg.norm(rc[:, None, [1, 0]] * px - ex[None], axis=2)
             rc = rc[(d >= exclude_radius_um).all(axis=1)]
-    checks = site_checks(avoidance, region, scene, rc)
+    checks, path = _site_checks(avoidance, region, scene, rc)
     good = np.logical_and.reduce([checks[k] for k in SITE_CONSTRAINTS]) if len(rc) else np.zeros(0, bool)
-    rc = rc[good]
-    path = penetrating_path_clearance_um(scene, rc)
+    rc, path = rc[good], path[good]
     c = np.minimum(clear[rc[:, 0], rc[:, 1]].astype(np.float64), path)
     rq = req[rc[:, 0], rc[:, 1]].astype(np.float64)
     w = np.ones(len(rc)) if weight is None else np.clip(np.asarray(weight, np.float64)[rc[:, 0], rc[:, 1]], 0, 1)

@@ -11,9 +11,10 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..config import MAX_THREADS
-from ..errors import PlannerError
+from ..errors import ConstraintViolationError
 from ..frames import Grid
 from ..plan import InsertionPlan
+from ..robots import DEFAULT_COLLISION_MARGIN_UM
 from .candidates import SITE_CONSTRAINTS, site_checks
 from .ordering import tangle_violations
 from .scene import Scene, make_scene
@@ -28,23 +29,6 @@ class Violation:
     thread_id: int
     constraint: str
     message: str
-
-
-class ConstraintViolationError(PlannerError, ValueError):
-    """An edit or a replan would break a hard constraint.
-
-    Attributes
-    ----------
-    constraint : str
-        ``"vessel_clearance"``, ``"min_spacing"``, ``"region"``, ``"craniectomy"``,
-        ``"tether_reach"``, ``"surface_slope"``, ``"tether_tangle"`` or ``"thread_count"``.
-    thread_id : int or None
-    """
-
-    def __init__(self, message: str, *, constraint: str, thread_id: int | None = None) -> None:
-        super().__init__(message)
-        self.constraint = constraint
-        self.thread_id = thread_id
 
 
 def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
@@ -88,9 +72,12 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
         thread_length_um=plan.config.thread_length_um, depth_um=plan.config.depth_um,
         dura_thickness_um=g.dura_thickness_um, tether_clearance_um=g.tether_clearance_um,
         max_tilt_rad=plan.robot_spec.max_tilt_rad, max_incidence_rad=g.max_incidence_rad, penetrating=pen,
+        robot=plan.robot_spec,
+        collision_margin_um=plan.provenance.get("parameters", {}).get("collision_margin_um", DEFAULT_COLLISION_MARGIN_UM),
     )  # fmt: skip
     return replace(scene, center_um=g.craniectomy_center_um, radius_um=g.craniectomy_radius_um,
-                   exit_um=g.thread_exit_um, implant_center_um=g.implant_center_um)  # fmt: skip
+                   exit_um=g.thread_exit_um, implant_center_um=g.implant_center_um,
+                   implant_radius_um=g.implant_radius_um, implant_height_um=g.implant_height_um)  # fmt: skip
 
 
 def check_plan(plan: InsertionPlan, *, avoidance: Any = None, region: NDArray[np.bool_] | None = None) -> list[Violation]:

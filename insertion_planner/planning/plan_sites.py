@@ -13,7 +13,7 @@ from .._validation import check_bool_mask, check_int_range, check_positive
 from ..config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
 from ..frames import Grid
 from ..plan import InsertionPlan
-from ..robots import RobotSpec, get_robot
+from ..robots import DEFAULT_COLLISION_MARGIN_UM, RobotSpec, get_robot
 from .assemble import build_plan, region_mask
 from .scene import make_scene
 
@@ -50,6 +50,7 @@ def plan_from_avoidance(
     tether_clearance_um: float = DEFAULT_TETHER_CLEARANCE_UM,
     max_incidence_deg: float = DEFAULT_MAX_INCIDENCE_DEG,
     skull_thickness_um: float = 6000.0,
+    collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM,
     strict: bool = False,
     vessels: Any = None,
     image: NDArray[Any] | None = None,
@@ -83,6 +84,10 @@ def plan_from_avoidance(
         Exposed brain; default the whole image.
     tether_clearance_um, max_incidence_deg, skull_thickness_um : float
         See :mod:`insertion_planner.planning.scene`.
+    collision_margin_um : float
+        Distance the robot's insertion head must keep from the skull rim and the implant
+        (as in :func:`~insertion_planner.simulate`); sites where it cannot are excluded
+        (constraint ``head_collision``).
     strict : bool
         Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit.
 
@@ -99,6 +104,8 @@ def plan_from_avoidance(
     if isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and n_threads > MAX_THREADS:
         raise ValueError(f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}")
     n = check_int_range(n_threads, name="n_threads", low=1, high=MAX_THREADS)
+    if not isinstance(strict, (bool, np.bool_)):
+        raise TypeError(f"strict must be a bool, got {strict!r}")
     clear = np.asarray(avoidance.clearance_um)
     if clear.ndim != 2:
         raise ValueError(f"avoidance.clearance_um must be (H, W), got shape {clear.shape}")
@@ -123,18 +130,21 @@ def plan_from_avoidance(
     crani = None if craniectomy is None else check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=shape)
     grid = Grid(shape, px, surface_height_um)
     incidence = check_positive(max_incidence_deg, name="max_incidence_deg", allow_zero=True)
-    centroid = np.argwhere(reg).mean(axis=0)
+    # an empty region happens only for the default disc on a coarse image: no thread fits
+    centroid = np.argwhere(reg).mean(axis=0) if reg.any() else (np.array(shape) - 1) / 2.0
     scene = make_scene(
         grid, craniectomy=crani, toward_rc=centroid, skull_thickness_um=skull_thickness_um,
         thread_length_um=config.thread_length_um, depth_um=config.depth_um,
         dura_thickness_um=config.dura_thickness_um if mode is DuraMode.TRANSDURAL else 0.0,
         tether_clearance_um=tether_clearance_um, max_tilt_rad=spec.max_tilt_rad,
         max_incidence_rad=math.radians(incidence), penetrating=getattr(avoidance, "penetrating", None),
+        robot=spec, collision_margin_um=collision_margin_um,
     )  # fmt: skip
     params = {
         "n_threads": n, "min_spacing_um": config.min_spacing_um, "depth_um": config.depth_um,
         "tether_clearance_um": float(tether_clearance_um), "max_incidence_deg": incidence,
-        "skull_thickness_um": float(skull_thickness_um), "strict": bool(strict),
+        "skull_thickness_um": float(skull_thickness_um), "collision_margin_um": scene.collision_margin_um,
+        "strict": bool(strict),
         "region": "default" if region is None else ("mask" if np.asarray(region).shape == shape else "polygon"),
         "weight": "uniform" if weight is None else "given",
         "craniectomy": "whole image" if craniectomy is None else "given",

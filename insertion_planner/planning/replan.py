@@ -23,7 +23,7 @@ from .assemble import make_threads
 from .candidates import Candidates, make_candidates
 from .checks import check_plan, raise_first, require_avoidance, scene_from_plan
 from .edits import recertify, reorder
-from .optimise import place_sites
+from .optimise import greedy_select, place_sites
 from .ordering import point_segment_distance
 
 __all__ = ["replan"]
@@ -45,6 +45,23 @@ def _candidates(plan: InsertionPlan, amap: Any, scene: Any) -> Candidates:
         return plan.candidates  # type: ignore[no-any-return]
     region = plan.region if plan.region is not None else np.ones(plan.image_shape, bool)
     return make_candidates(amap, region, scene, min_spacing_um=plan.config.min_spacing_um, weight=plan.weight)
+
+
+def _binding(cands: Candidates, keep_tethers: NDArray[np.bool_], keep_holes: NDArray[np.bool_], n_placed: int,
+             n: int, spacing: float, occupied: NDArray[np.float64], before: str | None) -> str:  # fmt: skip
+    """What stopped re-placing every thread.
+
+    ``"hole_exclusion"`` (the exclusion around failed holes) or ``"tether_tangle"`` (the
+    laid tethers), whichever relaxed fits more threads; else ``"min_spacing"`` (the kept
+    sites crowd the rest); with no candidate at all, the plan's own binding constraint.
+    """
+    if not len(cands):
+        return before or "vessel_clearance"
+    fits = {}
+    for name, mask in (("hole_exclusion", keep_tethers), ("tether_tangle", keep_holes)):
+        fits[name] = len(greedy_select(cands.subset(mask), n, spacing, fixed_xy=occupied)) if mask.any() else 0
+    best = max(fits, key=lambda k: fits[k])
+    return best if fits[best] > n_placed else "min_spacing"
 
 
 def replan(
@@ -91,6 +108,8 @@ def replan(
     >>> [t.status for t in new.threads][:3], new.thread(2).pixel != plan.thread(2).pixel
     (['inserted', 'inserted', 'planned'], True)
     """
+    if not isinstance(strict, (bool, np.bool_)):
+        raise TypeError(f"strict must be a bool, got {strict!r}")
     known = {t.id for t in plan.threads}
     failed_ids = _ids(failed, "failed", known)
     inserted_ids = _ids(inserted, "inserted", known)
@@ -133,12 +152,13 @@ def replan(
 
     cands = _candidates(plan, amap, scene)
     occupied = np.vstack([laid, np.array([t.entry_um[:2] for t in kept]).reshape(-1, 2)])
-    keep = ~under_laid(cands.xy_um)
+    keep_tethers = ~under_laid(cands.xy_um)
+    keep_holes = np.ones(len(cands), bool)
     if holes and excl > 0 and len(cands):
         h = np.asarray(holes, float).reshape(-1, 2)
         dmin = np.sqrt(((cands.xy_um[:, None, :] - h[None]) ** 2).sum(axis=2)).min(axis=1)
-        keep &= dmin >= excl
-    sub = cands.subset(keep)
+        keep_holes = dmin >= excl
+    sub = cands.subset(keep_tethers & keep_holes)
     placement = place_sites(sub, len(redo), min_spacing_um=spacing, fixed_xy=occupied, node_limit=200)
     new_threads: dict[int, Thread] = {}
     if len(placement.chosen):
@@ -150,13 +170,18 @@ def replan(
         new_threads = {t.id: t for t in made}
     n_missing = len(redo) - len(placement.chosen)
     binding = plan.binding_constraint
+    why = None
     if n_missing:
-        binding = "vessel_clearance" if not len(sub) else "min_spacing"
+        why = _binding(cands, keep_tethers, keep_holes, len(placement.chosen), len(redo), spacing, occupied,
+                       plan.binding_constraint)  # fmt: skip
         if strict:
             raise InfeasiblePlanError(
                 f"only {len(placement.chosen)} of the {len(redo)} threads to re-place fit away from the "
-                f"failed holes and laid tethers", binding_constraint=binding, n_placed=len(placement.chosen),
+                f"failed holes and laid tethers; the binding constraint is {why}",
+                binding_constraint=why, n_placed=len(placement.chosen),
             )  # fmt: skip
+        # a plan already short of threads keeps naming what first bound it
+        binding = plan.binding_constraint if plan.binding_constraint not in (None, "edited") else why
     threads = []
     for t in plan.threads:
         if t.id in new_threads:
@@ -169,7 +194,8 @@ def replan(
     prov = dict(plan.provenance)
     prov["failed_holes_um"] = [[round(float(v), 6) for v in h] for h in holes]
     prov["replans"] = [*prov.get("replans", []), {"failed": failed_ids, "inserted": inserted_ids,
-                                                  "replaced": sorted(new_threads)}]  # fmt: skip
+                                                  "replaced": sorted(new_threads),
+                                                  "binding_constraint": why if n_missing else None}]  # fmt: skip
     new = recertify(plan, ordered, provenance=prov, binding_constraint=binding, simulation=None,
                     candidates=cands, avoidance=amap, scene=scene)  # fmt: skip
     raise_first(check_plan(new, avoidance=amap), context="replan")

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
 
 from .._validation import check_bool_mask, check_positive
 from ..frames import Grid
+from ..robots import DEFAULT_COLLISION_MARGIN_UM, RobotSpec, head_standoff_um
 
 __all__ = [
     "Scene",
@@ -25,17 +27,28 @@ __all__ = [
     "tether_polylines",
     "tether_lengths_um",
     "penetrating_path_clearance_um",
+    "head_slack_um",
 ]
 
 IMPLANT_RADIUS_UM = 11500.0
 """The N1 implant is about quarter-sized (US quarter: 24.26 mm diameter)."""
 IMPLANT_HEIGHT_UM = 9000.0
 """About 9 mm thick (Neuralink, podcast #438)."""
+DEFAULT_CRANIECTOMY_DIAMETER_UM = 25000.0
+"""Opening assumed around an image given without a craniectomy mask (the image is a view
+inside it, centred): about the N1 craniectomy."""
 EXIT_GAP_UM = 500.0
 """Horizontal gap between the craniectomy rim and the implant's thread exit."""
 EXIT_HEIGHT_UM = 1000.0
 """The implant sits in a recess cut in the skull beside the craniectomy; its thread exit is
 this far above the highest point of the surface."""
+
+# Where the implant sits: beside the craniectomy on the side AWAY from the target region,
+# its thread exit just outside the rim, the tethers running over the rim and across the
+# opening to the sites. The implant (11.5 mm radius, 9 mm tall) is the tallest obstacle
+# the insertion head must clear; on the far side it blocks only sites near the far rim,
+# not the region. All tethers then arrive from one direction, which the tangle-free
+# ordering handles by inserting the sites farthest from the exit first.
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +76,11 @@ class Scene:
     max_tilt_rad, max_incidence_rad : float
     penetrating : (m, 3) float
         Known penetrating vessels as (row, col, radius_um).
+    robot : RobotSpec or None
+        Insertion-head geometry for the head-collision constraint (None: not checked).
+    collision_margin_um : float
+        Distance the head and free needle keep from the skull rim and the implant.
+    implant_radius_um, implant_height_um : float
     """
 
     grid: Grid
@@ -80,6 +98,10 @@ class Scene:
     max_tilt_rad: float
     max_incidence_rad: float
     penetrating: NDArray[np.float64] = field(repr=False)
+    robot: RobotSpec | None = field(default=None, repr=False)
+    collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM
+    implant_radius_um: float = IMPLANT_RADIUS_UM
+    implant_height_um: float = IMPLANT_HEIGHT_UM
 
 
 def make_scene(
@@ -95,6 +117,8 @@ def make_scene(
     max_tilt_rad: float = 0.0,
     max_incidence_rad: float = math.radians(10.0),
     penetrating: ArrayLike | None = None,
+    robot: RobotSpec | None = None,
+    collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM,
 ) -> Scene:
     """Build the scene: craniectomy disc, implant beside it, thread exit at its edge.
 
@@ -102,11 +126,14 @@ def make_scene(
     ----------
     grid : Grid
     craniectomy : (H, W) bool, optional
-        Exposed brain. Default: the disc inscribed in the image. The scene records the
-        smallest disc around the mask's centroid holding it (the rim).
+        Exposed brain. The scene records the smallest disc around the mask's centroid
+        holding it (the rim). Default: the image is a view inside an opening centred on
+        it, ``DEFAULT_CRANIECTOMY_DIAMETER_UM`` across (or the disc inscribed in the image
+        when that is larger).
     toward_rc : (row, col), optional
-        The implant sits beside the craniectomy on the side nearest this point (usually the
-        centroid of the target region); default: to the right (+x).
+        The target (usually the centroid of the target region): the implant sits beside
+        the craniectomy on the side away from it, so it does not block the insertion head
+        over the region; default: the implant to the right (+x).
     skull_thickness_um : float
         Rim height above the highest surface point (adult skull ~6 mm).
     thread_length_um, depth_um, dura_thickness_um, tether_clearance_um : float
@@ -114,19 +141,23 @@ def make_scene(
         Tilt the robot can make; largest angle allowed between needle and surface normal.
     penetrating : (m, 3) float, optional
         (row, col, radius_um) of known penetrating vessels.
+    robot : RobotSpec, optional
+        Head geometry for the head-collision constraint; None skips it.
+    collision_margin_um : float
+        Distance the head keeps from the skull rim and the implant.
 
     Examples
     --------
     >>> s = make_scene(Grid((100, 100), pixel_size_um=10.0))
     >>> s.center_um, s.radius_um, s.exit_um
-    ((495.0, 495.0), 500.0, (1495.0, 495.0, 1000.0))
+    ((495.0, 495.0), 12500.0, (13495.0, 495.0, 1000.0))
     """
     h, w = grid.shape
     px = grid.pixel_size_um
-    yy, xx = np.mgrid[:h, :w]
     if craniectomy is None:
+        yy, xx = np.ogrid[:h, :w]
         center = ((w - 1) * px / 2.0, (h - 1) * px / 2.0)
-        radius = min(h, w) * px / 2.0
+        radius = max(min(h, w) * px, DEFAULT_CRANIECTOMY_DIAMETER_UM) / 2.0
         mask = np.hypot(xx * px - center[0], yy * px - center[1]) <= radius
     else:
         mask = check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=grid.shape)
@@ -145,7 +176,7 @@ def make_scene(
         u = np.array([1.0, 0.0])
     else:
         t = np.asarray(toward_rc, dtype=float)
-        u = np.array([t[1] * px - center[0], t[0] * px - center[1]])
+        u = -np.array([t[1] * px - center[0], t[0] * px - center[1]])
         n = float(np.hypot(*u))
         u = u / n if n > 1e-6 else np.array([1.0, 0.0])
     exit_xy = np.array(center) + u * (radius + EXIT_GAP_UM)
@@ -163,6 +194,8 @@ def make_scene(
         dura_thickness_um=check_positive(dura_thickness_um, name="dura_thickness_um", allow_zero=True),
         tether_clearance_um=check_positive(tether_clearance_um, name="tether_clearance_um", allow_zero=True),
         max_tilt_rad=float(max_tilt_rad), max_incidence_rad=float(max_incidence_rad), penetrating=pen,
+        robot=robot, collision_margin_um=check_positive(collision_margin_um, name="collision_margin_um",
+                                                        allow_zero=True),
     )  # fmt: skip
 
 
@@ -221,7 +254,7 @@ def tether_polylines(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
     --------
     >>> s = make_scene(Grid((100, 100), pixel_size_um=10.0))
     >>> tether_polylines(s, [[49.5, 49.5]])[0].round(1).tolist()
-    [[1495.0, 495.0, 1000.0], [995.0, 495.0, 1000.0], [995.0, 495.0, 0.0], [495.0, 495.0, 0.0]]
+    [[13495.0, 495.0, 1000.0], [12995.0, 495.0, 1000.0], [12995.0, 495.0, 0.0], [495.0, 495.0, 0.0]]
     """
     pts = np.atleast_2d(np.asarray(rc, dtype=float))
     sites = scene.grid.to_um(pts)
@@ -245,7 +278,7 @@ def tether_lengths_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
 
 
 def penetrating_path_clearance_um(
-    scene: Scene, rc: ArrayLike, *, chunk: int = 4096
+    scene: Scene, rc: ArrayLike, *, upto_um: ArrayLike | None = None
 ) -> NDArray[np.float64]:
     """Clearance (n,) from each needle path to the nearest known penetrating vessel, um.
 
@@ -254,8 +287,13 @@ def penetrating_path_clearance_um(
     the 2-D distance from the vessel axis to the path's horizontal projection minus the
     vessel radius (conservative: it ignores that the two may not overlap in depth).
     ``inf`` when no penetrating vessel is known.
+
+    ``upto_um`` (scalar or (n,)) limits the search: vessels farther than that from a path
+    are skipped, and a path with none that close gets ``inf`` (callers that only compare
+    the clearance with, or take its minimum with, a value <= ``upto_um`` lose nothing).
+    The vessels near each path are found with a k-d tree.
     """
-    pts = np.atleast_2d(np.asarray(rc, dtype=float))
+    pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
     out = np.full(len(pts), np.inf)
     if not len(scene.penetrating) or not len(pts):
         return out
@@ -266,14 +304,77 @@ def penetrating_path_clearance_um(
     length = scene.depth_um + scene.dura_thickness_um
     a = pts[:, [1, 0]] * px - d[:, :2] * scene.dura_thickness_um
     b = pts[:, [1, 0]] * px + d[:, :2] * length
-    for s in range(0, len(pts), chunk):
-        aa, bb = a[s : s + chunk, None, :], b[s : s + chunk, None, :]
-        ab = bb - aa
-        denom = np.maximum((ab * ab).sum(axis=2), 1e-12)
-        t = np.clip(((vxy[None] - aa) * ab).sum(axis=2) / denom, 0.0, 1.0)
-        closest = aa + t[..., None] * ab
-        dist = np.linalg.norm(vxy[None] - closest, axis=2) - vr[None]
-        out[s : s + chunk] = dist.min(axis=1)
+    mid = 0.5 * (a + b)
+    half = 0.5 * np.linalg.norm(b - a, axis=1)
+    if upto_um is None:
+        reach = np.full(len(pts), np.inf)
+    else:
+        reach = np.broadcast_to(np.asarray(upto_um, dtype=np.float64), (len(pts),))
+    finite = np.isfinite(reach)
+    radius = np.where(finite, half + np.where(finite, reach, 0.0) + float(vr.max()) + 1e-6, 0.0)
+    # pairs (path, vessel) within reach; paths with an unbounded reach see every vessel
+    lists = cKDTree(vxy).query_ball_point(mid[finite], radius[finite]) if finite.any() else []
+    counts = np.array([len(x) for x in lists], dtype=np.int64)
+    rows = [np.repeat(np.flatnonzero(finite), counts)]
+    cols = [np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(counts.sum()))]
+    if (~finite).any():
+        inf_idx = np.flatnonzero(~finite)
+        rows.append(np.repeat(inf_idx, len(vxy)))
+        cols.append(np.tile(np.arange(len(vxy)), len(inf_idx)))
+    i, j = np.concatenate(rows), np.concatenate(cols)
+    if not len(i):
+        return out
+    ab = b[i] - a[i]
+    t = np.clip(((vxy[j] - a[i]) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    dist = np.linalg.norm(vxy[j] - (a[i] + t[:, None] * ab), axis=1) - vr[j]
+    np.minimum.at(out, i, dist)
+    return out
+
+
+def _segment_point_distance(a: NDArray[np.float64], b: NDArray[np.float64], p: ArrayLike) -> NDArray[np.float64]:
+    """Distance (n,) from point ``p`` (2,) to the segments a[i] -> b[i] (n, 2)."""
+    q = np.asarray(p, dtype=np.float64)
+    ab = b - a
+    t = np.clip(((q - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    out: NDArray[np.float64] = np.linalg.norm(a + t[:, None] * ab - q, axis=1)
+    return out
+
+
+def head_slack_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
+    """How far (n,) each site's insertion head stays beyond the collision margin, um.
+
+    The head is checked at full insertion depth against the skull rim (a wall along the
+    craniectomy circle, ``rim_z_um`` high) and the implant (a cylinder), as the robot
+    simulator does: the horizontal distance from the head's lower end to each obstacle
+    edge minus :func:`~insertion_planner.robots.head_standoff_um` for the obstacle's
+    height above that end; the free needle (head to dura) must also keep the margin plus
+    its radius from both. Negative where the head would collide; ``inf`` without a robot.
+    """
+    pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
+    out = np.full(len(pts), np.inf)
+    robot = scene.robot
+    if robot is None or not len(pts):
+        return out
+    m = scene.collision_margin_um
+    entry = scene.grid.to_um(pts)
+    d = needle_directions(scene, pts)
+    up = -d
+    bottom = entry + (robot.needle_stickout_um - scene.depth_um) * up
+    top = entry + scene.dura_thickness_um * up  # the needle enters tissue here
+    tilt = np.arccos(np.clip(up[:, 2], -1.0, 1.0))
+    c = np.asarray(scene.center_um)
+    # skull rim: a wall outside the circle, its top at rim_z_um
+    g_skull = scene.radius_um - np.linalg.norm(bottom[:, :2] - c, axis=1)
+    need = head_standoff_um(robot, scene.rim_z_um - bottom[:, 2], margin_um=m, tilt_rad=tilt)
+    needle_in = scene.radius_um - np.maximum(np.linalg.norm(bottom[:, :2] - c, axis=1),
+                                             np.linalg.norm(top[:, :2] - c, axis=1))  # fmt: skip
+    out = np.minimum(g_skull - need, needle_in - m - robot.needle_radius_um)
+    if scene.implant_radius_um > 0 and scene.implant_height_um > 0:
+        ic = np.asarray(scene.implant_center_um)
+        g_imp = np.linalg.norm(bottom[:, :2] - ic[:2], axis=1) - scene.implant_radius_um
+        need = head_standoff_um(robot, ic[2] + scene.implant_height_um - bottom[:, 2], margin_um=m, tilt_rad=tilt)
+        needle_out = _segment_point_distance(bottom[:, :2], top[:, :2], ic[:2]) - scene.implant_radius_um
+        out = np.minimum(out, np.minimum(g_imp - need, needle_out - m - robot.needle_radius_um))
     return out
 
 

@@ -41,9 +41,14 @@ def test_exclusion_and_empty_zone(amap):
     assert len(none) == 0 and none.zone_area_um2 == 0.0
 
 
+def _inscribed(shape):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return np.hypot(yy - (shape[0] - 1) / 2, xx - (shape[1] - 1) / 2) <= min(shape) / 2
+
+
 def test_tether_reach_limits_sites_to_near_the_exit(amap):
     grid = Grid(amap.clearance_um.shape, 12.0)
-    scene = make_scene(grid, thread_length_um=1000.0 + 500.0 + 1500.0)
+    scene = make_scene(grid, craniectomy=_inscribed(grid.shape), thread_length_um=1000.0 + 500.0 + 1500.0)
     c = make_candidates(amap, np.ones(grid.shape, bool), scene, min_spacing_um=250.0)
     assert len(c) > 0
     assert (tether_lengths_um(scene, c.rc) <= 3000.0).all()
@@ -52,9 +57,10 @@ def test_tether_reach_limits_sites_to_near_the_exit(amap):
 
 
 def test_tether_polyline_length_matches_geometry():
-    scene = make_scene(Grid((100, 100), 10.0), skull_thickness_um=6000.0)
-    # exit at x = 1495, rim at x = 995, drop 1000 from the exit, then 495 um to the centre
-    assert tether_lengths_um(scene, [[49.5, 49.5]])[0] == pytest.approx(500 + 1000 + 500, abs=1e-6)
+    scene = make_scene(Grid((100, 100), 10.0), craniectomy=_inscribed((100, 100)), skull_thickness_um=6000.0)
+    # exit 500 um outside the rim, drop 1000 from the exit, then the radius to the centre
+    r = scene.radius_um
+    assert tether_lengths_um(scene, [[49.5, 49.5]])[0] == pytest.approx(500 + 1000 + r, abs=1e-6)
 
 
 def _tilted_surface(shape, px, slope_deg):
@@ -93,3 +99,19 @@ def test_penetrating_vessel_along_a_tilted_needle_path(make_map):
     assert tilted == pytest.approx(360.0 - 3500 * math.sin(math.radians(5.0)) - 20.0, abs=2.0)
     assert not site_checks(amap, np.ones(shape, bool), tilting, rc)["vessel_clearance"][0]
     assert site_checks(amap, np.ones(shape, bool), vertical, rc)["vessel_clearance"][0]
+
+
+def test_penetrating_search_limit_keeps_every_value_below_it():
+    rng = np.random.default_rng(4)
+    pen = np.column_stack([rng.uniform(0, 200, 40), rng.uniform(0, 200, 40), rng.uniform(5, 30, 40)])
+    grid = Grid((200, 200), 12.0, _tilted_surface((200, 200), 12.0, 8.0))
+    for tilt in (0.0, math.radians(30.0)):
+        scene = make_scene(grid, penetrating=pen, max_tilt_rad=tilt, dura_thickness_um=320.0)
+        rc = rng.uniform(0, 199, (500, 2))
+        full = penetrating_path_clearance_um(scene, rc)
+        limit = rng.uniform(0, 300, 500)
+        part = penetrating_path_clearance_um(scene, rc, upto_um=limit)
+        below = full <= limit
+        assert below.sum() > 30 and (~below).sum() > 30
+        np.testing.assert_allclose(part[below], full[below])
+        assert (part[~below] > limit[~below]).all()

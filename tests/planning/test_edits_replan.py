@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from insertion_planner import ConstraintViolationError, InfeasiblePlanError
+from insertion_planner.plan import load_plan
 from insertion_planner.planning import (
     check_plan,
     lock_thread,
@@ -12,7 +13,6 @@ from insertion_planner.planning import (
     unlock_thread,
 )
 from insertion_planner.planning.ordering import point_segment_distance
-from insertion_planner.plan import load_plan
 
 
 def _free_pixel(plan, amap):
@@ -111,3 +111,38 @@ def test_edits_on_a_loaded_plan_with_its_map(plan24, amap, tmp_path):
     assert moved.thread(2).pixel == (float(target[0]), float(target[1]))
     new = replan(loaded, failed=[0], avoidance=amap)
     assert new.thread(0).status == "planned" and check_plan(new, avoidance=amap) == []
+
+
+def test_replan_names_what_bound_it(amap):
+    """Hole exclusion in a small region, not vessel clearance, stops the re-placement."""
+    region = np.zeros(amap.clearance_um.shape, bool)
+    region[200:230, 40:70] = True  # 360 um square: two sites fit
+    p = plan_from_avoidance(amap, n_threads=2, region=region)
+    assert len(p.threads) == 2
+    new = replan(p, failed=[0, 1])
+    assert new.binding_constraint == "hole_exclusion"
+    with pytest.raises(InfeasiblePlanError) as err:
+        replan(p, failed=[0, 1], strict=True)
+    assert err.value.binding_constraint == "hole_exclusion"
+    # enough room away from the holes: every thread re-placed, the plan's constraint kept
+    wide = replan(plan_from_avoidance(amap, n_threads=4), failed=[0])
+    assert wide.binding_constraint is None
+
+
+def test_constraint_violation_error_lives_in_errors():
+    from insertion_planner import errors
+    from insertion_planner.planning import ConstraintViolationError as FromPlanning
+
+    assert FromPlanning is errors.ConstraintViolationError is ConstraintViolationError
+    assert issubclass(FromPlanning, errors.PlannerError) and issubclass(FromPlanning, ValueError)
+    assert "ConstraintViolationError" in errors.__all__ and "ConstraintViolationError" in errors.__doc__
+
+
+def test_replan_of_a_short_plan_keeps_its_first_binding_constraint(amap):
+    region = np.zeros(amap.clearance_um.shape, bool)
+    region[200:230, 40:70] = True
+    p = plan_from_avoidance(amap, n_threads=5, region=region)  # only 2 fit: the region binds
+    assert p.binding_constraint == "region"
+    new = replan(p, failed=[0, 1])
+    assert new.binding_constraint == "region"
+    assert new.provenance["replans"][-1]["binding_constraint"] == "hole_exclusion"

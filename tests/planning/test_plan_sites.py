@@ -97,3 +97,16 @@ def test_properties_spacing_clearance_region_count(draw, make_map, seed, n, spac
     assert len(p.threads) <= n
     assert (len(p.threads) == n) == (p.binding_constraint is None)
     _assert_safe(p, amap, region)
+
+
+def test_strict_must_be_a_bool_and_empty_default_region_names_region(amap):
+    with pytest.raises(TypeError, match="strict must be a bool, got 'yes'"):
+        plan_from_avoidance(amap, n_threads=2, strict="yes")
+    from dataclasses import replace
+
+    coarse = replace(amap, pixel_size_um=1e6)  # the 6 mm default disc is smaller than a pixel
+    p = plan_from_avoidance(coarse, n_threads=4)
+    assert len(p.threads) == 0 and p.binding_constraint == "region"
+    with pytest.raises(InfeasiblePlanError, match="default region.*smaller than one pixel") as err:
+        plan_from_avoidance(coarse, n_threads=4, strict=True)
+    assert err.value.binding_constraint == "region"

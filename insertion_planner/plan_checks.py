@@ -1,0 +1,141 @@
+"""Semantic checks of a plan and the compact encoding of its target region.
+
+:func:`plan_problems` finds what no planner could have written (used by
+:func:`~insertion_planner.load_plan`, since a file's checksum is a content hash that
+anyone can recompute); :func:`encode_region` / :func:`decode_region` store the target
+region in the plan file.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .config import MAX_THREADS
+
+__all__ = ["encode_region", "decode_region", "plan_problems"]
+
+
+def encode_region(mask: NDArray[np.bool_]) -> dict[str, str]:
+    """Run-length encode an (H, W) bool mask by rows: ``{"encoding": "row-runs", "runs": ...}``.
+
+    ``runs`` reads ``row:start-stop,start-stop;row:...`` (columns ``[start, stop)``);
+    rows without a region pixel are left out.
+
+    Examples
+    --------
+    >>> m = np.zeros((3, 6), bool); m[1, 1:3] = m[1, 4:6] = m[2, 0] = True
+    >>> encode_region(m)["runs"]
+    '1:1-3,4-6;2:0-1'
+    >>> bool((decode_region(encode_region(m), (3, 6)) == m).all())
+    True
+    """
+    a = np.asarray(mask, bool)
+    padded = np.zeros((a.shape[0], a.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = a
+    edges = np.diff(padded, axis=1)
+    rows_s, starts = np.nonzero(edges == 1)
+    _, stops = np.nonzero(edges == -1)
+    parts: list[str] = []
+    for r in np.unique(rows_s):
+        sel = rows_s == r
+        parts.append(f"{r}:" + ",".join(f"{a0}-{b0}" for a0, b0 in zip(starts[sel], stops[sel], strict=True)))
+    return {"encoding": "row-runs", "runs": ";".join(parts)}
+
+
+def decode_region(data: dict[str, Any], shape: tuple[int, int]) -> NDArray[np.bool_]:
+    """The (H, W) bool mask of an :func:`encode_region` dict (ValueError when it does not fit ``shape``)."""
+    h, w = shape
+    out = np.zeros((h, w), bool)
+    runs = data.get("runs", "")
+    for part in runs.split(";") if runs else []:
+        row_s, spans = part.split(":")
+        r = int(row_s)
+        for span in spans.split(","):
+            a0, b0 = (int(v) for v in span.split("-"))
+            if not (0 <= r < h and 0 <= a0 < b0 <= w):
+                raise ValueError(f"region run {r}:{a0}-{b0} lies outside the image of shape {shape}")
+            out[r, a0:b0] = True
+    if not out.any():
+        raise ValueError("region is empty")
+    return out
+
+
+_CHECKED = ("planned", "locked", "inserted", "validated")
+_TOL_UM = 1e-3
+
+
+def plan_problems(plan: Any) -> list[str]:
+    """Semantic problems of a plan (empty when none), one line each, naming the thread.
+
+    These are impossible for a plan the planner wrote, so a file holding them was edited
+    by hand (its checksum, a content hash, can be recomputed by anyone): a clearance
+    below its requirement or a requirement below the margin model's floor, a needle axis
+    that is not a unit vector pointing down or tilts past the robot's limit, a pixel
+    outside the image or the recorded target region, an entry point that is not at its
+    pixel (x = col * pixel_size_um, y = row * pixel_size_um), two active sites closer
+    than ``min_spacing_um``, duplicate insertion orders, more than 64 active threads, or
+    a simulation status without a simulation section.
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> from insertion_planner.plan import _example_plan
+    >>> p = _example_plan()
+    >>> plan_problems(p)
+    []
+    >>> bad = replace(p, threads=(replace(p.threads[0], clearance_um=50.0), p.threads[1]))
+    >>> plan_problems(bad)
+    ['thread 0: clearance 50.0 um is below its required clearance 86.5 um']
+    """
+    out: list[str] = []
+    h, w = plan.image_shape
+    px = plan.pixel_size_um
+    floor = float(plan.margins.required_um(plan.dura_mode))
+    tilt_max = plan.robot_spec.max_tilt_rad
+    active = [t for t in plan.threads if t.status not in ("removed", "failed")]
+    for t in plan.threads:
+        name = f"thread {t.id}"
+        r, c = t.pixel
+        if not (0 <= r <= h - 1 and 0 <= c <= w - 1):
+            out.append(f"{name}: pixel {t.pixel} lies outside the image of shape {plan.image_shape}")
+        elif plan.region is not None and t.status in _CHECKED and not plan.region[int(round(r)), int(round(c))]:
+            out.append(f"{name}: pixel {t.pixel} lies outside the target region")
+        if abs(t.entry_um[0] - c * px) > _TOL_UM or abs(t.entry_um[1] - r * px) > _TOL_UM:
+            out.append(f"{name}: entry_um {t.entry_um[:2]} is not at its pixel {t.pixel} "
+                       f"(expected x = col * {px}, y = row * {px})")  # fmt: skip
+        d = np.asarray(t.direction)
+        norm = float(np.linalg.norm(d))
+        if abs(norm - 1.0) > 1e-4:
+            out.append(f"{name}: direction {t.direction} is not a unit vector (norm {norm:.6g})")
+        elif d[2] >= 0:
+            out.append(f"{name}: direction {t.direction} does not point down into tissue")
+        elif math.acos(min(1.0, -d[2] / norm)) > tilt_max + 1e-3:
+            out.append(f"{name}: direction {t.direction} tilts {math.degrees(math.acos(-d[2] / norm)):.1f} deg, "
+                       f"more than robot {plan.robot} allows ({math.degrees(tilt_max):.1f} deg)")  # fmt: skip
+        if t.status in _CHECKED:
+            if t.required_clearance_um < floor - _TOL_UM:
+                out.append(f"{name}: required clearance {t.required_clearance_um} um is below the margin "
+                           f"model's {floor:.1f} um for {plan.dura_mode.value}")  # fmt: skip
+            if t.clearance_um < t.required_clearance_um:
+                out.append(f"{name}: clearance {t.clearance_um} um is below its required clearance "
+                           f"{t.required_clearance_um} um")  # fmt: skip
+        if t.status in ("validated", "rejected") and plan.simulation is None:
+            out.append(f"{name}: status {t.status!r} but the plan has no simulation section")
+    orders = [t.order for t in plan.threads]
+    if len(set(orders)) != len(orders):
+        out.append(f"threads share an insertion order: orders {sorted(orders)}")
+    if len(active) > MAX_THREADS:
+        out.append(f"{len(active)} active threads, more than {MAX_THREADS}")
+    if len(active) > 1:
+        xy = np.array([t.entry_um[:2] for t in active])
+        dist = np.linalg.norm(xy[:, None] - xy[None], axis=2)
+        i, j = np.triu_indices(len(active), 1)
+        close = dist[i, j] < plan.config.min_spacing_um * (1 - 1e-9)
+        for a, b in zip(i[close], j[close], strict=True):
+            out.append(f"threads {active[a].id} and {active[b].id}: {dist[a, b]:.1f} um apart, less than "
+                       f"min_spacing_um={plan.config.min_spacing_um}")  # fmt: skip
+    return out
