@@ -10,9 +10,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "read_image", "IMAGE_SUFFIXES"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_output_path",
+    "read_image",
+    "IMAGE_SUFFIXES",
+]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
+
+
+def check_output_path(path: str | os.PathLike[str], *, name: str) -> Path:
+    """Return ``path`` as a Path if a file can be written there, else raise naming ``name``.
+
+    Checked before any work starts, so that a long run does not end in a write error.
+    """
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{name}: folder {str(parent)!r} does not exist")
+    if target.is_dir():
+        raise ValueError(f"{name}: {str(target)!r} is a folder")
+    return target
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

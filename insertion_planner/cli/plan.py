@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,23 +39,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _check_target(path: str, name: str) -> Path:
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"{name}: folder {str(parent)!r} does not exist")
-    if target.is_dir():
-        raise ValueError(f"{name}: {str(target)!r} is a folder")
-    return target
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan, then write the JSON (and the figure); nothing is written on error."""
-    from .._io import atomic_write_bytes, read_image
+    from .._io import atomic_write_bytes, check_output_path, read_image
     from ..pipeline import plan_insertions
 
-    out = _check_target(args.out, "--out")
-    fig_path = _check_target(args.figure, "--figure") if args.figure else None
+    out = check_output_path(args.out, name="--out")
+    fig_path = check_output_path(args.figure, name="--figure") if args.figure else None
     image = read_image(args.image, name="image")
     region = None
     if args.region is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 __all__ = ["add_parser", "run"]
@@ -37,24 +36,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _check_target(path: str, name: str) -> Path:
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"{name}: folder {str(parent)!r} does not exist")
-    if target.is_dir():
-        raise ValueError(f"{name}: {str(target)!r} is a folder")
-    return target
-
-
 def run(args: argparse.Namespace) -> int:
     """Simulate, then write the report (and the plan); nothing is written on error."""
-    from .._io import atomic_write_text
+    from .._io import atomic_write_text, check_output_path
     from ..plan import load_plan
     from ..robot import simulate
 
-    out = _check_target(args.out, "--out") if args.out else None
-    plan_out = _check_target(args.plan_out, "--plan-out") if args.plan_out else None
+    out = check_output_path(args.out, name="--out") if args.out else None
+    plan_out = check_output_path(args.plan_out, name="--plan-out") if args.plan_out else None
     plan = load_plan(args.plan)
     rate: float | str | None = args.failure_rate
     if rate is None and args.failures:
