@@ -86,16 +86,16 @@ class AvoidanceMap:
 
 def _uncertain(vessels: VesselMap, *, min_area_px: int = 6) -> NDArray[np.bool_]:
     """Off-vessel candidates at or below ``UNCERTAIN_CONFIDENCE`` forming groups of at
-    least ``min_area_px`` pixels (isolated noise pixels are not candidates) apart from
-    the found vessels (within 2 px of one they are its shoulders)."""
+    least ``min_area_px`` pixels (isolated noise pixels are not candidates), also where
+    they touch a found vessel (a faint continuation the mask stopped short of). The
+    shoulders of a found vessel are not candidates: the segmentation examined them and
+    gave them the confidence of being lighter than the lumen edge."""
     cand = (vessels.confidence <= UNCERTAIN_CONFIDENCE) & ~vessels.mask
     if not cand.any():
         return cand
     lab, n = ndi.label(cand, structure=np.ones((3, 3), bool))
     area = np.bincount(lab.ravel(), minlength=n + 1)
     big = area >= min_area_px
-    # shoulders of a found vessel touch it: its own margin covers them
-    big[np.unique(lab[ndi.binary_dilation(vessels.mask, iterations=2)])] = False
     big[0] = False
     out: NDArray[np.bool_] = big[lab]
     return out
@@ -109,13 +109,13 @@ def build_avoidance_map(
 ) -> AvoidanceMap:
     """Clearance field and allowed-insertion mask from segmented vessels.
 
-    ``clearance_um`` is the Euclidean distance from each pixel centre to the nearest vessel
-    pixel centre minus half a pixel (the vessel edge lies half a pixel before the first
-    vessel pixel centre), i.e. a conservative distance to the edge. Off-vessel pixels whose
-    segmentation confidence is at most ``UNCERTAIN_CONFIDENCE`` count as vessel for this
-    distance (groups of 6 pixels or more, apart from found vessels). ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
+    ``clearance_um`` is the Euclidean distance from each pixel centre to the nearest
+    hazard pixel centre minus half a pixel (the vessel edge lies half a pixel before the
+    first vessel pixel centre), i.e. a conservative distance to the edge. Hazards are the
+    vessel mask (penetrating stumps included) and uncertain pixels: off-vessel pixels of
+    confidence at most ``UNCERTAIN_CONFIDENCE`` in groups of 6 pixels or more.
+    ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
     ``margins.low_confidence_extra_um`` where confidence is below ``LOW_CONFIDENCE``.
-    Penetrating stumps are part of the vessel mask and so of the clearance.
 
     Parameters
     ----------

@@ -1,9 +1,10 @@
-"""Image-level filters for vessel segmentation: grey conversion, glint suppression,
-background flattening and a multi-scale Hessian vesselness computed on an image pyramid.
+"""Image-level filters for vessel segmentation: fast separable smoothing, image pyramids,
+background estimation and a multi-scale Hessian vesselness computed on a pyramid.
 
 All arrays are float32, (row, col) axis order. Vessels are dark on a brighter background;
-``contrast`` images are *relative darkness*: ``(background - image) / background``, so
-vessels are positive and the background is close to zero.
+``darkness`` images are *relative darkness*: vessels positive, background close to zero.
+Every filter works on contiguous row slices (shift-and-add), which stays fast on image
+widths that are powers of two, where strided column filters thrash the cache.
 """
 
 from __future__ import annotations
@@ -15,66 +16,99 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
 __all__ = [
-    "to_grey",
-    "background",
-    "smooth",
-    "local_peak",
-    "find_glints",
-    "fill_glints",
-    "flatten_background",
+    "gauss",
     "downsample2",
+    "downmax2",
+    "block_mean",
     "upsample2",
-    "hessian_eigenvalues",
+    "upsample_linear",
+    "max5",
+    "background",
+    "hessian_response",
+    "disc_response",
     "vesselness_pyramid",
     "scales_for",
 ]
 
 F32 = NDArray[np.float32]
 
-# Weights of (R, G, B) in the grey image: vessel contrast is strongest in green
-# (haemoglobin absorbs green far more than red; blue is dim and noisy).
-_RGB_WEIGHTS = np.array([0.10, 0.75, 0.15], dtype=np.float32)
+
+def _kernel(sigma: float) -> NDArray[np.float32]:
+    rad = max(1, int(3.0 * sigma + 0.5))
+    x = np.arange(-rad, rad + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return (k / k.sum()).astype(np.float32)
 
 
-def to_grey(image: F32) -> F32:
-    """(H, W) or (H, W, 3) float32 in [0, 1] -> (H, W) float32, green-weighted.
+def _sym_filter(a: F32, k: NDArray[np.float32], axis: int) -> F32:
+    """Symmetric 1-D correlation with edge padding, by shifted adds of whole slices."""
+    rad = k.size // 2
+    n = a.shape[axis]
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (rad, rad)
+    p = np.pad(a, pad, mode="edge")
+
+    def sl(i: int) -> F32:
+        return p[rad + i : rad + i + n] if axis == 0 else p[:, rad + i : rad + i + n]
+
+    out = sl(0) * k[rad]
+    tmp = np.empty_like(out)
+    for i in range(1, rad + 1):
+        np.add(sl(-i), sl(i), out=tmp)
+        tmp *= k[rad + i]
+        out += tmp
+    return out
+
+
+def gauss(a: F32, sigma: float) -> F32:
+    """Gaussian smoothing (edge mode, truncated at 3 sigma); ``sigma <= 0`` returns ``a``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> to_grey(np.ones((2, 2, 3), np.float32)).tolist()
-    [[1.0, 1.0], [1.0, 1.0]]
+    >>> a = np.zeros((9, 9), np.float32); a[4, 4] = 1
+    >>> round(float(gauss(a, 1.0).sum()), 4)
+    1.0
     """
-    if image.ndim == 2:
-        return np.ascontiguousarray(image, dtype=np.float32)
-    out = image[..., 0] * _RGB_WEIGHTS[0]
-    out += image[..., 1] * _RGB_WEIGHTS[1]
-    out += image[..., 2] * _RGB_WEIGHTS[2]
-    return out.astype(np.float32, copy=False)
+    if sigma <= 0.05:
+        return a
+    if sigma > 4.0:
+        return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
+    k = _kernel(sigma)
+    return _sym_filter(_sym_filter(np.asarray(a, np.float32), k, 0), k, 1)
+
+
+def block_mean(a: NDArray[np.generic], f: int) -> F32:
+    """Means of f x f blocks (edges that do not fill a block are dropped)."""
+    h, w = (a.shape[0] // f) * f, (a.shape[1] // f) * f
+    if f & (f - 1) == 0:  # a power of two: repeated 2 x 2 means (contiguous slices)
+        out = np.asarray(a[:h, :w], np.float32)
+        while f > 1:
+            out = downsample2(out)
+            f //= 2
+        return out
+    b = a[:h, :w].reshape(h // f, f, w // f, f)
+    return b.mean(axis=(1, 3), dtype=np.float32)
 
 
 def downsample2(a: F32) -> F32:
     """Halve each axis by 2x2 block means (odd edges are dropped): (H, W) -> (H//2, W//2)."""
     h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
-    b = a[:h, :w]
-    out = b[0::2, 0::2] + b[1::2, 0::2]
-    out += b[0::2, 1::2]
-    out += b[1::2, 1::2]
+    out = a[0:h:2, 0:w:2] + a[1:h:2, 0:w:2]
+    out += a[0:h:2, 1:w:2]
+    out += a[1:h:2, 1:w:2]
     out *= np.float32(0.25)
     return out
 
 
-def _up_axis(a: F32, n: int, axis: int) -> F32:
-    """Linear 2x upsampling along ``axis`` matching :func:`downsample2`'s pixel centres."""
-    a = np.moveaxis(a, axis, 0)
-    prev = np.concatenate([a[:1], a[:-1]], axis=0)
-    nxt = np.concatenate([a[1:], a[-1:]], axis=0)
-    out = np.empty((2 * a.shape[0],) + a.shape[1:], dtype=np.float32)
-    out[0::2] = 0.75 * a + 0.25 * prev
-    out[1::2] = 0.75 * a + 0.25 * nxt
-    if out.shape[0] < n:  # odd target size: repeat the last row
-        out = np.concatenate([out, out[-1:]], axis=0)
-    return np.moveaxis(out[:n], 0, axis)
+def downmax2(a: NDArray[np.generic]) -> NDArray[np.generic]:
+    """2x2 block maxima (logical OR for bool), padded so no pixel is dropped: -> ceil halves."""
+    if a.shape[0] % 2 or a.shape[1] % 2:
+        a = np.pad(a, ((0, a.shape[0] % 2), (0, a.shape[1] % 2)), mode="edge")
+    out = np.maximum(a[0::2, 0::2], a[1::2, 0::2])
+    np.maximum(out, a[0::2, 1::2], out=out)
+    np.maximum(out, a[1::2, 1::2], out=out)
+    return out
 
 
 def upsample2(a: F32, shape: tuple[int, int]) -> F32:
@@ -86,85 +120,152 @@ def upsample2(a: F32, shape: tuple[int, int]) -> F32:
     >>> upsample2(np.ones((2, 3), np.float32), (5, 6)).shape
     (5, 6)
     """
-    return np.ascontiguousarray(_up_axis(_up_axis(a, shape[0], 0), shape[1], 1))
+    return upsample_linear(a, shape, 2)
 
 
-def smooth(a: F32, sigma: float) -> F32:
-    return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
+def _up_axis(a: F32, n_out: int, f: int, axis: int) -> F32:
+    """Linear upsampling by ``f`` along ``axis`` (0 or 1) of a level of f-blocks, to
+    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices."""
+    n = a.shape[axis]
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (1, 1)
+    ap = np.pad(a, pad, mode="edge")
+    shape = list(a.shape)
+    shape[axis] = max(n_out, n * f)
+    out = np.empty(shape, np.float32)
+
+    def sl(arr: F32, start: int, stop: int, step: int = 1) -> F32:
+        return arr[start:stop:step] if axis == 0 else arr[:, start:stop:step]
+
+    for m in range(f):
+        x = (m + 0.5) / f - 0.5
+        lo = 0 if x < 0 else 1
+        t = np.float32(x + 1 if x < 0 else x)
+        dst = sl(out, m, n * f, f)
+        np.multiply(sl(ap, lo, lo + n), np.float32(1) - t, out=dst)
+        dst += sl(ap, lo + 1, lo + 1 + n) * t
+    if n_out > n * f:  # beyond the last block: the last value
+        if axis == 0:
+            out[n * f :] = a[-1:]
+        else:
+            out[:, n * f :] = a[:, -1:]
+    return out[:n_out] if axis == 0 else out[:, :n_out]
 
 
-def background(grey: F32, *, size_px: float) -> F32:
-    """Smooth upper envelope of ``grey`` over windows of ``size_px``: the background
-    brightness with dark vessels (narrower than ``size_px``) closed over."""
-    shapes = [grey.shape]
-    small = grey
-    while size_px / 2 ** (len(shapes) - 1) > 12 and min(small.shape) >= 32:
-        small = downsample2(small)
-        shapes.append(small.shape)
-    level = len(shapes) - 1
-    k = max(3, int(round(size_px / 2**level)) | 1)
+def upsample_linear(a: F32, shape: tuple[int, int], f: int) -> F32:
+    """Bilinear upsampling of a level built by f x f block means back to ``shape``.
+
+    Columns are interpolated first on the short level, then rows; each output phase is
+    a blend of two shifted slices (no gathers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(4, dtype=np.float32).reshape(2, 2)
+    >>> upsample_linear(a, (4, 4), 2)[0].tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+    return np.ascontiguousarray(_up_axis(_up_axis(a, shape[1], f, 1), shape[0], f, 0))
+
+
+def max5(a: F32) -> F32:
+    """5 x 5 maximum filter (edge mode) by separable shifted maxima."""
+    out = a
+    for axis in (0, 1):
+        p = np.pad(out, [(2, 2), (0, 0)] if axis == 0 else [(0, 0), (2, 2)], mode="edge")
+        n = a.shape[axis]
+        s = [p[i : i + n] if axis == 0 else p[:, i : i + n] for i in range(5)]
+        out = np.maximum(s[0], s[1])
+        for x in s[2:]:
+            np.maximum(out, x, out=out)
+    return out
+
+
+def background(small: F32, *, size_px: float) -> F32:
+    """Smooth upper envelope of a (downsampled) channel over windows of ``size_px`` (px of
+    ``small``): the background brightness with dark vessels narrower than the window closed
+    over, never above the closing (a blur alone would spill bright bone across a material
+    edge and make the tissue beside it look dark)."""
+    k = max(3, int(round(size_px)) | 1)
     closed = ndi.grey_closing(small, size=(k, k), mode="nearest")
-    # smooth, but never above the closing: a blur alone would spill bright tissue (bone)
-    # across a material edge and make the tissue beside it look dark
-    bg = np.minimum(smooth(closed, k / 4.0), closed)
-    for shape in reversed(shapes[:-1]):
-        bg = upsample2(bg, shape)
-    return bg
+    return np.minimum(gauss(closed, k / 4.0), closed)
 
 
-def find_glints(image: F32, grey: F32, *, bg: F32) -> NDArray[np.bool_]:
-    """Specular glints: brighter than the local background by 15% of it or more and, in
-    a colour image, nearly white (low saturation); dilated by one pixel. (H, W) bool."""
-    bright = grey > bg * np.float32(1.15) + np.float32(0.02)
-    if image.ndim == 3:
-        mx = image.max(axis=2)
-        mn = image.min(axis=2)
-        bright &= (mx - mn) < np.float32(0.35) * np.maximum(mx, np.float32(1e-3))
-        bright &= mx > np.float32(0.6)
-    if not bright.any():
-        return bright
-    return ndi.binary_dilation(bright, iterations=1)
+def hessian_response(sm: F32, *, blob_weight: float = 1.0) -> tuple[F32, F32]:
+    """Dark-ridge and dark-disc responses of a smoothed darkness image (not normalised).
 
-
-def fill_glints(channel: F32, glints: NDArray[np.bool_], *, bg: F32) -> F32:
-    """Fill glint pixels of ``channel`` by normalised convolution (sigma 3 px, computed at
-    half resolution) from their surroundings, so a glint on a vessel is filled dark.
-    (H, W) float32."""
-    if not glints.any() or min(channel.shape) < 4:
-        return channel
-    keep = (~glints).astype(np.float32)
-    num = upsample2(smooth(downsample2(channel * keep), 1.5), channel.shape)
-    den = upsample2(smooth(downsample2(keep), 1.5), channel.shape)
-    fill = np.where(den > 1e-3, num / np.maximum(den, np.float32(1e-3)), bg)
-    return np.where(glints, fill, channel).astype(np.float32)
-
-
-def flatten_background(grey: F32, *, bg: F32) -> F32:
-    """Relative darkness ``(bg - grey) / bg``: vessels positive, background near 0."""
-    b = np.maximum(bg, np.float32(1e-3))
-    return ((b - grey) / b).astype(np.float32)
-
-
-def hessian_eigenvalues(a: F32) -> tuple[F32, F32]:
-    """Closed-form eigenvalues (larger, smaller) of the 2x2 finite-difference Hessian.
+    With ``e1 >= e2`` the eigenvalues of minus the finite-difference Hessian, returns
+    ``max(e1 - blob_weight * max(-e2, 0), 0)`` (a line: one strong negative curvature)
+    and ``max(e2, 0)`` (a disc: both curvatures negative).
 
     Examples
     --------
     >>> import numpy as np
     >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
-    >>> big, small = hessian_eigenvalues(xx**2)   # curvature 2 across columns only
-    >>> float(big[3, 3]), float(small[3, 3])
+    >>> ridge, disc = hessian_response(-(xx**2))   # a dark line along the rows
+    >>> float(ridge[3, 3]), float(disc[3, 3])
     (2.0, 0.0)
     """
-    p = np.pad(a, 1, mode="edge")
-    c = p[1:-1, 1:-1]
-    dyy = p[2:, 1:-1] + p[:-2, 1:-1] - 2 * c
-    dxx = p[1:-1, 2:] + p[1:-1, :-2] - 2 * c
-    dxy = (p[2:, 2:] - p[2:, :-2] - p[:-2, 2:] + p[:-2, :-2]) * np.float32(0.25)
-    half_tr = (dxx + dyy) * np.float32(0.5)
-    diff = (dxx - dyy) * np.float32(0.5)
-    disc = np.sqrt(diff * diff + dxy * dxy)
-    return half_tr + disc, half_tr - disc
+    p = np.pad(sm, 1, mode="edge")
+    c2 = sm * np.float32(2)
+    dyy = p[2:, 1:-1] + p[:-2, 1:-1]
+    dyy -= c2
+    dxx = p[1:-1, 2:] + p[1:-1, :-2]
+    dxx -= c2
+    dxy = p[2:, 2:] - p[2:, :-2]
+    dxy -= p[:-2, 2:]
+    dxy += p[:-2, :-2]
+    dxy *= np.float32(0.25)
+    # eigenvalues of minus the Hessian: -half_tr +- disc
+    half_tr = dxx + dyy
+    half_tr *= np.float32(-0.5)
+    dxx -= dyy
+    dxx *= np.float32(0.5)
+    dxx *= dxx
+    dxy *= dxy
+    dxx += dxy
+    disc = np.sqrt(dxx, out=dxx)
+    e1 = half_tr + disc
+    e2 = half_tr
+    e2 -= disc
+    ridge = np.minimum(e2, 0)
+    ridge *= np.float32(blob_weight)
+    ridge += e1
+    np.maximum(ridge, 0, out=ridge)
+    np.maximum(e2, 0, out=e2)
+    return ridge, e2
+
+
+def disc_response(sm: F32) -> F32:
+    """Dark-disc response ``max(e2, 0)`` of a smoothed darkness image: the smaller
+    eigenvalue of minus the finite-difference Hessian (both curvatures negative).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
+    >>> float(disc_response(-(xx**2 + yy**2))[3, 3])
+    2.0
+    """
+    p = np.pad(sm, 1, mode="edge")
+    c2 = sm * np.float32(2)
+    dyy = p[2:, 1:-1] + p[:-2, 1:-1]
+    dyy -= c2
+    dxx = p[1:-1, 2:] + p[1:-1, :-2]
+    dxx -= c2
+    dxy = p[2:, 2:] - p[2:, :-2]
+    dxy -= p[:-2, 2:]
+    dxy += p[:-2, :-2]
+    dxy *= np.float32(0.25)
+    out = dxx + dyy
+    out *= np.float32(-0.5)
+    dxx -= dyy
+    dxx *= np.float32(0.5)
+    dxx *= dxx
+    dxy *= dxy
+    dxx += dxy
+    out -= np.sqrt(dxx, out=dxx)
+    return np.maximum(out, 0, out=out)
 
 
 def scales_for(pixel_size_um: float, *, min_diameter_um: float = 20.0,
@@ -185,112 +286,58 @@ def scales_for(pixel_size_um: float, *, min_diameter_um: float = 20.0,
     return [lo * math.sqrt(2) ** i for i in range(n)]
 
 
-def _level_response(img: F32, s_level: float, *, blob_weight: float) -> tuple[F32, F32]:
-    """Scale-normalised dark-ridge and dark-blob responses of one level at ``s_level``
-    (level px): ``s^2 (e1 - w max(-e2, 0))`` and ``s^2 max(e2, 0)`` with e1 >= e2 the
-    eigenvalues of minus the Hessian (``img`` is darkness: vessels are maxima)."""
-    sm = smooth(img, s_level)
-    big, small = hessian_eigenvalues(sm)
-    s2 = np.float32(s_level * s_level)
-    resp = -small - np.float32(blob_weight) * np.maximum(big, 0)
-    resp *= s2
-    np.maximum(resp, 0, out=resp)
-    blob = np.maximum(-big, 0) * s2
-    return resp, blob
-
-
-def vesselness_pyramid(contrast: F32, scales: list[float], *, blob_weight: float = 1.0
-                       ) -> tuple[F32, F32, F32]:
+def vesselness_pyramid(levels: list[F32], scales: list[float], *, base_level: int = 1,
+                       blob_weight: float = 1.0) -> tuple[F32, F32, F32]:
     """Multi-scale Hessian response of dark vessels, max over ``scales`` (full-res px).
 
-    Scales of 2 px and more are computed on a 2x-per-level block-mean pyramid, at 1 to 2
-    level pixels, and the coarse maxima are bilinearly upsampled and merged level by
-    level, so the whole pyramid costs about 1.4x the finest level. The response is
-    ``sigma^2 * (lambda_1 + blob_weight * min(lambda_2, 0))`` (``lambda_1 >= lambda_2``),
-    clipped at 0: a dark line or a dark disc responds with about half its depth, whatever
-    its width; bright structures (negative ``lambda_2``) are suppressed.
+    ``levels[L]`` is the darkness image reduced by 2^L block means. Each scale is computed
+    on the coarsest level where it spans at least 0.7 level pixels (never finer than
+    ``base_level``), as ``s^2 * ridge`` of the level smoothed to the remaining blur (the
+    block means already blur by about 0.5 level px); coarse maxima are bilinearly
+    upsampled and merged level by level down to ``base_level``. A dark line or disc
+    responds with about half its depth, whatever its width; bright structures are
+    suppressed (``blob_weight``).
 
     Returns
     -------
-    response : (H, W) float32 >= 0, in units of relative darkness
-    best_scale : (H, W) float32, the full-resolution scale (px) giving the response
-    blob : (H, W) float32, the dark-disc response ``sigma^2 * max(lambda_2, 0)`` over the
-        full-resolution scales (small discs: penetrating stumps)
+    response : float32 >= 0 at ``base_level``, in units of relative darkness
+    best_scale : float32 at ``base_level``, the full-resolution scale (px) of the response
+    disc : float32 at ``base_level``, the dark-disc response over the finest scales
+        (up to 2 full-res px: penetrating stumps)
     """
     by_level: dict[int, list[float]] = {}
+    top = len(levels) - 1
     for s in scales:
-        level = 0
-        while s / 2 ** (level + 1) >= 1.0 - 1e-6 and min(contrast.shape) >> (level + 1) >= 8:
+        level = base_level
+        while level < top and s / 2 ** (level + 1) >= 0.7 - 1e-6:
             level += 1
         by_level.setdefault(level, []).append(s)
-    levels = [contrast]
-    for _ in range(max(by_level)):
-        levels.append(downsample2(levels[-1]))
     resp: F32 | None = None
     best: F32 | None = None
-    blob = np.zeros(contrast.shape, np.float32)
-    for level in range(max(by_level), -1, -1):
+    disc = np.zeros(levels[base_level].shape, np.float32)
+    for level in range(max(by_level), base_level - 1, -1):
         img = levels[level]
         if resp is not None and best is not None:
             resp = upsample2(resp, img.shape)
             best = upsample2(best, img.shape)
-        for s in by_level.get(level, []):
-            # the block-mean pyramid already blurred level L by about 0.5 level px
+        here = by_level.get(level, [])
+        eff = [math.sqrt(max((s / 2**level) ** 2 - (0.25 if level else 0.0), 0.25)) for s in here]
+        for i, s in enumerate(here):
             s_level = s / 2**level
-            s_eff = math.sqrt(max(s_level**2 - (0.25 if level else 0.0), 0.36))
-            r, b = _level_response(img, s_eff, blob_weight=blob_weight)
-            if not level:
-                np.maximum(blob, b, out=blob)
-            if level:
-                r *= np.float32(s_level**2 / s_eff**2)
+            s_eff = eff[i]
+            if i + 1 < len(here) and abs(eff[i + 1] - s_eff) < 1e-6:
+                continue  # the next scale smooths the same and normalises higher
+            ridge, blob = hessian_response(gauss(img, s_eff), blob_weight=blob_weight)
+            norm = np.float32(s_level**2)
+            ridge *= norm
+            if level == base_level and s <= 2.0 * 2 ** max(base_level - 1, 0):
+                blob *= norm
+                np.maximum(disc, blob, out=disc)
             if resp is None or best is None:
-                resp, best = r, np.full(img.shape, s, np.float32)
+                resp, best = ridge, np.full(img.shape, s, np.float32)
             else:
-                better = r > resp
-                resp = np.where(better, r, resp)
-                best = np.where(better, np.float32(s), best)
+                better = ridge > resp
+                np.maximum(resp, ridge, out=resp)
+                best[better] = np.float32(s)
     assert resp is not None and best is not None
-    return resp, best, blob
-
-
-def _upnearest(a: F32, shape: tuple[int, int]) -> F32:
-    out = np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)
-    if out.shape[0] < shape[0]:
-        out = np.concatenate([out, out[-1:]], axis=0)
-    if out.shape[1] < shape[1]:
-        out = np.concatenate([out, out[:, -1:]], axis=1)
-    return out[: shape[0], : shape[1]]
-
-
-def local_peak(values: F32, half_width_px: F32, *, max_levels: int = 7) -> F32:
-    """Peak of ``values`` around each pixel, over a half-width (px) that varies per pixel.
-
-    Level L of a block-mean pyramid (blocks of 2^L px) is max-filtered over 5x5 blocks
-    (half-width 2.5 * 2^L px) and the level matching each pixel's half-width is used. The
-    block means dilute structures much narrower than the block, so the peak seen from a
-    wide vessel is its own darkness, not that of a thin dark vessel crossing it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> v = np.zeros((16, 16), np.float32); v[8, 8] = 1.0
-    >>> p = local_peak(v, np.full((16, 16), 2.0, np.float32))
-    >>> float(p[8, 10]), float(p[8, 15])
-    (1.0, 0.0)
-    """
-    out = ndi.maximum_filter(values, size=5, mode="nearest")
-    need = np.clip(np.ceil(np.log2(np.maximum(half_width_px, 2.5) / 2.5)), 0, max_levels)
-    need = need.astype(np.int8)
-    top = int(need.max()) if need.size else 0
-    level_img = values
-    shapes = [values.shape]
-    for level in range(1, top + 1):
-        if min(level_img.shape) < 8:
-            break
-        level_img = downsample2(level_img)
-        shapes.append(level_img.shape)
-        up = ndi.maximum_filter(level_img, size=5, mode="nearest")
-        for shape in reversed(shapes[:level]):
-            up = _upnearest(up, shape)
-        out = np.where(need >= level, up, out)
-    return out
+    return resp, best, disc

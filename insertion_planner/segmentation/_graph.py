@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-__all__ = ["radius_field", "centreline_graph", "component_stats", "find_stumps"]
+__all__ = ["radius_and_graph", "centreline_graph", "component_stats", "find_stumps"]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -26,42 +24,71 @@ def _distance_px(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
     return np.sqrt(d8 * d4)
 
 
-def radius_field(
-    mask: NDArray[np.bool_], *, pixel_size_um: float
-) -> tuple[NDArray[np.float32], NDArray[np.bool_], NDArray[np.float32]]:
-    """Lumen radius (um) on vessel pixels, from the distance transform at the centreline.
+def _pool(mask: NDArray[np.bool_], f: int) -> NDArray[np.bool_]:
+    """Logical OR over f x f blocks (f a power of two), padded: ceil(H / f) x ceil(W / f)."""
+    while f > 1:
+        if mask.shape[0] % 2 or mask.shape[1] % 2:
+            mask = np.pad(mask, ((0, mask.shape[0] % 2), (0, mask.shape[1] % 2)))
+        mask = mask[0::2, 0::2] | mask[1::2, 0::2] | mask[0::2, 1::2] | mask[1::2, 1::2]
+        f //= 2
+    return mask
+
+
+def radius_and_graph(
+    mask: NDArray[np.bool_], *, pixel_size_um: float, factor: int = 2, step_px: int = 8
+) -> tuple[NDArray[np.float32], nx.Graph]:
+    """Lumen radius (um) on vessel pixels and the centreline graph of ``mask``.
+
+    The centreline is the skeleton of the mask max-pooled over ``factor`` x ``factor``
+    blocks (a vessel of width w px is about (w + 1) / factor blocks wide there); the
+    radius at a centreline block is ``factor * d - (factor + 1) / 2`` px, with ``d`` the
+    chamfer distance (blocks) to the background, at least half a pixel; every vessel
+    pixel takes the radius of the nearest centreline block.
 
     Returns
     -------
-    radius_um : (H, W) float32, the radius of the nearest centreline point on vessel
-        pixels, 0 elsewhere
-    skeleton : (H, W) bool centreline pixels
-    skeleton_radius_um : (H, W) float32, the radius on centreline pixels, 0 elsewhere
+    radius_um : (H, W) float32, 0 off vessels
+    graph : networkx.Graph, see :func:`centreline_graph` (positions in full-resolution px)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((64, 64), bool); m[:, 20:30] = True     # 10 px wide
+    >>> r, g = radius_and_graph(m, pixel_size_um=1.0)
+    >>> 4.0 <= float(r[32, 25]) <= 6.0, g.number_of_nodes() > 4
+    (True, True)
     """
     radius = np.zeros(mask.shape, np.float32)
     if not mask.any():
-        return radius, np.zeros(mask.shape, bool), radius.copy()
-    skeleton = skeletonize(mask)
-    dist = _distance_px(mask)
-    # the distance reaches the centre of the first background pixel: the edge lies half
-    # a pixel before it; a one-pixel-wide vessel still has a radius of half a pixel
-    skel_r = np.where(skeleton, np.maximum(dist - 0.5, 0.5), 0).astype(np.float32)
+        return radius, nx.Graph()
+    small = _pool(mask, factor)
+    skeleton = skeletonize(small)
+    dist = _distance_px(small)
+    f = float(factor)
+    skel_r = np.where(skeleton, np.maximum(f * dist - (f + 1) / 2, 0.5), 0).astype(np.float32)
     skel_r *= np.float32(pixel_size_um)
     _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
-    radius = np.where(mask, skel_r[ri, ci], 0).astype(np.float32)
-    return radius, skeleton, skel_r
+    rows, cols = np.nonzero(mask)
+    rs, cs = rows // factor, cols // factor
+    radius[rows, cols] = skel_r[ri[rs, cs], ci[rs, cs]]
+    graph = centreline_graph(skeleton, skel_r, pixel_size_um=pixel_size_um, factor=factor,
+                             step_px=max(1, step_px // factor), mask=mask)
+    return radius, graph
 
 
 def centreline_graph(
     skeleton: NDArray[np.bool_], skeleton_radius_um: NDArray[np.float32], *,
-    pixel_size_um: float, step_px: int = 8
+    pixel_size_um: float, factor: int = 1, step_px: int = 8,
+    mask: NDArray[np.bool_] | None = None,
 ) -> nx.Graph:
     """A networkx graph of the centreline: one node per piece of skeleton in each
     ``step_px`` x ``step_px`` block, edges between pieces whose pixels touch.
 
+    ``skeleton`` may be on a level reduced ``factor`` times; positions are returned in
+    full-resolution pixels, at a pixel of ``mask`` (when given) inside the level pixel.
     Node attributes: ``rc`` (row, col) of the piece's pixel nearest its mean, ``xyz_um``
     (x = col * pixel size, y = row * pixel size, z = 0), ``radius_um`` (mean over the
-    piece), ``n_pixels``. Edge attribute ``length_um``.
+    piece), ``n_pixels`` (full-resolution length); edge attribute ``length_um``.
     """
     graph = nx.Graph()
     rows, cols = np.nonzero(skeleton)
@@ -82,7 +109,17 @@ def centreline_graph(
     d2 = (rows - mean_r[node_of]) ** 2 + (cols - mean_c[node_of]) ** 2
     order = np.lexsort((d2, node_of))
     first = order[np.r_[0, np.nonzero(np.diff(node_of[order]))[0] + 1]]
-    rep_r, rep_c = rows[first], cols[first]
+    rep_r, rep_c = rows[first] * factor, cols[first] * factor
+    if mask is not None and factor > 1:
+        # move to the first vessel pixel of the level pixel's block
+        done = mask[np.minimum(rep_r, mask.shape[0] - 1), np.minimum(rep_c, mask.shape[1] - 1)]
+        for dr in range(factor):
+            for dc in range(factor):
+                r2 = np.minimum(rows[first] * factor + dr, mask.shape[0] - 1)
+                c2 = np.minimum(cols[first] * factor + dc, mask.shape[1] - 1)
+                hit = ~done & mask[r2, c2]
+                rep_r, rep_c = np.where(hit, r2, rep_r), np.where(hit, c2, rep_c)
+                done |= hit
     # edges: 8-neighbour skeleton pixel pairs in different pieces
     node_img = np.full(skeleton.shape, -1, np.int64)
     node_img[rows, cols] = node_of
@@ -94,25 +131,21 @@ def centreline_graph(
         if sel.any():
             pairs.append(np.stack([a[sel], b[sel]], axis=1))
     px = float(pixel_size_um)
-    attrs: list[tuple[int, dict[str, Any]]] = [
-        (
-            i,
-            {
-                "rc": (float(rep_r[i]), float(rep_c[i])),
-                "xyz_um": (float(rep_c[i]) * px, float(rep_r[i]) * px, 0.0),
-                "radius_um": float(rad[i]),
-                "n_pixels": int(counts[i]),
-            },
-        )
-        for i in range(n)
-    ]
-    graph.add_nodes_from(attrs)
+    rl, cl = rep_r.astype(float).tolist(), rep_c.astype(float).tolist()
+    radl, nl = rad.tolist(), (counts.astype(np.int64) * factor).tolist()
+    graph.add_nodes_from(
+        (i, {"rc": (r, c), "xyz_um": (c * px, r * px, 0.0), "radius_um": ra, "n_pixels": k})
+        for i, (r, c, ra, k) in enumerate(zip(rl, cl, radl, nl, strict=True))
+    )
     if pairs:
-        e = np.sort(np.concatenate(pairs), axis=1)
-        e = np.unique(e, axis=0)
-        length = np.hypot(rep_r[e[:, 0]] - rep_r[e[:, 1]], rep_c[e[:, 0]] - rep_c[e[:, 1]]) * px
+        e = np.concatenate(pairs)
+        e = np.sort(e, axis=1)
+        e = np.unique(e[:, 0] * n + e[:, 1])
+        u, v = e // n, e % n
+        length = (np.hypot(rep_r[u] - rep_r[v], rep_c[u] - rep_c[v]) * px).tolist()
         graph.add_edges_from(
-            (int(u), int(v), {"length_um": float(d)}) for (u, v), d in zip(e, length, strict=True)
+            (a, b, {"length_um": d})
+            for a, b, d in zip(u.tolist(), v.tolist(), length, strict=True)
         )
     return graph
 
@@ -141,24 +174,32 @@ def component_stats(labels: NDArray[np.int32], n: int) -> dict[str, NDArray[np.f
 
 
 def find_stumps(
-    mask: NDArray[np.bool_], *, pixel_size_um: float, max_radius_um: float = 80.0
-) -> tuple[NDArray[np.float64], NDArray[np.int32], int, dict[str, NDArray[np.float64]]]:
-    """Isolated compact components of ``mask`` (dark discs): penetrating vessel stumps.
+    mask: NDArray[np.bool_], *, pixel_size_um: float, max_radius_um: float = 80.0,
+    discs: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int32], NDArray[np.intp],
+           dict[str, NDArray[np.float64]]]:
+    """Isolated small components of ``mask`` that are compact or hold a ``discs`` pixel
+    (a dark-disc detection): penetrating vessel stumps.
 
     Returns
     -------
     stumps : (n, 3) float: row, col, radius_um
-    labels, n_labels, stats : the 8-connected labelling of ``mask`` and its statistics
+    labels : the 8-connected labelling of ``mask``
+    stump_labels : (n,) the labels of the stumps
+    stats : per-label statistics (:func:`component_stats`)
     """
     labels, n = ndi.label(mask, structure=_EIGHT)
     stats = component_stats(labels, n)
     area = stats["area"]
     radius_px = np.sqrt(area / np.pi)
     compact = (stats["minor"] > 0) & (stats["major"] <= 1.6 * np.maximum(stats["minor"], 0.5))
+    compact &= area >= 2
+    if discs is not None and discs.any():
+        compact[np.unique(labels[discs])] = True
     small = radius_px * pixel_size_um <= max_radius_um
-    sel = np.nonzero(compact & small & (area >= 2))[0]
+    sel = np.nonzero(compact & small)[0]
     sel = sel[sel > 0]
     stumps = np.stack(
         [stats["row"][sel], stats["col"][sel], radius_px[sel] * pixel_size_um], axis=1
     ) if sel.size else np.zeros((0, 3))
-    return stumps, labels, n, stats
+    return stumps, labels, sel, stats

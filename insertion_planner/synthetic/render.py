@@ -6,6 +6,8 @@ Image model, in order (all linear intensities in [0, 1]):
 2. vessels: Beer-Lambert transmission ``exp(-mu_c * t)`` through a tube of thickness t
    along the line of sight, with per-channel absorption ``mu_c`` of arterial
    (oxygenated) or venous (deoxygenated) blood -- strongest in green, weakest in red;
+   a penetrating vessel is seen end-on, down its blood column: its line-of-sight
+   thickness is ``penetrating_column`` times its cross-section chord (a dark dot);
 3. transdural mode: the cortex is seen through a scattering dura veil (more blur, lower
    contrast, whitish fibrous layer) and dural vessels lie sharply on top of it;
 4. the bone rim outside the craniectomy;
@@ -41,6 +43,7 @@ class RenderStyle:
     mu_vein: tuple[float, float, float] = (0.0035, 0.040, 0.030)
     mu_penetrating: tuple[float, float, float] = (0.0060, 0.060, 0.045)
     mu_dural: tuple[float, float, float] = (0.0020, 0.034, 0.026)
+    penetrating_column: float = 8.0
     texture_amplitude: float = 0.05
     blur_px: float = 0.6
     dura_transmission: float = 0.5
@@ -141,7 +144,7 @@ def render_image(
     for c in range(3):
         # 1-2. cortex reflectance with texture, times Beer-Lambert vessel transmission
         od = (f32(st.mu_artery[c]) * thickness_um[ARTERY] + f32(st.mu_vein[c]) * thickness_um[VEIN]
-              + f32(st.mu_penetrating[c]) * thickness_um[PENETRATING])
+              + f32(st.mu_penetrating[c] * st.penetrating_column) * thickness_um[PENETRATING])
         gain = f32(st.texture_amplitude * (1.0, 1.3, 1.1)[c])
         ch = f32(st.cortex_rgb[c]) * (1 + gain * tex + f32(0.02) * fine) * np.exp(-od)
         # 3. dura veil (scattering: blur and a whitish layer), dural vessels on top

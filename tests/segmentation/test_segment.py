@@ -78,26 +78,72 @@ def test_blank_image_has_no_vessels():
     assert vm.mask.mean() < 0.002 and vm.graph.number_of_nodes() < 5
 
 
-@pytest.mark.parametrize("mode", ["durectomy", "transdural"])
-def test_synthetic_quality(synthetic_small, mode):
+@pytest.mark.parametrize("mode, min_dice", [("durectomy", 0.9), ("transdural", 0.8)])
+def test_synthetic_quality(synthetic_small, mode, min_dice):
     case, vm = synthetic_small[mode]
-    truth = case.truth.mask
-    assert dice(vm.mask, truth) > 0.75
-    big = truth & (case.truth.radius_um >= 20)
-    assert (vm.mask & big).sum() / big.sum() > 0.9
+    truth = case.truth.mask  # restricted to the craniectomy
+    inside = vm.mask & case.craniectomy
+    assert dice(inside, truth) > min_dice
+    big = truth & (case.truth.radius_um >= 20)  # vessels >= 40 um across
+    assert (inside & big).sum() / big.sum() > 0.97
+
+
+def test_bone_rim_is_not_a_vessel(synthetic_small):
+    """The bright bone around the craniectomy does not make the cortex beside it (or the
+    bone) look like a wide vessel: few detections in a band across the rim."""
+    from scipy import ndimage as ndi
+
+    case, vm = synthetic_small["durectomy"]
+    cr = case.craniectomy
+    band = ndi.binary_dilation(cr, iterations=15) & ~ndi.binary_erosion(cr, iterations=15)
+    false = vm.mask & band & ~case.truth.mask
+    assert false.sum() < 0.03 * band.sum()
+
+
+def test_fast_filters_match_scipy():
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(0)
+    a = rng.random((64, 70)).astype(np.float32)
+    for s in (0.5, 0.87, 1.5, 3.0):
+        ref = ndi.gaussian_filter(a, s, mode="nearest", truncate=3.0)
+        assert np.allclose(flt.gauss(a, s), ref, atol=2e-3)
+    # bilinear upsampling reproduces a linear ramp exactly away from the borders
+    ramp = np.add.outer(np.arange(8.0), 2 * np.arange(8.0)).astype(np.float32)
+    up = flt.upsample_linear(ramp, (32, 32), 4)
+    rr, cc = np.mgrid[0:32, 0:32]
+    exact = (rr + 0.5) / 4 - 0.5 + 2 * ((cc + 0.5) / 4 - 0.5)
+    assert np.allclose(up[4:-4, 4:-4], exact[4:-4, 4:-4], atol=1e-5)
+    assert flt.block_mean(np.ones((9, 9), np.float32), 4).shape == (2, 2)
+
+
+def test_radius_of_wide_and_thin_bars():
+    from insertion_planner.segmentation._graph import radius_and_graph
+
+    m = np.zeros((96, 96), bool)
+    m[:, 10:12] = True   # 2 px wide
+    m[:, 40:60] = True   # 20 px wide
+    r, g = radius_and_graph(m, pixel_size_um=1.0)
+    assert 0.5 <= r[48, 11] <= 2.0
+    assert 8.5 <= r[48, 50] <= 11.5
+    for _, a in g.nodes(data=True):
+        assert m[int(a["rc"][0]), int(a["rc"][1])]
 
 
 def test_retina_photograph():
     img = data.retina()[::2, ::2]  # ~20 um/px after halving
     vm = ip.segment_vessels(img, pixel_size_um=20.0)
     assert 0.03 < vm.vessel_fraction < 0.25
-    # the main vessels: one large connected tree holds most vessel pixels
+    # the main vessels: the upper and lower arcades (they meet only at the bright optic
+    # disc) are two large connected trees holding most vessel pixels
     from scipy import ndimage as ndi
 
     lab, n = ndi.label(vm.mask, structure=np.ones((3, 3)))
-    sizes = np.bincount(lab.ravel())[1:]
-    assert sizes.max() > 0.4 * vm.mask.sum()
+    sizes = np.sort(np.bincount(lab.ravel())[1:])[::-1]
+    assert sizes[:2].sum() > 0.5 * vm.mask.sum()
     assert vm.radius_um[vm.mask].max() > 50
+    # the black surround outside the fundus is not a vessel
+    assert not vm.mask[:15, :15].any() and not vm.mask[-15:, -15:].any()
 
 
 def test_scales_cover_diameters():
