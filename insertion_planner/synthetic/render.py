@@ -46,8 +46,8 @@ class RenderStyle:
     penetrating_column: float = 8.0
     texture_amplitude: float = 0.05
     blur_px: float = 0.6
-    dura_transmission: float = 0.5
-    dura_blur_px: float = 1.4
+    dura_transmission: float = 0.65
+    dura_blur_px: float = 0.7
     photons_per_unit: float = 700.0
     read_noise: float = 0.006
     glints_per_mm2: float = 0.35

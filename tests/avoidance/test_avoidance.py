@@ -57,31 +57,14 @@ def test_low_confidence_forbids_more(line_map):
     assert np.allclose(am.required_um[low], base[low] + extra)
 
 
+@pytest.mark.parametrize("mode", ["durectomy", "transdural"])
 @pytest.mark.parametrize("seed", range(6))
-def test_safety_rule_durectomy(seed):
-    """No ground-truth vessel pixel (stumps included) is allowed, on 6 synthetic cases."""
-    case = ip.synthetic_cortex(seed, shape=(384, 384), dura_mode="durectomy")
-    vm = ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um, dura_mode="durectomy")
+def test_safety_rule(seed, mode):
+    """No ground-truth vessel pixel (stumps and dural vessels included) is allowed."""
+    case = ip.synthetic_cortex(seed, shape=(384, 384), dura_mode=mode)
+    vm = ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um, dura_mode=mode)
     am = ip.build_avoidance_map(vm)
     assert not (case.truth.mask & am.allowed).any()
-    assert 0.3 < am.allowed[case.craniectomy].mean() < 0.95
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_safety_rule_transdural(seed):
-    """Through the dura: no surface or dural vessel pixel is allowed; the only allowed
-    truth pixels are penetrating stumps of radius <= 16 um (1-5 px, blurred below the
-    pixel noise by the veil), and on most cases none at all."""
-    case = ip.synthetic_cortex(seed, shape=(384, 384), dura_mode="transdural")
-    vm = ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um,
-                            dura_mode="transdural")
-    am = ip.build_avoidance_map(vm)
-    bad = case.truth.mask & am.allowed
-    assert (case.truth.kind[bad] == 4).all()
-    assert (case.truth.radius_um[bad] <= 16.0).all()
-    assert bad.sum() <= 5
-    if seed != 0:
-        assert not bad.any()
     assert 0.2 < am.allowed[case.craniectomy].mean() < 0.95
 
 
