@@ -11,6 +11,7 @@ import statistics
 import time
 
 import numpy as np
+from _report import machine, table, write_section
 from scipy import ndimage
 
 import insertion_planner as ip
@@ -19,8 +20,6 @@ from insertion_planner.planning.candidates import make_candidates
 from insertion_planner.planning.optimise import greedy_select
 from insertion_planner.planning.scene import make_scene
 from insertion_planner.robots import get_robot
-
-from _report import machine, table, write_section
 
 
 def truth_greedy_count(case, mode: str, n: int = 64, spacing: float = 250.0) -> int:
@@ -52,9 +51,14 @@ def quality(n_cases: int, shape: int) -> tuple[str, list[float]]:
                                       region=case.region, craniectomy=case.craniectomy,
                                       surface_height_um=case.grid.surface_z_um, weight=case.functional_weight)  # fmt: skip
             added.append(time.perf_counter() - t0)
-            d = ndimage.distance_transform_edt(~case.truth.mask) * case.pixel_size_um - case.pixel_size_um / 2
+            d = (
+                ndimage.distance_transform_edt(~case.truth.mask) * case.pixel_size_um
+                - case.pixel_size_um / 2
+            )
             if plan.threads:
-                worst_d = min(worst_d, min(d[int(t.pixel[0]), int(t.pixel[1])] for t in plan.threads))
+                worst_d = min(
+                    worst_d, min(d[int(t.pixel[0]), int(t.pixel[1])] for t in plan.threads)
+                )
             if truth_greedy_count(case, mode) >= 64:
                 n_fit += 1
                 n_full += len(plan.threads) == 64
@@ -111,12 +115,22 @@ def speed(shape: int = 2048, repeats: int = 2) -> str:
     rows = [
         [f"segmentation alone ({shape}x{shape})", f"{seg:.2f} s", ""],
         ["plan_insertions (whole pipeline)", f"{full:.2f} s", f"{full / sat:.2f} x sato"],
-        ["added beyond segmentation (avoidance map + placement + ordering, timed alone)", f"{added:.2f} s",
-         "target <= 1.5 s"],
+        [
+            "added beyond segmentation (avoidance map + placement + ordering, timed alone)",
+            f"{added:.2f} s",
+            "target <= 1.5 s",
+        ],
         ["skimage.filters.sato(sigmas=[1, 2, 4, 8])", f"{sat:.2f} s", "baseline"],
-        ["replan 8 failed threads (median of 20)", f"{1000 * statistics.median(rp):.1f} ms", "target < 50 ms"],
+        [
+            "replan 8 failed threads (median of 20)",
+            f"{1000 * statistics.median(rp):.1f} ms",
+            "target < 50 ms",
+        ],
     ]
-    return table(["step", "time (best of runs)", "vs"], rows) + f"\n\n{len(plan.threads)} threads placed."
+    return (
+        table(["step", "time (best of runs)", "vs"], rows)
+        + f"\n\n{len(plan.threads)} threads placed."
+    )
 
 
 def main() -> None:

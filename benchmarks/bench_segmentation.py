@@ -60,8 +60,12 @@ def quality(seeds: int, size: int) -> tuple[str, dict[str, list[dict[str, float]
             case = ip.synthetic_cortex(seed, shape=(size, size), dura_mode=mode)
             region = case.craniectomy
             truth = case.truth.mask & region
-            t_seg, vm = best_of(lambda c=case, m=mode: ip.segment_vessels(
-                c.image, pixel_size_um=c.pixel_size_um, dura_mode=m), 1)
+            t_seg, vm = best_of(
+                lambda c=case, m=mode: ip.segment_vessels(
+                    c.image, pixel_size_um=c.pixel_size_um, dura_mode=m
+                ),
+                1,
+            )
             amap = ip.build_avoidance_map(vm)
             green = case.image[..., 1].astype(np.float32) / np.float32(255.0)
             t_sato, r_sato = best_of(lambda g=green: sato(g, sigmas=SIGMAS, black_ridges=True), 1)
@@ -78,17 +82,45 @@ def quality(seeds: int, size: int) -> tuple[str, dict[str, list[dict[str, float]
                 "in_allowed": int(in_allowed.sum()),
                 "in_allowed_stumps": int(kinds[4]),
                 "allowed": float(amap.allowed[region].mean()),
-                "t_seg": t_seg, "t_sato": t_sato, "t_frangi": t_fr,
+                "t_seg": t_seg,
+                "t_sato": t_sato,
+                "t_frangi": t_fr,
             }
             per_mode[mode].append(r)
-            rows.append([mode, seed, f"{r['dice']:.3f}", f"{r['dice_sato']:.3f}",
-                         f"{r['dice_frangi']:.3f}", f"{r['recall40']:.4f}", r["in_allowed"],
-                         r["in_allowed_stumps"], f"{100 * r['allowed']:.1f}",
-                         f"{t_seg:.2f}", f"{t_sato:.1f}", f"{t_fr:.1f}"])
+            rows.append(
+                [
+                    mode,
+                    seed,
+                    f"{r['dice']:.3f}",
+                    f"{r['dice_sato']:.3f}",
+                    f"{r['dice_frangi']:.3f}",
+                    f"{r['recall40']:.4f}",
+                    r["in_allowed"],
+                    r["in_allowed_stumps"],
+                    f"{100 * r['allowed']:.1f}",
+                    f"{t_seg:.2f}",
+                    f"{t_sato:.1f}",
+                    f"{t_fr:.1f}",
+                ]
+            )
             print(mode, seed, {k: round(v, 4) for k, v in r.items()}, flush=True)
-    md = table(["dura mode", "seed", "Dice", "Dice sato", "Dice frangi", "recall >= 40 um",
-                "truth px in allowed", "of which stumps", "allowed % of opening",
-                "segment (s)", "sato (s)", "frangi (s)"], rows)
+    md = table(
+        [
+            "dura mode",
+            "seed",
+            "Dice",
+            "Dice sato",
+            "Dice frangi",
+            "recall >= 40 um",
+            "truth px in allowed",
+            "of which stumps",
+            "allowed % of opening",
+            "segment (s)",
+            "sato (s)",
+            "frangi (s)",
+        ],
+        rows,
+    )
     return md, per_mode
 
 
@@ -98,14 +130,33 @@ def summary(per_mode: dict[str, list[dict[str, float]]]) -> str:
     for mode, rs in per_mode.items():
         d = np.array([r["dice"] for r in rs])
         above = sum(r["dice"] > max(r["dice_sato"], r["dice_frangi"]) for r in rs)
-        rows.append([mode, len(rs), f"{d.min():.3f}", f"{d.mean():.3f}", f">= {target[mode]}",
-                     f"{above}/{len(rs)}",
-                     f"{min(r['recall40'] for r in rs):.4f}",
-                     sum(r["in_allowed"] for r in rs),
-                     sum(r["in_allowed"] - r["in_allowed_stumps"] for r in rs)])
-    return table(["dura mode", "cases", "Dice min", "Dice mean", "target", "above both filters",
-                  "recall >= 40 um (min)", "truth px in allowed (all cases)",
-                  "of which not stumps"], rows)
+        rows.append(
+            [
+                mode,
+                len(rs),
+                f"{d.min():.3f}",
+                f"{d.mean():.3f}",
+                f">= {target[mode]}",
+                f"{above}/{len(rs)}",
+                f"{min(r['recall40'] for r in rs):.4f}",
+                sum(r["in_allowed"] for r in rs),
+                sum(r["in_allowed"] - r["in_allowed_stumps"] for r in rs),
+            ]
+        )
+    return table(
+        [
+            "dura mode",
+            "cases",
+            "Dice min",
+            "Dice mean",
+            "target",
+            "above both filters",
+            "recall >= 40 um (min)",
+            "truth px in allowed (all cases)",
+            "of which not stumps",
+        ],
+        rows,
+    )
 
 
 def speed(sizes: tuple[int, ...]) -> tuple[str, str]:
@@ -124,18 +175,35 @@ def speed(sizes: tuple[int, ...]) -> tuple[str, str]:
         if n <= 2048:
             green = image[..., 1].astype(np.float32) / np.float32(255.0)
             t_sato, _ = best_of(lambda g=green: sato(g, sigmas=SIGMAS), 2)
-        rows.append([f"{n} x {n}", f"{t_seg:.3f}", f"{peak / 2**20:.0f}",
-                     f"{t_seg / (n * n) * 1e9:.0f}",
-                     "-" if t_sato is None else f"{t_sato:.2f}",
-                     "-" if t_sato is None else f"{t_sato / t_seg:.1f}"])
+        rows.append(
+            [
+                f"{n} x {n}",
+                f"{t_seg:.3f}",
+                f"{peak / 2**20:.0f}",
+                f"{t_seg / (n * n) * 1e9:.0f}",
+                "-" if t_sato is None else f"{t_sato:.2f}",
+                "-" if t_sato is None else f"{t_sato / t_seg:.1f}",
+            ]
+        )
         if n == 2048 and t_sato is not None:
-            ratio_line = (f"At 2048 x 2048: `segment_vessels` {t_seg:.3f} s, "
-                          f"`sato(sigmas=[1, 2, 4, 8])` {t_sato:.2f} s: **{t_sato / t_seg:.1f}x "
-                          f"faster** (target >= 10x); peak traced memory "
-                          f"{peak / 2**20:.0f} MiB (target < 1.5 GB).")
+            ratio_line = (
+                f"At 2048 x 2048: `segment_vessels` {t_seg:.3f} s, "
+                f"`sato(sigmas=[1, 2, 4, 8])` {t_sato:.2f} s: **{t_sato / t_seg:.1f}x "
+                f"faster** (target >= 10x); peak traced memory "
+                f"{peak / 2**20:.0f} MiB (target < 1.5 GB)."
+            )
         print(rows[-1], flush=True)
-    md = table(["image (RGB)", "segment_vessels (s, best of 3)", "peak memory (MiB)",
-                "ns / pixel", "sato (s)", "speed-up vs sato"], rows)
+    md = table(
+        [
+            "image (RGB)",
+            "segment_vessels (s, best of 3)",
+            "peak memory (MiB)",
+            "ns / pixel",
+            "sato (s)",
+            "speed-up vs sato",
+        ],
+        rows,
+    )
     return md, ratio_line
 
 

@@ -44,22 +44,43 @@ def main() -> None:
             dt = time.perf_counter() - t0
             t = case.truth
             frac = float(t.mask[case.craniectomy].mean())
-            rows.append([mode, seed, f"{dt:.2f}", f"{dt / base:.1f}", t.graph.number_of_nodes(),
-                         len(t.penetrating), f"{100 * frac:.1f}"])
+            rows.append(
+                [
+                    mode,
+                    seed,
+                    f"{dt:.2f}",
+                    f"{dt / base:.1f}",
+                    t.graph.number_of_nodes(),
+                    len(t.penetrating),
+                    f"{100 * frac:.1f}",
+                ]
+            )
             print(rows[-1], flush=True)
     times = [float(r[2]) for r in rows]
-    md = "\n".join([
-        "## synthetic",
-        "",
-        f"`synthetic_cortex(seed, shape={SHAPE})`, one call per row (generation, rasterisation, "
-        "rendering). Baseline: one Gaussian blur (sigma 1) of a 2048x2048x3 float32 image, "
-        f"best of 3: {base:.3f} s. Machine: {machine()}.",
-        "",
-        table(["dura mode", "seed", "time (s)", "x baseline", "graph nodes", "penetrating",
-               "vessel % of opening"], rows),
-        "",
-        f"Median {np.median(times):.2f} s, max {max(times):.2f} s (target: under about 5 s).",
-    ])
+    md = "\n".join(
+        [
+            "## synthetic",
+            "",
+            f"`synthetic_cortex(seed, shape={SHAPE})`, one call per row (generation, rasterisation, "
+            "rendering). Baseline: one Gaussian blur (sigma 1) of a 2048x2048x3 float32 image, "
+            f"best of 3: {base:.3f} s. Machine: {machine()}.",
+            "",
+            table(
+                [
+                    "dura mode",
+                    "seed",
+                    "time (s)",
+                    "x baseline",
+                    "graph nodes",
+                    "penetrating",
+                    "vessel % of opening",
+                ],
+                rows,
+            ),
+            "",
+            f"Median {np.median(times):.2f} s, max {max(times):.2f} s (target: under about 5 s).",
+        ]
+    )
     write_section("synthetic", md)
 
 

@@ -34,8 +34,10 @@ def main() -> None:
     for u, v in vm.graph.edges():
         (r0, c0), (r1, c1) = vm.graph.nodes[u]["rc"], vm.graph.nodes[v]["rc"]
         ax[1].plot([c0, c1], [r0, r1], color="#ff3b30", lw=0.5)
-    ax[1].set_title(f"mask ({100 * vm.vessel_fraction:.1f} % of image) and centreline graph "
-                    f"({vm.graph.number_of_nodes()} nodes)")
+    ax[1].set_title(
+        f"mask ({100 * vm.vessel_fraction:.1f} % of image) and centreline graph "
+        f"({vm.graph.number_of_nodes()} nodes)"
+    )
     im = ax[2].imshow(vm.vesselness, cmap="magma", vmin=0, vmax=1)
     ax[2].set_title("vesselness")
     fig.colorbar(im, ax=ax[2], shrink=0.8)

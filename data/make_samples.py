@@ -18,10 +18,12 @@ from insertion_planner.synthetic.io import write_case
 HERE = Path(__file__).resolve().parent
 
 SAMPLES = {
-    "sample_durectomy_384": dict(seed=1, shape=(384, 384), pixel_size_um=12.0,
-                                 dura_mode="durectomy"),
-    "sample_transdural_384": dict(seed=1, shape=(384, 384), pixel_size_um=12.0,
-                                  dura_mode="transdural"),
+    "sample_durectomy_384": dict(
+        seed=1, shape=(384, 384), pixel_size_um=12.0, dura_mode="durectomy"
+    ),
+    "sample_transdural_384": dict(
+        seed=1, shape=(384, 384), pixel_size_um=12.0, dura_mode="transdural"
+    ),
 }
 
 

@@ -7,15 +7,12 @@
 
 from __future__ import annotations
 
+from .avoidance import AvoidanceMap, build_avoidance_map
 from .config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
 from .errors import InfeasiblePlanError, KinematicLimitError, PlanFileError, PlannerError
 from .frames import Grid
-from .robots import PRESETS, RobotSpec, get_robot
-from .synthetic import GroundTruth, SyntheticCase, synthetic_cortex
-from .segmentation import VesselMap, segment_vessels
-from .avoidance import AvoidanceMap, build_avoidance_map
-from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
 from .pipeline import plan_insertions
+from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
 from .planning import (
     ConstraintViolationError,
     check_plan,
@@ -32,6 +29,9 @@ from .robot import (
     simulate,
     synthetic_brain_shift,
 )
+from .robots import PRESETS, RobotSpec, get_robot
+from .segmentation import VesselMap, segment_vessels
+from .synthetic import GroundTruth, SyntheticCase, synthetic_cortex
 
 __version__ = "0.1.0"
 

@@ -100,8 +100,9 @@ def read_image(path: str | os.PathLike[str], *, name: str = "image") -> NDArray[
             with Image.open(p) as im:
                 im.load()
                 if im.mode in ("P", "LA", "RGBA", "CMYK", "YCbCr", "1"):
-                    im = im.convert("RGB" if im.mode != "1" else "L")
-                arr = np.asarray(im)
+                    arr = np.asarray(im.convert("RGB" if im.mode != "1" else "L"))
+                else:
+                    arr = np.asarray(im)
     except Exception as exc:  # every reader has its own exception types
         raise ValueError(f"{name} file {str(p)!r} is not a readable image: {exc}") from None
     if not isinstance(arr, np.ndarray) or arr.ndim not in (2, 3):

@@ -59,18 +59,20 @@ def check_image(
         else:
             raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
     if image.dtype == bool or image.dtype.type not in _IMAGE_DTYPES:
-        raise TypeError(
-            f"{name} must have dtype uint8, uint16 or float, got dtype {image.dtype}"
-        )
+        raise TypeError(f"{name} must have dtype uint8, uint16 or float, got dtype {image.dtype}")
     if image.ndim == 3 and image.shape[2] == 4:
         image = image[..., :3]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         raise ValueError(f"{name} must have shape (H, W) or (H, W, 3), got shape {image.shape}")
     h, w = image.shape[:2]
     if min(h, w) < min_size:
-        raise ValueError(f"{name} must be at least {min_size}x{min_size} pixels, got shape {image.shape}")
+        raise ValueError(
+            f"{name} must be at least {min_size}x{min_size} pixels, got shape {image.shape}"
+        )
     if max(h, w) > max_size:
-        raise ValueError(f"{name} must be at most {max_size}x{max_size} pixels, got shape {image.shape}")
+        raise ValueError(
+            f"{name} must be at most {max_size}x{max_size} pixels, got shape {image.shape}"
+        )
     if image.dtype == np.uint8:
         return image.astype(np.float32) / np.float32(255.0)
     if image.dtype == np.uint16:
@@ -128,7 +130,9 @@ def check_int_range(value: Any, *, name: str, low: int, high: int) -> int:
 def check_choice(value: Any, *, name: str, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices`` or raise naming ``name``."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {_describe(value)}")
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {_describe(value)}"
+        )
     return value
 
 

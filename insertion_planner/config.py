@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ MAX_THREADS = 64
 """The N1 implant carries 64 threads (Neuralink, podcast #438, 2024)."""
 
 
-class DuraMode(str, Enum):
+class DuraMode(StrEnum):
     """How the dura is handled.
 
     ``durectomy``: dura removed, pia visible; depth counted from the pia.

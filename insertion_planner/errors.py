@@ -18,7 +18,13 @@ that names the constraint that bound it:
 
 from __future__ import annotations
 
-__all__ = ["PlannerError", "InfeasiblePlanError", "ConstraintViolationError", "KinematicLimitError", "PlanFileError"]
+__all__ = [
+    "PlannerError",
+    "InfeasiblePlanError",
+    "ConstraintViolationError",
+    "KinematicLimitError",
+    "PlanFileError",
+]
 
 
 class PlannerError(Exception):

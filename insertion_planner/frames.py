@@ -8,7 +8,7 @@ so a vertical insertion has direction (0, 0, -1).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -64,9 +64,7 @@ class Grid:
         if self.surface_z_um is not None:
             z = np.asarray(self.surface_z_um, dtype=np.float32)
             if z.shape != shape:
-                raise ValueError(
-                    f"surface_z_um must have shape {shape}, got shape {z.shape}"
-                )
+                raise ValueError(f"surface_z_um must have shape {shape}, got shape {z.shape}")
             if not np.isfinite(z).all():
                 raise ValueError("surface_z_um holds NaN or infinite values")
             object.__setattr__(self, "surface_z_um", _readonly(z.copy()))
@@ -81,9 +79,9 @@ class Grid:
         pts = np.atleast_2d(np.asarray(rc, dtype=np.float64))
         if self.surface_z_um is None:
             return np.zeros(len(pts))
-        return ndimage.map_coordinates(
-            self.surface_z_um, pts.T, order=1, mode="nearest"
-        ).astype(np.float64)
+        return ndimage.map_coordinates(self.surface_z_um, pts.T, order=1, mode="nearest").astype(
+            np.float64
+        )
 
     def to_um(self, rc: ArrayLike, *, on_surface: bool = True) -> NDArray[np.float64]:
         """Convert (n, 2) pixel (row, col) positions to (n, 3) points (x, y, z) in um.
@@ -124,7 +122,11 @@ class Grid:
         if self.surface_z_um is None:
             zero = np.zeros(self.shape, np.float32)
             return zero, zero
-        gy, gx = np.gradient(self.surface_z_um, self.pixel_size_um)
+        # numpy's stub types the 2-D result as a 1-D array; it is a pair of (H, W) arrays.
+        gy, gx = cast(
+            "tuple[NDArray[np.floating], NDArray[np.floating]]",
+            np.gradient(self.surface_z_um, self.pixel_size_um),
+        )
         return gy.astype(np.float32), gx.astype(np.float32)
 
     def slope_rad(self) -> NDArray[np.float32]:

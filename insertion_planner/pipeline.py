@@ -88,8 +88,14 @@ def plan_insertions(
     from .avoidance import build_avoidance_map
     from .segmentation import segment_vessels
 
-    if isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and n_threads > MAX_THREADS:
-        raise ValueError(f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}")
+    if (
+        isinstance(n_threads, (int, np.integer))
+        and not isinstance(n_threads, bool)
+        and n_threads > MAX_THREADS
+    ):
+        raise ValueError(
+            f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}"
+        )
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict must be a bool, got {strict!r}")
     arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
@@ -102,7 +108,9 @@ def plan_insertions(
     elif not isinstance(margins, SafetyMargins):
         raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
     if margin_um is not None:
-        margins = margins.replace(base_margin_um=check_positive(margin_um, name="margin_um", allow_zero=True))
+        margins = margins.replace(
+            base_margin_um=check_positive(margin_um, name="margin_um", allow_zero=True)
+        )
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     as_rng(rng)  # validates rng
     vessels = segment_vessels(arr, pixel_size_um=px, dura_mode=mode)

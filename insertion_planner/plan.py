@@ -65,7 +65,11 @@ def _rt(values: Any, n: int, *, name: str) -> tuple[float, ...]:
 
 
 def _ra(values: Any, ncols: int, *, name: str) -> NDArray[np.float64]:
-    a = np.asarray(values, dtype=np.float64).reshape(-1, ncols) if len(values) else np.zeros((0, ncols))
+    a = (
+        np.asarray(values, dtype=np.float64).reshape(-1, ncols)
+        if len(values)
+        else np.zeros((0, ncols))
+    )
     if not np.isfinite(a).all():
         raise ValueError(f"{name} holds NaN or infinite values")
     a = np.array([[_r(v) for v in row] for row in a.tolist()], dtype=np.float64).reshape(-1, ncols)
@@ -210,7 +214,11 @@ class PlanGeometry:
     max_incidence_rad: float = 0.0
 
     def __post_init__(self) -> None:
-        for name, n in (("craniectomy_center_um", 2), ("implant_center_um", 3), ("thread_exit_um", 3)):
+        for name, n in (
+            ("craniectomy_center_um", 2),
+            ("implant_center_um", 3),
+            ("thread_exit_um", 3),
+        ):
             object.__setattr__(self, name, _rt(getattr(self, name), n, name=name))
         for name in ("craniectomy_radius_um", "skull_thickness_um", "implant_radius_um",
                      "implant_height_um", "dura_thickness_um", "tether_clearance_um",
@@ -222,7 +230,9 @@ class PlanGeometry:
         object.__setattr__(
             self, "vessel_segments_um", _ra(self.vessel_segments_um, 7, name="vessel_segments_um")
         )
-        object.__setattr__(self, "penetrating_um", _ra(self.penetrating_um, 5, name="penetrating_um"))
+        object.__setattr__(
+            self, "penetrating_um", _ra(self.penetrating_um, 5, name="penetrating_um")
+        )
         if self.surface is not None:
             s = self.surface
             z = [[_r(v) for v in row] for row in s["z_um"]]
@@ -307,7 +317,9 @@ class InsertionPlan:
         if self.region is not None:
             reg = np.asarray(self.region)
             if reg.shape != self.image_shape or reg.dtype != bool:
-                raise ValueError(f"region must be a bool mask of shape {self.image_shape}, got {reg.dtype} {reg.shape}")
+                raise ValueError(
+                    f"region must be a bool mask of shape {self.image_shape}, got {reg.dtype} {reg.shape}"
+                )
             reg = np.array(reg, bool)
             reg.setflags(write=False)
             object.__setattr__(self, "region", reg)
@@ -326,7 +338,9 @@ class InsertionPlan:
         for t in self.threads:
             if t.id == thread_id:
                 return t
-        raise ValueError(f"thread_id {thread_id!r} is not in the plan (ids {[t.id for t in self.threads]})")
+        raise ValueError(
+            f"thread_id {thread_id!r} is not in the plan (ids {[t.id for t in self.threads]})"
+        )
 
     def with_simulation(self, section: dict[str, Any], statuses: dict[int, str]) -> InsertionPlan:
         """A copy with the JSON ``simulation`` section and new thread statuses.
@@ -357,8 +371,11 @@ class InsertionPlan:
             "schema_version": self.schema_version,
             "units": {"length": "um", "time": "s", "angle": "rad"},
             "dura_mode": self.dura_mode.value,
-            "image": {"shape": list(self.image_shape), "pixel_size_um": self.pixel_size_um,
-                      "sha256": self.image_sha256},  # fmt: skip
+            "image": {
+                "shape": list(self.image_shape),
+                "pixel_size_um": self.pixel_size_um,
+                "sha256": self.image_sha256,
+            },  # fmt: skip
             "robot": {"name": self.robot, "spec": _canonical(self.robot_spec.to_dict())},
             "config": _canonical(_asdict(self.config)),
             "margins": _canonical(self.margins.to_dict()),
@@ -407,7 +424,9 @@ class InsertionPlan:
             gap=cert["gap"],
             simulation=d.get("simulation"),
             provenance=d["provenance"],
-            region=decode_region(d["region"], tuple(d["image"]["shape"])) if "region" in d else None,
+            region=decode_region(d["region"], tuple(d["image"]["shape"]))
+            if "region" in d
+            else None,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -509,7 +528,9 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
     try:
         plan = InsertionPlan.from_dict(data)
     except (ValueError, TypeError, KeyError) as exc:
-        raise PlanFileError(f"plan file {p!r} holds inconsistent values: {_short(str(exc), 200)}") from None
+        raise PlanFileError(
+            f"plan file {p!r} holds inconsistent values: {_short(str(exc), 200)}"
+        ) from None
     problems = plan_problems(plan)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -42,7 +42,9 @@ def encode_region(mask: NDArray[np.bool_]) -> dict[str, str]:
     parts: list[str] = []
     for r in np.unique(rows_s):
         sel = rows_s == r
-        parts.append(f"{r}:" + ",".join(f"{a0}-{b0}" for a0, b0 in zip(starts[sel], stops[sel], strict=True)))
+        parts.append(
+            f"{r}:" + ",".join(f"{a0}-{b0}" for a0, b0 in zip(starts[sel], stops[sel], strict=True))
+        )
     return {"encoding": "row-runs", "runs": ";".join(parts)}
 
 
@@ -57,7 +59,9 @@ def decode_region(data: dict[str, Any], shape: tuple[int, int]) -> NDArray[np.bo
         for span in spans.split(","):
             a0, b0 = (int(v) for v in span.split("-"))
             if not (0 <= r < h and 0 <= a0 < b0 <= w):
-                raise ValueError(f"region run {r}:{a0}-{b0} lies outside the image of shape {shape}")
+                raise ValueError(
+                    f"region run {r}:{a0}-{b0} lies outside the image of shape {shape}"
+                )
             out[r, a0:b0] = True
     if not out.any():
         raise ValueError("region is empty")
@@ -101,8 +105,14 @@ def plan_problems(plan: Any) -> list[str]:
         name = f"thread {t.id}"
         r, c = t.pixel
         if not (0 <= r <= h - 1 and 0 <= c <= w - 1):
-            out.append(f"{name}: pixel {t.pixel} lies outside the image of shape {plan.image_shape}")
-        elif plan.region is not None and t.status in _CHECKED and not plan.region[int(round(r)), int(round(c))]:
+            out.append(
+                f"{name}: pixel {t.pixel} lies outside the image of shape {plan.image_shape}"
+            )
+        elif (
+            plan.region is not None
+            and t.status in _CHECKED
+            and not plan.region[int(round(r)), int(round(c))]
+        ):
             out.append(f"{name}: pixel {t.pixel} lies outside the target region")
         if abs(t.entry_um[0] - c * px) > _TOL_UM or abs(t.entry_um[1] - r * px) > _TOL_UM:
             out.append(f"{name}: entry_um {t.entry_um[:2]} is not at its pixel {t.pixel} "

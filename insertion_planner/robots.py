@@ -16,20 +16,52 @@ from typing import Any
 
 from ._validation import check_choice, check_finite, check_positive
 
-__all__ = ["RobotSpec", "PRESETS", "PRESET_SOURCES", "get_robot", "head_standoff_um", "DEFAULT_COLLISION_MARGIN_UM"]
+__all__ = [
+    "RobotSpec",
+    "PRESETS",
+    "PRESET_SOURCES",
+    "get_robot",
+    "head_standoff_um",
+    "DEFAULT_COLLISION_MARGIN_UM",
+]
 
 DEFAULT_COLLISION_MARGIN_UM = 500.0
 """Smallest distance kept between the insertion head (or free needle) and the skull rim or implant."""
 
-_TRIPLES = ("travel_um", "axis_speed_um_per_s", "axis_accel_um_per_s2", "axis_jerk_um_per_s3",
-            "cartridge_offset_um")
-_NON_NEGATIVE = ("load_time_s", "align_settle_s", "release_time_s", "verify_time_s",
-                 "puncture_dwell_s", "tracking_latency_s", "puncture_deflection_um_per_mm")
-_POSITIVE = ("stage_accuracy_um", "needle_diameter_um", "tilt_speed_rad_per_s",
-             "tilt_accel_rad_per_s2", "insertion_speed_um_per_s", "needle_accel_um_per_s2",
-             "retraction_speed_um_per_s", "retraction_accel_um_per_s2", "touchdown_speed_um_per_s",
-             "puncture_speed_um_per_s", "standoff_um", "safe_height_um", "head_tip_radius_um",
-             "head_length_um", "needle_stickout_um", "tracking_rate_hz")
+_TRIPLES = (
+    "travel_um",
+    "axis_speed_um_per_s",
+    "axis_accel_um_per_s2",
+    "axis_jerk_um_per_s3",
+    "cartridge_offset_um",
+)
+_NON_NEGATIVE = (
+    "load_time_s",
+    "align_settle_s",
+    "release_time_s",
+    "verify_time_s",
+    "puncture_dwell_s",
+    "tracking_latency_s",
+    "puncture_deflection_um_per_mm",
+)
+_POSITIVE = (
+    "stage_accuracy_um",
+    "needle_diameter_um",
+    "tilt_speed_rad_per_s",
+    "tilt_accel_rad_per_s2",
+    "insertion_speed_um_per_s",
+    "needle_accel_um_per_s2",
+    "retraction_speed_um_per_s",
+    "retraction_accel_um_per_s2",
+    "touchdown_speed_um_per_s",
+    "puncture_speed_um_per_s",
+    "standoff_um",
+    "safe_height_um",
+    "head_tip_radius_um",
+    "head_length_um",
+    "needle_stickout_um",
+    "tracking_rate_hz",
+)
 
 
 @dataclass(frozen=True)
@@ -201,7 +233,9 @@ class RobotSpec:
             raise ValueError(f"robot has unknown field(s): {', '.join(sorted(unknown))}")
         if base is not None:
             if base not in PRESETS:
-                raise ValueError(f"robot base must be one of {', '.join(map(repr, PRESETS))}, got {base!r}")
+                raise ValueError(
+                    f"robot base must be one of {', '.join(map(repr, PRESETS))}, got {base!r}"
+                )
             data = {**PRESETS[base].to_dict(), **data}
         required = {f.name for f in fields(cls) if f.default is MISSING}
         missing = required - set(data)
@@ -220,28 +254,48 @@ PRESETS: dict[str, RobotSpec] = {
     "R1-2019": RobotSpec("R1-2019", 3, _STAGE_TRAVEL_UM, 10.0, 0.0, 24.0),
     # 5 axes (tilt to the surface normal), 12 um needle, ~17 s/thread (2024 reports).
     "R1-2024": RobotSpec(
-        "R1-2024", 5, _STAGE_TRAVEL_UM, 10.0, math.radians(30.0), 12.0,
+        "R1-2024",
+        5,
+        _STAGE_TRAVEL_UM,
+        10.0,
+        math.radians(30.0),
+        12.0,
         max_incidence_rad=math.radians(10.0),
         insertion_speed_um_per_s=5_000.0,
         touchdown_speed_um_per_s=1_000.0,
-        load_time_s=5.0, align_settle_s=1.0, release_time_s=1.0, verify_time_s=4.25,
+        load_time_s=5.0,
+        align_settle_s=1.0,
+        release_time_s=1.0,
+        verify_time_s=4.25,
     ),
     # Through the dura, ~1.5 s/thread (next-generation robot, 2025 reports).
     "next-gen": RobotSpec(
-        "next-gen", 5, _STAGE_TRAVEL_UM, 10.0, math.radians(30.0), 10.0,
+        "next-gen",
+        5,
+        _STAGE_TRAVEL_UM,
+        10.0,
+        math.radians(30.0),
+        10.0,
         axis_speed_um_per_s=(250_000.0, 250_000.0, 150_000.0),
         axis_accel_um_per_s2=(1.0e7, 1.0e7, 5.0e6),
         axis_jerk_um_per_s3=(5.0e8, 5.0e8, 2.5e8),
-        tilt_speed_rad_per_s=4.0, tilt_accel_rad_per_s2=40.0,
+        tilt_speed_rad_per_s=4.0,
+        tilt_accel_rad_per_s2=40.0,
         profile="s-curve",
         max_incidence_rad=math.radians(10.0),
-        insertion_speed_um_per_s=50_000.0, needle_accel_um_per_s2=1.0e7,
-        touchdown_speed_um_per_s=20_000.0, standoff_um=1_000.0,
-        puncture_speed_um_per_s=10_000.0, puncture_dwell_s=0.05,
+        insertion_speed_um_per_s=50_000.0,
+        needle_accel_um_per_s2=1.0e7,
+        touchdown_speed_um_per_s=20_000.0,
+        standoff_um=1_000.0,
+        puncture_speed_um_per_s=10_000.0,
+        puncture_dwell_s=0.05,
         safe_height_um=12_000.0,
         cartridge_offset_um=(15_000.0, 0.0, 12_000.0),
-        load_time_s=0.5, release_time_s=0.05, verify_time_s=0.25,
-        tracking_rate_hz=60.0, tracking_latency_s=0.015,
+        load_time_s=0.5,
+        release_time_s=0.05,
+        verify_time_s=0.25,
+        tracking_rate_hz=60.0,
+        tracking_latency_s=0.015,
     ),
 }
 
@@ -261,7 +315,11 @@ PRESET_SOURCES: dict[str, str] = {
 
 
 def head_standoff_um(
-    robot: RobotSpec, height_um: Any, *, margin_um: float = DEFAULT_COLLISION_MARGIN_UM, tilt_rad: Any = 0.0
+    robot: RobotSpec,
+    height_um: Any,
+    *,
+    margin_um: float = DEFAULT_COLLISION_MARGIN_UM,
+    tilt_rad: Any = 0.0,
 ) -> Any:
     """Smallest horizontal distance the insertion head needs from an obstacle edge.
 
@@ -306,7 +364,9 @@ def head_standoff_um(
     alpha = robot.head_half_angle_rad if robot.head_shape == "cone" else 0.0
     a = np.minimum(alpha + tilt, math.radians(89.0))
     r0 = robot.head_tip_radius_um
-    dz = np.minimum(np.asarray(height_um, dtype=np.float64) + r0 * np.sin(tilt), robot.head_length_um)
+    dz = np.minimum(
+        np.asarray(height_um, dtype=np.float64) + r0 * np.sin(tilt), robot.head_length_um
+    )
     m = float(margin_um)
     ta, ca, sa = np.tan(a), np.cos(a), np.sin(a)
     # corner at or above the lower end: distance to the wall-side generator

@@ -39,7 +39,9 @@ def test_margins_reject_non_finite(value):
 
 def test_dura_mode_parse_names_the_parameter():
     assert DuraMode.parse("durectomy") is DuraMode.DURECTOMY
-    with pytest.raises(ValueError, match="dura_mode must be one of 'durectomy', 'transdural', got 'open'"):
+    with pytest.raises(
+        ValueError, match="dura_mode must be one of 'durectomy', 'transdural', got 'open'"
+    ):
         DuraMode.parse("open")
 
 

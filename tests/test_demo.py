@@ -83,8 +83,19 @@ class _Ids(HTMLParser):
 def demo_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
     status = main(
-        ["demo", "--out", str(out), "--seed", "3", "--size", str(SIZE), "--pixel-size-um", "30",
-         "--threads", "12"]
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+            "--size",
+            str(SIZE),
+            "--pixel-size-um",
+            "30",
+            "--threads",
+            "12",
+        ]
     )
     assert status == 0
     return out

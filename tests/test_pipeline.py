@@ -60,7 +60,9 @@ def test_pipeline_deterministic_and_margin_shortcut(case, plan):
                                n_threads=24, surface_height_um=case.grid.surface_z_um,
                                rng=5)  # fmt: skip
     assert again.to_json_text() == plan.to_json_text()
-    wide = ip.plan_insertions(case.image, pixel_size_um=case.pixel_size_um, n_threads=4, margin_um=150.0)
+    wide = ip.plan_insertions(
+        case.image, pixel_size_um=case.pixel_size_um, n_threads=4, margin_um=150.0
+    )
     assert wide.margins.base_margin_um == 150.0
     assert all(t.required_clearance_um >= 150.0 for t in wide.threads)
 

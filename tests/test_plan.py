@@ -30,11 +30,28 @@ def test_round_trip_and_byte_identical(tmp_path):
     assert q == p and q.to_dict() == p.to_dict()
     assert type(p).from_dict(p.to_dict()).to_dict() == p.to_dict()
     d = json.loads((tmp_path / "a.json").read_text())
-    for key in ("schema_version", "units", "dura_mode", "image", "threads", "provenance", "checksum"):
+    for key in (
+        "schema_version",
+        "units",
+        "dura_mode",
+        "image",
+        "threads",
+        "provenance",
+        "checksum",
+    ):
         assert key in d
     assert d["units"]["length"] == "um" and d["units"]["time"] == "s"
-    assert set(d["threads"][0]) >= {"id", "order", "pixel", "entry_um", "direction", "depth_um",
-                                    "clearance_um", "required_clearance_um", "status"}
+    assert set(d["threads"][0]) >= {
+        "id",
+        "order",
+        "pixel",
+        "entry_um",
+        "direction",
+        "depth_um",
+        "clearance_um",
+        "required_clearance_um",
+        "status",
+    }
 
 
 def test_tampered_and_malformed_files_are_rejected(tmp_path):
@@ -79,9 +96,13 @@ finite = st.floats(-1e5, 1e5, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=40, deadline=None)
-@given(pix=st.tuples(st.floats(0, 199), st.floats(0, 80)), clear=st.floats(86.5, 1e4),
-       status=st.sampled_from([s for s in THREAD_STATUSES if s not in ("validated", "rejected")]),
-       z=finite, w=st.floats(0, 1))
+@given(
+    pix=st.tuples(st.floats(0, 199), st.floats(0, 80)),
+    clear=st.floats(86.5, 1e4),
+    status=st.sampled_from([s for s in THREAD_STATUSES if s not in ("validated", "rejected")]),
+    z=finite,
+    w=st.floats(0, 1),
+)
 def test_thread_json_round_trip_is_exact(tmp_path_factory, pix, clear, status, z, w):
     base = _example_plan()
     xy = (pix[1] * 12.0, pix[0] * 12.0)
@@ -98,7 +119,9 @@ def test_thread_json_round_trip_is_exact(tmp_path_factory, pix, clear, status, z
 def test_schema_shipped_and_docs_up_to_date():
     schema = plan_schema()
     assert schema["$schema"].endswith("2020-12/schema")
-    assert DOCS.read_text() == schema_markdown(), "regenerate: python -m insertion_planner.plan --markdown > docs/json-schema.md"
+    assert DOCS.read_text() == schema_markdown(), (
+        "regenerate: python -m insertion_planner.plan --markdown > docs/json-schema.md"
+    )
 
 
 def test_module_prints_markdown():

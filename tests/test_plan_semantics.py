@@ -23,18 +23,51 @@ def _t0(d):
 
 
 CASES = [
-    ("clearance", lambda d: _t0(d).update(clearance_um=40.0), "thread 0: clearance 40.0 um is below"),
-    ("floor", lambda d: _t0(d).update(required_clearance_um=0.0, clearance_um=200.0),
-     "thread 0: required clearance 0.0 um is below the margin model's 86.5 um"),
-    ("non-unit", lambda d: _t0(d).update(direction=[0.0, 0.0, -2.0]), "thread 0: direction .* not a unit vector"),
-    ("upward", lambda d: _t0(d).update(direction=[0.0, 0.0, 1.0]), "thread 0: direction .* does not point down"),
-    ("tilted", lambda d: _t0(d).update(direction=[0.6, 0.0, -0.8]), "thread 0: direction .* tilts 36.9 deg"),
-    ("outside", lambda d: _t0(d).update(pixel=[250.0, 100.0], entry_um=[1200.0, 3000.0, 0.0]),
-     r"thread 0: pixel \(250.0, 100.0\) lies outside the image"),
-    ("entry", lambda d: _t0(d).update(entry_um=[1300.0, 1200.0, 0.0]), "thread 0: entry_um .* is not at its pixel"),
-    ("spacing", lambda d: d["threads"][1].update(pixel=[100.0, 110.0], entry_um=[1320.0, 1200.0, 0.0]),
-     "threads 0 and 1: 120.0 um apart, less than min_spacing_um=250.0"),
-    ("status", lambda d: _t0(d).update(status="validated"), "thread 0: status 'validated' but the plan has no simulation"),
+    (
+        "clearance",
+        lambda d: _t0(d).update(clearance_um=40.0),
+        "thread 0: clearance 40.0 um is below",
+    ),
+    (
+        "floor",
+        lambda d: _t0(d).update(required_clearance_um=0.0, clearance_um=200.0),
+        "thread 0: required clearance 0.0 um is below the margin model's 86.5 um",
+    ),
+    (
+        "non-unit",
+        lambda d: _t0(d).update(direction=[0.0, 0.0, -2.0]),
+        "thread 0: direction .* not a unit vector",
+    ),
+    (
+        "upward",
+        lambda d: _t0(d).update(direction=[0.0, 0.0, 1.0]),
+        "thread 0: direction .* does not point down",
+    ),
+    (
+        "tilted",
+        lambda d: _t0(d).update(direction=[0.6, 0.0, -0.8]),
+        "thread 0: direction .* tilts 36.9 deg",
+    ),
+    (
+        "outside",
+        lambda d: _t0(d).update(pixel=[250.0, 100.0], entry_um=[1200.0, 3000.0, 0.0]),
+        r"thread 0: pixel \(250.0, 100.0\) lies outside the image",
+    ),
+    (
+        "entry",
+        lambda d: _t0(d).update(entry_um=[1300.0, 1200.0, 0.0]),
+        "thread 0: entry_um .* is not at its pixel",
+    ),
+    (
+        "spacing",
+        lambda d: d["threads"][1].update(pixel=[100.0, 110.0], entry_um=[1320.0, 1200.0, 0.0]),
+        "threads 0 and 1: 120.0 um apart, less than min_spacing_um=250.0",
+    ),
+    (
+        "status",
+        lambda d: _t0(d).update(status="validated"),
+        "thread 0: status 'validated' but the plan has no simulation",
+    ),
     ("order", lambda d: d["threads"][1].update(order=0), "share an insertion order"),
 ]
 
@@ -62,9 +95,13 @@ def test_region_round_trip_and_checked_on_load(tmp_path):
     p.to_json(tmp_path / "r.json")
     q = load_plan(tmp_path / "r.json")
     assert q.region is not None and (q.region == region).all() and q == p
-    assert json.loads((tmp_path / "r.json").read_text())["region"]["runs"].startswith("80:90-140;81:90-140")
+    assert json.loads((tmp_path / "r.json").read_text())["region"]["runs"].startswith(
+        "80:90-140;81:90-140"
+    )
     small = region.copy()
     small[:, 125:] = False  # thread 1 at column 130 is now outside
     replace(_example_plan(), region=small).to_json(tmp_path / "s.json")
-    with pytest.raises(PlanFileError, match=r"thread 1: pixel \(100.0, 130.0\) lies outside the target region"):
+    with pytest.raises(
+        PlanFileError, match=r"thread 1: pixel \(100.0, 130.0\) lies outside the target region"
+    ):
         load_plan(tmp_path / "s.json")

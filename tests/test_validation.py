@@ -22,7 +22,11 @@ def test_check_image_scales_each_dtype_to_unit_range():
         (np.array([[np.nan, 0], [0, 0]]), ValueError, "1 NaN or infinite"),
         (np.zeros((4, 4), bool), TypeError, "dtype uint8, uint16 or float"),
         ("picture.png", TypeError, "numpy array, got str"),
-        (np.full((4, 4), 255.0), ValueError, r"values must lie in \[0, 1\], got range \[255, 255\]"),
+        (
+            np.full((4, 4), 255.0),
+            ValueError,
+            r"values must lie in \[0, 1\], got range \[255, 255\]",
+        ),
         (np.full((4, 4), -0.5), ValueError, r"got range \[-0.5, -0.5\]"),
     ],
 )

@@ -24,17 +24,33 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("image", metavar="IMAGE", help="image of the cortex (.png, .tif, .jpg or .npy)")
     p.add_argument("--pixel-size-um", type=float, required=True, help="pixel side in micrometres")
-    p.add_argument("--dura-mode", default="durectomy", choices=("durectomy", "transdural"),
-                   help="dura removed (durectomy, default) or intact (transdural)")
+    p.add_argument(
+        "--dura-mode",
+        default="durectomy",
+        choices=("durectomy", "transdural"),
+        help="dura removed (durectomy, default) or intact (transdural)",
+    )
     p.add_argument("--threads", type=int, default=64, help="threads to place, 1 to 64 (default 64)")
-    p.add_argument("--region", metavar="MASK", default=None,
-                   help="image whose non-zero pixels mark the target region (default: 6 mm disc at the centre)")
-    p.add_argument("--margin-um", type=float, default=None, help="base vessel margin (default 50 um)")
-    p.add_argument("--spacing-um", type=float, default=250.0, help="minimum site spacing (default 250 um)")
-    p.add_argument("--robot", default="R1-2019", help="robot preset or a robot JSON file (default R1-2019)")
+    p.add_argument(
+        "--region",
+        metavar="MASK",
+        default=None,
+        help="image whose non-zero pixels mark the target region (default: 6 mm disc at the centre)",
+    )
+    p.add_argument(
+        "--margin-um", type=float, default=None, help="base vessel margin (default 50 um)"
+    )
+    p.add_argument(
+        "--spacing-um", type=float, default=250.0, help="minimum site spacing (default 250 um)"
+    )
+    p.add_argument(
+        "--robot", default="R1-2019", help="robot preset or a robot JSON file (default R1-2019)"
+    )
     p.add_argument("--strict", action="store_true", help="fail unless every thread asked for fits")
     p.add_argument("--out", required=True, metavar="PLAN.json", help="plan file to write")
-    p.add_argument("--figure", default=None, metavar="PLAN.png", help="also write a figure of the plan")
+    p.add_argument(
+        "--figure", default=None, metavar="PLAN.png", help="also write a figure of the plan"
+    )
     p.set_defaults(run=run)
     return p
 
@@ -52,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
         mask = read_image(args.region, name="region")
         region = (mask != 0) if mask.ndim == 2 else (mask != 0).any(axis=2)
         if region.shape != image.shape[:2]:
-            raise ValueError(f"region mask must have the image's shape {image.shape[:2]}, got {region.shape}")
+            raise ValueError(
+                f"region mask must have the image's shape {image.shape[:2]}, got {region.shape}"
+            )
     plan = plan_insertions(
         image, pixel_size_um=args.pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
         region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
@@ -67,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(fig_path, png)
     n = len(plan.active_threads)
     why = f"; bound by {plan.binding_constraint}" if plan.binding_constraint else ""
-    worst = min((t.clearance_um - t.required_clearance_um for t in plan.active_threads), default=float("nan"))
+    worst = min(
+        (t.clearance_um - t.required_clearance_um for t in plan.active_threads),
+        default=float("nan"),
+    )
     sys.stdout.write(
         f"placed {n} of {plan.n_requested} threads{why}; objective {plan.objective:.3f}, "
         f"bound {plan.bound:.3f}, gap {100 * plan.gap:.2f} %; smallest clearance beyond required "
@@ -80,7 +101,9 @@ def _figure_png(plan: Any, image: np.ndarray) -> bytes:
     try:
         from ..viz import plot_plan
     except ImportError as exc:
-        raise ValueError(f"--figure needs the viz extra (pip install insertion_planner[viz]): {exc}") from None
+        raise ValueError(
+            f"--figure needs the viz extra (pip install insertion_planner[viz]): {exc}"
+        ) from None
     fig = plot_plan(plan, image)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)

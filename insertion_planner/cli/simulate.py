@@ -19,18 +19,40 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "clearance, tethers), time the insertion cycles, and write the simulation report."
         ),
     )
-    p.add_argument("plan", metavar="PLAN.json", help="plan file written by 'insertion-planner plan'")
-    p.add_argument("--robot", default=None,
-                   help="robot preset (R1-2019, R1-2024, next-gen) or robot JSON file (default: the plan's)")
+    p.add_argument(
+        "plan", metavar="PLAN.json", help="plan file written by 'insertion-planner plan'"
+    )
+    p.add_argument(
+        "--robot",
+        default=None,
+        help="robot preset (R1-2019, R1-2024, next-gen) or robot JSON file (default: the plan's)",
+    )
     p.add_argument("--out", default=None, metavar="REPORT.json", help="report file to write")
-    p.add_argument("--plan-out", default=None, metavar="PLAN.json",
-                   help="also write the plan with its 'simulation' section and thread statuses")
-    p.add_argument("--monte-carlo", type=int, default=0, metavar="N",
-                   help="Monte Carlo samples per thread of positioning errors (default 0: none)")
-    p.add_argument("--failures", action="store_true",
-                   help="sample insertion failures at the robot's published rate (12.9 %%) and retry")
-    p.add_argument("--failure-rate", type=float, default=None, metavar="F",
-                   help="sample insertion failures at this rate instead")
+    p.add_argument(
+        "--plan-out",
+        default=None,
+        metavar="PLAN.json",
+        help="also write the plan with its 'simulation' section and thread statuses",
+    )
+    p.add_argument(
+        "--monte-carlo",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Monte Carlo samples per thread of positioning errors (default 0: none)",
+    )
+    p.add_argument(
+        "--failures",
+        action="store_true",
+        help="sample insertion failures at the robot's published rate (12.9 %%) and retry",
+    )
+    p.add_argument(
+        "--failure-rate",
+        type=float,
+        default=None,
+        metavar="F",
+        help="sample insertion failures at this rate instead",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random parts (default 0)")
     p.set_defaults(run=run)
     return p

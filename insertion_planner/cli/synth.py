@@ -21,12 +21,23 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--seed", type=int, required=True, help="non-negative random seed")
-    p.add_argument("--dura-mode", default="durectomy", choices=("durectomy", "transdural"),
-                   help="dura removed (durectomy, default) or intact (transdural)")
-    p.add_argument("--shape", type=int, nargs=2, metavar=("H", "W"), default=(2048, 2048),
-                   help="image shape in pixels (default 2048 2048)")
-    p.add_argument("--pixel-size-um", type=float, default=12.0,
-                   help="pixel side in micrometres (default 12)")
+    p.add_argument(
+        "--dura-mode",
+        default="durectomy",
+        choices=("durectomy", "transdural"),
+        help="dura removed (durectomy, default) or intact (transdural)",
+    )
+    p.add_argument(
+        "--shape",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        default=(2048, 2048),
+        help="image shape in pixels (default 2048 2048)",
+    )
+    p.add_argument(
+        "--pixel-size-um", type=float, default=12.0, help="pixel side in micrometres (default 12)"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.set_defaults(run=run)
     return p

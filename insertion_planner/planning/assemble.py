@@ -8,6 +8,7 @@ so it runs without the segmentation stage.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -72,7 +73,12 @@ def region_mask(region: Any, shape: tuple[int, int], pixel_size_um: float) -> ND
     arr = np.asarray(region)
     if arr.ndim == 2 and arr.shape == tuple(shape):
         mask = check_bool_mask(arr, name="region", shape=shape)
-    elif arr.ndim == 2 and arr.shape[1] == 2 and arr.shape[0] >= 3 and np.issubdtype(arr.dtype, np.number):
+    elif (
+        arr.ndim == 2
+        and arr.shape[1] == 2
+        and arr.shape[0] >= 3
+        and np.issubdtype(arr.dtype, np.number)
+    ):
         from skimage.draw import polygon2mask
 
         if not np.isfinite(arr).all():
@@ -88,7 +94,9 @@ def region_mask(region: Any, shape: tuple[int, int], pixel_size_um: float) -> ND
     return np.asarray(mask, bool)
 
 
-def vessel_segments_um(graph: nx.Graph | None, grid: Grid, *, max_segments: int = 2000) -> NDArray[np.float64]:
+def vessel_segments_um(
+    graph: nx.Graph | None, grid: Grid, *, max_segments: int = 2000
+) -> NDArray[np.float64]:
     """Simplified centreline segments (n, 7): x0, y0, z0, x1, y1, z1, radius_um.
 
     Chains of degree-2 nodes are subsampled so at most about ``max_segments`` remain.
@@ -144,7 +152,10 @@ def vessel_segments_um(graph: nx.Graph | None, grid: Grid, *, max_segments: int 
                     chain.insert(0, nxt[0])
         keep = chain[::k] if (len(chain) - 1) % k == 0 else chain[::k] + [chain[-1]]
         for a, b in zip(keep[:-1], keep[1:], strict=True):
-            r = 0.5 * (float(graph.nodes[a].get("radius_um", 0.0)) + float(graph.nodes[b].get("radius_um", 0.0)))
+            r = 0.5 * (
+                float(graph.nodes[a].get("radius_um", 0.0))
+                + float(graph.nodes[b].get("radius_um", 0.0))
+            )
             segs.append([*xyz(a), *xyz(b), r])
     return np.asarray(segs, float).reshape(-1, 7)
 
@@ -156,12 +167,24 @@ def coarse_surface(grid: Grid, *, max_size: int = 128) -> dict[str, Any] | None:
     h, w = grid.shape
     step = max(1, math.ceil(max(h, w) / max_size))
     z = np.asarray(grid.surface_z_um)[::step, ::step][:max_size, :max_size]
-    return {"origin_um": [0.0, 0.0], "step_um": step * grid.pixel_size_um, "z_um": z.astype(float).tolist()}
+    return {
+        "origin_um": [0.0, 0.0],
+        "step_um": step * grid.pixel_size_um,
+        "z_um": z.astype(float).tolist(),
+    }
 
 
 def make_threads(
-    scene: Scene, rc: NDArray[Any], order: NDArray[np.int64], *, ids: ArrayLike, clearance_um: ArrayLike,
-    required_um: ArrayLike, weight: ArrayLike, depth_um: float, status: ArrayLike | str = "planned",
+    scene: Scene,
+    rc: NDArray[Any],
+    order: NDArray[np.int64],
+    *,
+    ids: ArrayLike,
+    clearance_um: ArrayLike,
+    required_um: ArrayLike,
+    weight: ArrayLike,
+    depth_um: float,
+    status: str | Iterable[str] = "planned",
 ) -> tuple[Thread, ...]:
     """Threads for sites ``rc`` (n, 2) inserted in ``order`` (a permutation of range(n))."""
     rc = np.asarray(rc, float).reshape(-1, 2)
@@ -180,7 +203,9 @@ def make_threads(
     )  # fmt: skip
 
 
-def make_geometry(scene: Scene, *, vessel_segments: NDArray[np.float64], dura_mode: DuraMode) -> PlanGeometry:
+def make_geometry(
+    scene: Scene, *, vessel_segments: NDArray[np.float64], dura_mode: DuraMode
+) -> PlanGeometry:
     """The serialisable scene geometry of a plan."""
     pen = scene.penetrating
     pen_um = np.zeros((len(pen), 5))
@@ -200,8 +225,14 @@ def make_geometry(scene: Scene, *, vessel_segments: NDArray[np.float64], dura_mo
 
 
 def diagnose(
-    avoidance: Any, region: NDArray[np.bool_], scene: Scene, n: int, *, min_spacing_um: float,
-    weight: Any = None, n_placed: int,
+    avoidance: Any,
+    region: NDArray[np.bool_],
+    scene: Scene,
+    n: int,
+    *,
+    min_spacing_um: float,
+    weight: Any = None,
+    n_placed: int,
 ) -> tuple[str, dict[str, int]]:
     """Which constraint bound the plan: the per-site constraint whose relaxation fits the
     most more sites, else ``min_spacing``.
@@ -211,11 +242,29 @@ def diagnose(
     """
     ones = np.ones(region.shape, bool)
     relaxed: dict[str, tuple[Any, NDArray[np.bool_], Scene, float]] = {
-        "vessel_clearance": (SimpleNamespace(clearance_um=np.full(region.shape, np.inf), required_um=np.zeros(region.shape),
-                                             allowed=ones, penetrating=np.zeros((0, 3))),  # fmt: skip
-                             region, replace(scene, penetrating=np.zeros((0, 3))), min_spacing_um),
-        "tether_reach": (avoidance, region, replace(scene, thread_length_um=math.inf), min_spacing_um),
-        "surface_slope": (avoidance, region, replace(scene, max_incidence_rad=math.pi), min_spacing_um),
+        "vessel_clearance": (
+            SimpleNamespace(
+                clearance_um=np.full(region.shape, np.inf),
+                required_um=np.zeros(region.shape),
+                allowed=ones,
+                penetrating=np.zeros((0, 3)),
+            ),  # fmt: skip
+            region,
+            replace(scene, penetrating=np.zeros((0, 3))),
+            min_spacing_um,
+        ),
+        "tether_reach": (
+            avoidance,
+            region,
+            replace(scene, thread_length_um=math.inf),
+            min_spacing_um,
+        ),
+        "surface_slope": (
+            avoidance,
+            region,
+            replace(scene, max_incidence_rad=math.pi),
+            min_spacing_um,
+        ),
         "region": (avoidance, ones, scene, min_spacing_um),
         "craniectomy": (avoidance, region, replace(scene, craniectomy=ones), min_spacing_um),
         "head_collision": (avoidance, region, replace(scene, robot=None), min_spacing_um),
@@ -264,11 +313,15 @@ def build_plan(
     """
     n = config.n_threads
     if not region.any():
-        msg = (f"the target region covers no pixel: the default region, a {DEFAULT_REGION_DIAMETER_UM / 1000:g} mm "
-               f"disc around the image centre, is smaller than one pixel of {grid.pixel_size_um:g} um; pass region=")
+        msg = (
+            f"the target region covers no pixel: the default region, a {DEFAULT_REGION_DIAMETER_UM / 1000:g} mm "
+            f"disc around the image centre, is smaller than one pixel of {grid.pixel_size_um:g} um; pass region="
+        )
         if strict:
             raise InfeasiblePlanError(msg, binding_constraint="region", n_placed=0)
-    cands = make_candidates(avoidance, region, scene, min_spacing_um=config.min_spacing_um, weight=weight)
+    cands = make_candidates(
+        avoidance, region, scene, min_spacing_um=config.min_spacing_um, weight=weight
+    )
     placement = place_sites(cands, n, min_spacing_um=config.min_spacing_um, node_limit=node_limit)
     k = len(placement.chosen)
     binding: str | None = None
@@ -281,7 +334,8 @@ def build_plan(
             raise InfeasiblePlanError(
                 f"only {k} of the {n} threads asked fit; the binding constraint is {binding} "
                 f"(greedy packing with each constraint relaxed fits {counts})",
-                binding_constraint=binding, n_placed=k,
+                binding_constraint=binding,
+                n_placed=k,
             )
     return _pack(avoidance, placement, grid=grid, region=region, scene=scene, config=config, margins=margins,
                  robot=robot, robot_name=robot_name, dura_mode=dura_mode, weight=weight, vessels=vessels,
@@ -305,7 +359,9 @@ def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[n
                            required_um=c.required_um[idx], weight=c.weight[idx],
                            depth_um=config.depth_um)  # fmt: skip
     graph = getattr(vessels, "graph", None)
-    geometry = make_geometry(scene, vessel_segments=vessel_segments_um(graph, grid), dura_mode=dura_mode)
+    geometry = make_geometry(
+        scene, vessel_segments=vessel_segments_um(graph, grid), dura_mode=dura_mode
+    )
     params = {**parameters, "certificate": {"method": placement.method, "spacing_um": round(placement.spacing_um, 6),
                                             "n_candidates": len(c), "milp_status": placement.milp_status}}  # fmt: skip
     return InsertionPlan(
@@ -317,4 +373,3 @@ def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[n
         avoidance=avoidance, vessels=vessels, grid=grid, region=region, weight=weight, image=image,
         scene=scene, candidates=c,
     )  # fmt: skip
-

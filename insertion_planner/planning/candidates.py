@@ -33,7 +33,14 @@ __all__ = [
     "CLEARANCE_REF_UM",
 ]
 
-SITE_CONSTRAINTS = ("vessel_clearance", "region", "craniectomy", "surface_slope", "tether_reach", "head_collision")
+SITE_CONSTRAINTS = (
+    "vessel_clearance",
+    "region",
+    "craniectomy",
+    "surface_slope",
+    "tether_reach",
+    "head_collision",
+)
 """Per-site hard constraints, in the order they are reported."""
 
 CLEARANCE_BONUS = 0.5
@@ -80,10 +87,15 @@ class Candidates:
     def subset(self, keep: NDArray[np.bool_]) -> Candidates:
         """The candidates where ``keep`` is True."""
         return Candidates(
-            *(_ro(a[keep]) for a in (self.rc, self.xy_um, self.clearance_um, self.required_um,
-                                      self.weight, self.score)),
-            step_um=self.step_um, zone_area_um2=self.zone_area_um2,
-        )  # fmt: skip
+            rc=_ro(self.rc[keep]),
+            xy_um=_ro(self.xy_um[keep]),
+            clearance_um=_ro(self.clearance_um[keep]),
+            required_um=_ro(self.required_um[keep]),
+            weight=_ro(self.weight[keep]),
+            score=_ro(self.score[keep]),
+            step_um=self.step_um,
+            zone_area_um2=self.zone_area_um2,
+        )
 
 
 def _ro(a: NDArray[Any]) -> NDArray[Any]:
@@ -101,7 +113,9 @@ def zone_mask(avoidance: Any, region: NDArray[np.bool_], scene: Scene) -> NDArra
     """Pixels passing the region, craniectomy and 2-D vessel clearance constraints, (H, W)."""
     clear = np.asarray(avoidance.clearance_um)
     req = np.asarray(avoidance.required_um)
-    out: NDArray[np.bool_] = region & scene.craniectomy & np.asarray(avoidance.allowed) & (clear >= req)
+    out: NDArray[np.bool_] = (
+        region & scene.craniectomy & np.asarray(avoidance.allowed) & (clear >= req)
+    )
     return out
 
 
@@ -145,7 +159,9 @@ def _site_checks(
     return checks, path
 
 
-def _hex_lattice(shape: tuple[int, int], bbox: tuple[int, int, int, int], step_px: float) -> NDArray[np.float64]:
+def _hex_lattice(
+    shape: tuple[int, int], bbox: tuple[int, int, int, int], step_px: float
+) -> NDArray[np.float64]:
     r0, r1, c0, c1 = bbox
     dr = step_px * math.sqrt(3) / 2
     rows = np.arange(r0, r1 + dr, dr)
@@ -204,8 +220,9 @@ def make_candidates(
     area = float(zone.sum()) * px * px
     empty = np.zeros(0)
     if not zone.any():
-        return Candidates(_ro(np.zeros((0, 2), np.int64)), _ro(np.zeros((0, 2))), *(_ro(empty) for _ in range(4)),
-                          step_um=min_spacing_um / 2, zone_area_um2=0.0)  # fmt: skip
+        return Candidates(_ro(np.zeros((0, 2), np.int64)), _ro(np.zeros((0, 2))), _ro(empty),
+                          _ro(empty), _ro(empty), _ro(empty), step_um=min_spacing_um / 2,
+                          zone_area_um2=0.0)  # fmt: skip
     step_um = max(min_spacing_um / 2.0, math.sqrt(area / (0.866 * max_candidates)), px)
     rows = np.flatnonzero(zone.any(axis=1))
     cols = np.flatnonzero(zone.any(axis=0))
@@ -232,11 +249,19 @@ def make_candidates(
             d = np.linalg.norm(rc[:, None, [1, 0]] * px - ex[None], axis=2)
             rc = rc[(d >= exclude_radius_um).all(axis=1)]
     checks, path = _site_checks(avoidance, region, scene, rc)
-    good = np.logical_and.reduce([checks[k] for k in SITE_CONSTRAINTS]) if len(rc) else np.zeros(0, bool)
+    good = (
+        np.logical_and.reduce([checks[k] for k in SITE_CONSTRAINTS])
+        if len(rc)
+        else np.zeros(0, bool)
+    )
     rc, path = rc[good], path[good]
     c = np.minimum(clear[rc[:, 0], rc[:, 1]].astype(np.float64), path)
     rq = req[rc[:, 0], rc[:, 1]].astype(np.float64)
-    w = np.ones(len(rc)) if weight is None else np.clip(np.asarray(weight, np.float64)[rc[:, 0], rc[:, 1]], 0, 1)
+    w = (
+        np.ones(len(rc))
+        if weight is None
+        else np.clip(np.asarray(weight, np.float64)[rc[:, 0], rc[:, 1]], 0, 1)
+    )
     score = site_scores(w, c - rq)
     xy = rc[:, [1, 0]].astype(np.float64) * px
     return Candidates(_ro(rc.astype(np.int64)), _ro(xy), _ro(c), _ro(rq), _ro(w), _ro(score),

@@ -19,7 +19,13 @@ from .candidates import SITE_CONSTRAINTS, site_checks
 from .ordering import tangle_violations
 from .scene import Scene, make_scene
 
-__all__ = ["Violation", "ConstraintViolationError", "scene_from_plan", "check_plan", "require_avoidance"]
+__all__ = [
+    "Violation",
+    "ConstraintViolationError",
+    "scene_from_plan",
+    "check_plan",
+    "require_avoidance",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,9 @@ def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
         )
     shape = np.asarray(amap.clearance_um).shape
     if tuple(shape) != tuple(plan.image_shape):
-        raise ValueError(f"avoidance must match the plan's image shape {plan.image_shape}, got shape {shape}")
+        raise ValueError(
+            f"avoidance must match the plan's image shape {plan.image_shape}, got shape {shape}"
+        )
     return amap
 
 
@@ -64,7 +72,9 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
     crani = np.hypot(xx * px - cx, yy * px - cy) <= g.craniectomy_radius_um + 1e-3
     pen = np.zeros((0, 3))
     if len(g.penetrating_um):
-        pen = np.column_stack([g.penetrating_um[:, 1] / px, g.penetrating_um[:, 0] / px, g.penetrating_um[:, 3]])
+        pen = np.column_stack(
+            [g.penetrating_um[:, 1] / px, g.penetrating_um[:, 0] / px, g.penetrating_um[:, 3]]
+        )
     if avoidance is not None and getattr(avoidance, "penetrating", None) is not None:
         pen = np.asarray(avoidance.penetrating, float).reshape(-1, 3)
     scene = make_scene(
@@ -80,7 +90,9 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
                    implant_radius_um=g.implant_radius_um, implant_height_um=g.implant_height_um)  # fmt: skip
 
 
-def check_plan(plan: InsertionPlan, *, avoidance: Any = None, region: NDArray[np.bool_] | None = None) -> list[Violation]:
+def check_plan(
+    plan: InsertionPlan, *, avoidance: Any = None, region: NDArray[np.bool_] | None = None
+) -> list[Violation]:
     """Every hard constraint broken by the plan's active threads (empty when all hold).
 
     Checked: the per-site constraints (region, craniectomy, vessel clearance including the
@@ -106,11 +118,15 @@ def check_plan(plan: InsertionPlan, *, avoidance: Any = None, region: NDArray[np
     active = plan.active_threads
     out: list[Violation] = []
     if len(active) > MAX_THREADS:
-        out.append(Violation(-1, "thread_count", f"{len(active)} active threads, more than {MAX_THREADS}"))
+        out.append(
+            Violation(-1, "thread_count", f"{len(active)} active threads, more than {MAX_THREADS}")
+        )
     if not active:
         return out
     rc = np.array([t.pixel for t in active])
-    checks = site_checks(amap, reg if reg is not None else np.ones(plan.image_shape, bool), scene, rc)
+    checks = site_checks(
+        amap, reg if reg is not None else np.ones(plan.image_shape, bool), scene, rc
+    )
     clear = np.asarray(amap.clearance_um)
     req = np.asarray(amap.required_um)
     for k, t in enumerate(active):
@@ -141,5 +157,6 @@ def raise_first(violations: list[Violation], *, context: str) -> None:
     if violations:
         v = violations[0]
         more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-        raise ConstraintViolationError(f"{context}: {v.message}{more}", constraint=v.constraint, thread_id=v.thread_id)
-
+        raise ConstraintViolationError(
+            f"{context}: {v.message}{more}", constraint=v.constraint, thread_id=v.thread_id
+        )

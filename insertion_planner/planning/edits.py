@@ -36,7 +36,9 @@ def reorder(threads: tuple[Thread, ...], scene: Scene) -> tuple[Thread, ...]:
     inactive = sorted((t for t in threads if t.status in _INACTIVE), key=lambda t: t.id)
     start = np.array(inserted[-1].entry_um[:2]) if inserted else None
     xy = np.array([t.entry_um[:2] for t in rest]).reshape(-1, 2)
-    perm = insertion_order(xy, scene.exit_um[:2], scene.tether_clearance_um, start_xy=start, use_tour=len(rest) <= 64)
+    perm = insertion_order(
+        xy, scene.exit_um[:2], scene.tether_clearance_um, start_xy=start, use_tour=len(rest) <= 64
+    )
     ordered = inserted + [rest[i] for i in perm] + inactive
     return tuple(replace(t, order=k) for k, t in enumerate(ordered))
 
@@ -65,12 +67,16 @@ def _finish(plan: InsertionPlan, threads: tuple[Thread, ...], avoidance: Any, en
     binding = plan.binding_constraint
     if n_active < plan.n_requested and binding is None:
         binding = "edited"
-    new = recertify(plan, threads, provenance=_log(plan, entry), binding_constraint=binding, simulation=None)
+    new = recertify(
+        plan, threads, provenance=_log(plan, entry), binding_constraint=binding, simulation=None
+    )
     raise_first(check_plan(new, avoidance=avoidance), context=context)
     return new
 
 
-def _editable(plan: InsertionPlan, thread_id: int, *, action: str, allow_locked: bool = False) -> Thread:
+def _editable(
+    plan: InsertionPlan, thread_id: int, *, action: str, allow_locked: bool = False
+) -> Thread:
     t = plan.thread(thread_id)
     if t.status in _FIXED:
         raise ValueError(f"thread {thread_id} is already inserted; it cannot be {action}")
@@ -115,7 +121,9 @@ def move_thread(
     rc = np.rint(p).astype(np.int64)
     h, w = plan.image_shape
     if not (0 <= rc[0] < h and 0 <= rc[1] < w):
-        raise ValueError(f"pixel must lie inside the image of shape {plan.image_shape}, got {tuple(p)}")
+        raise ValueError(
+            f"pixel must lie inside the image of shape {plan.image_shape}, got {tuple(p)}"
+        )
     scene = scene_from_plan(plan, avoidance)
     r, c = int(rc[0]), int(rc[1])
     path = float(penetrating_path_clearance_um(scene, rc[None])[0])
@@ -133,7 +141,13 @@ def lock_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None) -
     """Lock a thread: replanning and moves leave it where it is."""
     _editable(plan, thread_id, action="locked", allow_locked=True)
     threads = tuple(replace(u, status="locked") if u.id == thread_id else u for u in plan.threads)
-    return _finish(plan, threads, avoidance, {"op": "lock", "thread_id": int(thread_id)}, f"lock thread {thread_id}")
+    return _finish(
+        plan,
+        threads,
+        avoidance,
+        {"op": "lock", "thread_id": int(thread_id)},
+        f"lock thread {thread_id}",
+    )
 
 
 def unlock_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None) -> InsertionPlan:
@@ -142,11 +156,23 @@ def unlock_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None)
     if t.status != "locked":
         raise ValueError(f"thread {thread_id} is {t.status}, not locked")
     threads = tuple(replace(u, status="planned") if u.id == thread_id else u for u in plan.threads)
-    return _finish(plan, threads, avoidance, {"op": "unlock", "thread_id": int(thread_id)}, f"unlock thread {thread_id}")
+    return _finish(
+        plan,
+        threads,
+        avoidance,
+        {"op": "unlock", "thread_id": int(thread_id)},
+        f"unlock thread {thread_id}",
+    )
 
 
 def remove_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None) -> InsertionPlan:
     """Remove a thread from the plan (its status becomes ``removed``)."""
     _editable(plan, thread_id, action="removed", allow_locked=True)
     threads = tuple(replace(u, status="removed") if u.id == thread_id else u for u in plan.threads)
-    return _finish(plan, threads, avoidance, {"op": "remove", "thread_id": int(thread_id)}, f"remove thread {thread_id}")
+    return _finish(
+        plan,
+        threads,
+        avoidance,
+        {"op": "remove", "thread_id": int(thread_id)},
+        f"remove thread {thread_id}",
+    )

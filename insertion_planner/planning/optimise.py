@@ -64,7 +64,9 @@ class Placement:
     milp_status: str
 
 
-def _neighbours(tree: cKDTree, xy: NDArray[np.float64], i: int, d: float, cache: dict[int, NDArray[np.int64]]) -> NDArray[np.int64]:
+def _neighbours(
+    tree: cKDTree, xy: NDArray[np.float64], i: int, d: float, cache: dict[int, NDArray[np.int64]]
+) -> NDArray[np.int64]:
     got = cache.get(i)
     if got is None:
         got = np.asarray(tree.query_ball_point(xy[i], d * (1 - 1e-9)), dtype=np.int64)
@@ -72,7 +74,9 @@ def _neighbours(tree: cKDTree, xy: NDArray[np.float64], i: int, d: float, cache:
     return got
 
 
-def _blocked_by_fixed(xy: NDArray[np.float64], fixed_xy: ArrayLike | None, d: float) -> NDArray[np.int64]:
+def _blocked_by_fixed(
+    xy: NDArray[np.float64], fixed_xy: ArrayLike | None, d: float
+) -> NDArray[np.int64]:
     """How many fixed sites lie closer than ``d`` to each candidate, (n,) int."""
     out = np.zeros(len(xy), np.int64)
     if fixed_xy is None or not len(xy):
@@ -87,7 +91,12 @@ def _blocked_by_fixed(xy: NDArray[np.float64], fixed_xy: ArrayLike | None, d: fl
 
 
 def greedy_select(
-    cands: Candidates, n: int, d: float, *, fixed_xy: ArrayLike | None = None, order: NDArray[np.int64] | None = None
+    cands: Candidates,
+    n: int,
+    d: float,
+    *,
+    fixed_xy: ArrayLike | None = None,
+    order: NDArray[np.int64] | None = None,
 ) -> NDArray[np.int64]:
     """Pick up to ``n`` candidates in ``order`` (default: best score first), none closer than ``d``.
 
@@ -122,7 +131,12 @@ def greedy_select(
 
 
 def improve_selection(
-    cands: Candidates, chosen: NDArray[np.int64], n: int, d: float, *, fixed_xy: ArrayLike | None = None,
+    cands: Candidates,
+    chosen: NDArray[np.int64],
+    n: int,
+    d: float,
+    *,
+    fixed_xy: ArrayLike | None = None,
     max_passes: int = 4,
 ) -> NDArray[np.int64]:
     """1-swap local improvement: move a site to a better free neighbour; fill free slots.
@@ -170,7 +184,9 @@ def _conflict_rows(xy: NDArray[np.float64], d: float) -> sparse.csr_matrix:
     n = len(xy)
     side = d / math.sqrt(2) * (1 - 1e-9)
     cell = np.floor(xy / side).astype(np.int64)
-    key = (cell[:, 0] - cell[:, 0].min()) * (cell[:, 1].max() - cell[:, 1].min() + 1) + (cell[:, 1] - cell[:, 1].min())
+    key = (cell[:, 0] - cell[:, 0].min()) * (cell[:, 1].max() - cell[:, 1].min() + 1) + (
+        cell[:, 1] - cell[:, 1].min()
+    )
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
     uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
@@ -179,7 +195,11 @@ def _conflict_rows(xy: NDArray[np.float64], d: float) -> sparse.csr_matrix:
     nrow = int((cnt > 1).sum())
     rows.append(r_ids[inv[multi]])
     cols.append(np.flatnonzero(multi))
-    pairs = cKDTree(xy).query_pairs(d * (1 - 1e-9), output_type="ndarray") if n > 1 else np.zeros((0, 2), np.int64)
+    pairs = (
+        cKDTree(xy).query_pairs(d * (1 - 1e-9), output_type="ndarray")
+        if n > 1
+        else np.zeros((0, 2), np.int64)
+    )
     if len(pairs):
         pairs = pairs[key[pairs[:, 0]] != key[pairs[:, 1]]]
         pr = nrow + np.arange(len(pairs))
@@ -192,8 +212,13 @@ def _conflict_rows(xy: NDArray[np.float64], d: float) -> sparse.csr_matrix:
 
 
 def milp_certificate(
-    cands: Candidates, n: int, d: float, *, fixed_xy: ArrayLike | None = None,
-    node_limit: int = 500, time_limit_s: float = 20.0,
+    cands: Candidates,
+    n: int,
+    d: float,
+    *,
+    fixed_xy: ArrayLike | None = None,
+    node_limit: int = 500,
+    time_limit_s: float = 20.0,
 ) -> tuple[NDArray[np.int64] | None, float, str]:
     """Solve the placement MILP on ``cands``: (solution or None, upper bound, status).
 
@@ -226,11 +251,16 @@ def milp_certificate(
     if res.x is not None:
         sol = idx[np.flatnonzero(res.x > 0.5)].astype(np.int64)
         if res.status == 0:
-            bound = min(bound, max(float(score[sol].sum()), -float(res.fun) if res.fun is not None else bound))
+            bound = min(
+                bound,
+                max(float(score[sol].sum()), -float(res.fun) if res.fun is not None else bound),
+            )
     return sol, bound, str(res.message)
 
 
-def _is_feasible(cands: Candidates, chosen: NDArray[np.int64], n: int, d: float, fixed_xy: ArrayLike | None) -> bool:
+def _is_feasible(
+    cands: Candidates, chosen: NDArray[np.int64], n: int, d: float, fixed_xy: ArrayLike | None
+) -> bool:
     if len(chosen) > n:
         return False
     xy = cands.xy_um[chosen]
@@ -288,7 +318,9 @@ def place_sites(
         chosen = greedy_select(cands, n, d, fixed_xy=fixed_xy)
     if len(chosen) < n:
         # a raster order packs tighter than a score order when space is short
-        raster = np.lexsort((cands.rc[:, 1], cands.rc[:, 0])) if len(cands) else np.zeros(0, np.int64)
+        raster = (
+            np.lexsort((cands.rc[:, 1], cands.rc[:, 0])) if len(cands) else np.zeros(0, np.int64)
+        )
         alt = greedy_select(cands, n, d, fixed_xy=fixed_xy, order=raster)
         if len(alt) > len(chosen):
             chosen = alt
@@ -304,4 +336,13 @@ def place_sites(
                 chosen, objective, method = np.sort(sol), val, "milp"
     bound = max(bound, objective)
     gap = (bound - objective) / bound if bound > 0 else 0.0
-    return Placement(cands, np.asarray(chosen, np.int64), float(d), objective, float(bound), float(gap), method, status)
+    return Placement(
+        cands,
+        np.asarray(chosen, np.int64),
+        float(d),
+        objective,
+        float(bound),
+        float(gap),
+        method,
+        status,
+    )

@@ -77,7 +77,12 @@ def travel_um(sites_xy: ArrayLike, order: ArrayLike, start_xy: ArrayLike | None 
     return float(np.linalg.norm(np.diff(xy, axis=0), axis=1).sum()) if len(xy) > 1 else 0.0
 
 
-def _list_schedule(g: nx.DiGraph, xy: NDArray[np.float64], start: NDArray[np.float64], rank: NDArray[np.float64] | None) -> list[int]:
+def _list_schedule(
+    g: nx.DiGraph,
+    xy: NDArray[np.float64],
+    start: NDArray[np.float64],
+    rank: NDArray[np.float64] | None,
+) -> list[int]:
     indeg = np.array([g.in_degree(i) for i in range(len(xy))])
     done = np.zeros(len(xy), bool)
     pos = start
@@ -136,8 +141,12 @@ def insertion_order(
         k = nx.Graph()
         dist = np.linalg.norm(xy[:, None] - xy[None], axis=2)
         iu = np.triu_indices(len(xy), 1)
-        k.add_weighted_edges_from(zip(iu[0].tolist(), iu[1].tolist(), dist[iu].tolist(), strict=True))
-        tour = nx.approximation.greedy_tsp(k, source=int(np.argmin(np.linalg.norm(xy - start, axis=1))))
+        k.add_weighted_edges_from(
+            zip(iu[0].tolist(), iu[1].tolist(), dist[iu].tolist(), strict=True)
+        )
+        tour = nx.approximation.greedy_tsp(
+            k, source=int(np.argmin(np.linalg.norm(xy - start, axis=1)))
+        )
         rank = np.empty(len(xy))
         rank[np.asarray(tour[:-1], int)] = np.arange(len(xy))
         alt = _list_schedule(g, xy, start, rank)

@@ -101,8 +101,14 @@ def plan_from_avoidance(
     >>> len(plan.threads), plan.binding_constraint, plan.gap
     (8, None, 0.0)
     """
-    if isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and n_threads > MAX_THREADS:
-        raise ValueError(f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}")
+    if (
+        isinstance(n_threads, (int, np.integer))
+        and not isinstance(n_threads, bool)
+        and n_threads > MAX_THREADS
+    ):
+        raise ValueError(
+            f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}"
+        )
     n = check_int_range(n_threads, name="n_threads", low=1, high=MAX_THREADS)
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict must be a bool, got {strict!r}")
@@ -111,8 +117,12 @@ def plan_from_avoidance(
         raise ValueError(f"avoidance.clearance_um must be (H, W), got shape {clear.shape}")
     shape = (int(clear.shape[0]), int(clear.shape[1]))
     px = check_positive(avoidance.pixel_size_um, name="avoidance.pixel_size_um")
-    mode = DuraMode.parse(dura_mode if dura_mode is not None else getattr(avoidance, "dura_mode", "durectomy"))
-    margins = margins if margins is not None else getattr(avoidance, "margins", None) or SafetyMargins()
+    mode = DuraMode.parse(
+        dura_mode if dura_mode is not None else getattr(avoidance, "dura_mode", "durectomy")
+    )
+    margins = (
+        margins if margins is not None else getattr(avoidance, "margins", None) or SafetyMargins()
+    )
     if not isinstance(margins, SafetyMargins):
         raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
     spec = get_robot(robot)
@@ -127,7 +137,11 @@ def plan_from_avoidance(
             raise ValueError(f"weight must have shape {shape}, got shape {w.shape}")
         if not np.isfinite(w).all() or w.min() < 0 or w.max() > 1:
             raise ValueError("weight must hold finite values in [0, 1]")
-    crani = None if craniectomy is None else check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=shape)
+    crani = (
+        None
+        if craniectomy is None
+        else check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=shape)
+    )
     grid = Grid(shape, px, surface_height_um)
     incidence = check_positive(max_incidence_deg, name="max_incidence_deg", allow_zero=True)
     # an empty region happens only for the default disc on a coarse image: no thread fits

@@ -44,7 +44,9 @@ def _candidates(plan: InsertionPlan, amap: Any, scene: Any) -> Candidates:
     if plan.candidates is not None and plan.avoidance is amap:
         return plan.candidates  # type: ignore[no-any-return]
     region = plan.region if plan.region is not None else np.ones(plan.image_shape, bool)
-    return make_candidates(amap, region, scene, min_spacing_um=plan.config.min_spacing_um, weight=plan.weight)
+    return make_candidates(
+        amap, region, scene, min_spacing_um=plan.config.min_spacing_um, weight=plan.weight
+    )
 
 
 def _binding(cands: Candidates, keep_tethers: NDArray[np.bool_], keep_holes: NDArray[np.bool_], n_placed: int,
@@ -59,7 +61,11 @@ def _binding(cands: Candidates, keep_tethers: NDArray[np.bool_], keep_holes: NDA
         return before or "vessel_clearance"
     fits = {}
     for name, mask in (("hole_exclusion", keep_tethers), ("tether_tangle", keep_holes)):
-        fits[name] = len(greedy_select(cands.subset(mask), n, spacing, fixed_xy=occupied)) if mask.any() else 0
+        fits[name] = (
+            len(greedy_select(cands.subset(mask), n, spacing, fixed_xy=occupied))
+            if mask.any()
+            else 0
+        )
     best = max(fits, key=lambda k: fits[k])
     return best if fits[best] > n_placed else "min_spacing"
 
@@ -119,7 +125,9 @@ def replan(
     for i in failed_ids + inserted_ids:
         st = plan.thread(i).status
         if st in ("removed",) or (st == "inserted" and i in failed_ids):
-            raise ValueError(f"thread {i} is {st}; it cannot be reported {'failed' if i in failed_ids else 'inserted'}")
+            raise ValueError(
+                f"thread {i} is {st}; it cannot be reported {'failed' if i in failed_ids else 'inserted'}"
+            )
     amap = require_avoidance(plan, avoidance)
     scene = scene_from_plan(plan, avoidance)
     spacing = plan.config.min_spacing_um
@@ -140,9 +148,14 @@ def replan(
     def under_laid(xy: NDArray[np.float64]) -> NDArray[np.bool_]:
         if not len(laid) or not len(xy):
             return np.zeros(len(xy), bool)
-        return (point_segment_distance(xy, exit_xy, laid) < scene.tether_clearance_um).any(axis=1)
+        near = point_segment_distance(xy, exit_xy, laid) < scene.tether_clearance_um
+        return np.asarray(near.any(axis=1))
 
-    kept = [t for t in plan.threads if status[t.id] not in ("inserted", "removed", "failed") and t.id not in failed_ids]
+    kept = [
+        t
+        for t in plan.threads
+        if status[t.id] not in ("inserted", "removed", "failed") and t.id not in failed_ids
+    ]
     kept_xy = np.array([t.entry_um[:2] for t in kept]).reshape(-1, 2)
     covered = under_laid(kept_xy)
     redo = failed_ids + [t.id for t, c in zip(kept, covered, strict=True) if c]
@@ -159,7 +172,9 @@ def replan(
         dmin = np.sqrt(((cands.xy_um[:, None, :] - h[None]) ** 2).sum(axis=2)).min(axis=1)
         keep_holes = dmin >= excl
     sub = cands.subset(keep_tethers & keep_holes)
-    placement = place_sites(sub, len(redo), min_spacing_um=spacing, fixed_xy=occupied, node_limit=200)
+    placement = place_sites(
+        sub, len(redo), min_spacing_um=spacing, fixed_xy=occupied, node_limit=200
+    )
     new_threads: dict[int, Thread] = {}
     if len(placement.chosen):
         idx = placement.chosen
@@ -181,7 +196,9 @@ def replan(
                 binding_constraint=why, n_placed=len(placement.chosen),
             )  # fmt: skip
         # a plan already short of threads keeps naming what first bound it
-        binding = plan.binding_constraint if plan.binding_constraint not in (None, "edited") else why
+        binding = (
+            plan.binding_constraint if plan.binding_constraint not in (None, "edited") else why
+        )
     threads = []
     for t in plan.threads:
         if t.id in new_threads:

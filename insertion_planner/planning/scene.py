@@ -325,13 +325,17 @@ def penetrating_path_clearance_um(
     if not len(i):
         return out
     ab = b[i] - a[i]
-    t = np.clip(((vxy[j] - a[i]) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    t = np.clip(
+        ((vxy[j] - a[i]) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0
+    )
     dist = np.linalg.norm(vxy[j] - (a[i] + t[:, None] * ab), axis=1) - vr[j]
     np.minimum.at(out, i, dist)
     return out
 
 
-def _segment_point_distance(a: NDArray[np.float64], b: NDArray[np.float64], p: ArrayLike) -> NDArray[np.float64]:
+def _segment_point_distance(
+    a: NDArray[np.float64], b: NDArray[np.float64], p: ArrayLike
+) -> NDArray[np.float64]:
     """Distance (n,) from point ``p`` (2,) to the segments a[i] -> b[i] (n, 2)."""
     q = np.asarray(p, dtype=np.float64)
     ab = b - a
@@ -372,8 +376,12 @@ def head_slack_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
     if scene.implant_radius_um > 0 and scene.implant_height_um > 0:
         ic = np.asarray(scene.implant_center_um)
         g_imp = np.linalg.norm(bottom[:, :2] - ic[:2], axis=1) - scene.implant_radius_um
-        need = head_standoff_um(robot, ic[2] + scene.implant_height_um - bottom[:, 2], margin_um=m, tilt_rad=tilt)
-        needle_out = _segment_point_distance(bottom[:, :2], top[:, :2], ic[:2]) - scene.implant_radius_um
+        need = head_standoff_um(
+            robot, ic[2] + scene.implant_height_um - bottom[:, 2], margin_um=m, tilt_rad=tilt
+        )
+        needle_out = (
+            _segment_point_distance(bottom[:, :2], top[:, :2], ic[:2]) - scene.implant_radius_um
+        )
         out = np.minimum(out, np.minimum(g_imp - need, needle_out - m - robot.needle_radius_um))
     return out
 

@@ -24,7 +24,13 @@ from .collision import Obstacles, build_obstacles, head_points, obstacle_distanc
 from .cycle import CycleTimes, cycle_times, stage_frame, tilt_angles
 
 __all__ = [
-    "SimulationScene", "Assessment", "make_scene", "assess", "approach_um", "LaidTethers", "surface_normals",
+    "SimulationScene",
+    "Assessment",
+    "make_scene",
+    "assess",
+    "approach_um",
+    "LaidTethers",
+    "surface_normals",
 ]
 
 _TILT_TOL_RAD = math.radians(0.5)
@@ -55,7 +61,9 @@ class SimulationScene:
     required_extra_um: float = 0.0
 
 
-def approach_um(scene: SimulationScene, entries_um: NDArray[np.float64], directions: NDArray[np.float64]) -> NDArray[np.float64]:
+def approach_um(
+    scene: SimulationScene, entries_um: NDArray[np.float64], directions: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Length (n,) of each needle axis checked above its entry, um.
 
     The needle tip sweeps its whole axis from above the scene down to the target, so the
@@ -66,7 +74,9 @@ def approach_um(scene: SimulationScene, entries_um: NDArray[np.float64], directi
     """
     e = np.asarray(entries_um, dtype=np.float64).reshape(-1, 3)
     d = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
-    down = np.maximum(-d[:, 2], 0.1)  # the approach of a near-horizontal axis is capped at 10x the height
+    down = np.maximum(
+        -d[:, 2], 0.1
+    )  # the approach of a near-horizontal axis is capped at 10x the height
     rise = (scene.approach_top_z_um - e[:, 2]) / down
     out: NDArray[np.float64] = np.maximum(scene.dura_thickness_um, rise)
     return out
@@ -76,7 +86,9 @@ def _surface_z(surface: dict[str, Any] | None) -> NDArray[np.float64] | None:
     return None if surface is None else np.asarray(surface["z_um"], dtype=np.float64)
 
 
-def surface_normals(surface: dict[str, Any] | None, xy_um: NDArray[np.float64]) -> NDArray[np.float64]:
+def surface_normals(
+    surface: dict[str, Any] | None, xy_um: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Unit outward normals (n, 3) of a coarse surface grid at (n, 2) points (z up)."""
     out = np.zeros((len(xy_um), 3))
     out[:, 2] = 1.0
@@ -170,7 +182,9 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     times = cycle_times(e, d, depth, robot=r, cartridge_um=scene.cartridge_um, pia_z_um=scene.pia_z_um,
                         dura_thickness_um=dura)  # fmt: skip
     # reach: every stage position visited, and the cartridge
-    pts = np.concatenate([times.waypoints_um, np.broadcast_to(scene.cartridge_um, (n, 1, 3))], axis=1)
+    pts = np.concatenate(
+        [times.waypoints_um, np.broadcast_to(scene.cartridge_um, (n, 1, 3))], axis=1
+    )
     outside = (pts < scene.stage_low_um - 1e-6) | (pts > scene.stage_high_um + 1e-6)
     # joint limits: tilt axes
     angles = tilt_angles(d)
@@ -183,7 +197,9 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     hp, hr = head_points(tips, d, r, needle_end_um=e - dura * d)
     dist = obstacle_distances(scene.obstacles, hp, hr)
     head_clear = dist.min(axis=1) if dist.shape[1] else np.full(n, np.inf)
-    clear, _ = path_clearance(e, d, depth, scene.capsules, dura_thickness_um=approach_um(scene, e, d))
+    clear, _ = path_clearance(
+        e, d, depth, scene.capsules, dura_thickness_um=approach_um(scene, e, d)
+    )
     tether_len = np.array([np.linalg.norm(np.diff(np.asarray(t.tether_um, float).reshape(-1, 3), axis=0),
                                           axis=1).sum() for t in threads])  # fmt: skip
     names = list(scene.obstacles.meshes)
@@ -193,7 +209,11 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
             axes = "".join(sorted({"xyz"[a] for a in np.nonzero(outside[i])[1]}))
             why.append(f"reach: a stage position is outside the {axes} travel of {r.name}")
         if tilt[i] > r.max_tilt_rad + _TILT_TOL_RAD:
-            limit = "vertical-only" if r.max_tilt_rad == 0 else f"limit {math.degrees(r.max_tilt_rad):.1f} deg"
+            limit = (
+                "vertical-only"
+                if r.max_tilt_rad == 0
+                else f"limit {math.degrees(r.max_tilt_rad):.1f} deg"
+            )
             why.append(f"joint_limit: needle tilt {math.degrees(tilt[i]):.1f} deg, robot {limit}")
         if incidence[i] > scene.max_incidence_rad + 1e-9:
             why.append(f"incidence: needle {math.degrees(incidence[i]):.1f} deg from the surface normal "
@@ -209,15 +229,23 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
             why.append(f"vessel_clearance: needle path {clear[i]:.1f} um from a vessel edge, "
                        f"{required[i]:.1f} um required")  # fmt: skip
         if tether_len[i] > scene.thread_length_um + 1e-6:
-            why.append(f"tether_reach: tether {tether_len[i]:.0f} um, thread {scene.thread_length_um:.0f} um")
+            why.append(
+                f"tether_reach: tether {tether_len[i]:.0f} um, thread {scene.thread_length_um:.0f} um"
+            )
     deflection = np.zeros(n)
     if dura > 0:
-        deflection = r.puncture_deflection_um_per_mm * dura / 1000.0 / np.maximum(np.cos(incidence), 0.1)
+        deflection = (
+            r.puncture_deflection_um_per_mm * dura / 1000.0 / np.maximum(np.cos(incidence), 0.1)
+        )
     return Assessment(reasons, clear, head_clear, tilt, incidence, deflection, times, required)
 
 
-def _cross(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64]) -> NDArray[np.float64]:
-    return (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
+def _cross(
+    a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    return (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (
+        c[..., 0] - a[..., 0]
+    )
 
 
 def _plan_view(thread: Any, exit_xy: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -255,7 +283,9 @@ class LaidTethers:
         clearance = self.scene.tether_clearance_um
         site = np.asarray(thread.entry_um[:2], dtype=np.float64)
         ab = self.b - self.a
-        t = np.clip(((site - self.a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
+        t = np.clip(
+            ((site - self.a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1
+        )
         dist = np.linalg.norm(self.a + t[:, None] * ab - site, axis=1)
         under = dist < clearance
         for owner in dict.fromkeys(self.owner[under].tolist()):
@@ -269,7 +299,8 @@ class LaidTethers:
         d3, d4 = _cross(r0, r1, p), _cross(r0, r1, q)
         tol = 1e-6
         proper = (((d1 > tol) & (d2 < -tol)) | ((d1 < -tol) & (d2 > tol))) & (
-            ((d3 > tol) & (d4 < -tol)) | ((d3 < -tol) & (d4 > tol)))
+            ((d3 > tol) & (d4 < -tol)) | ((d3 < -tol) & (d4 > tol))
+        )
         crossed = self.owner[proper.any(axis=0)]
         for owner in dict.fromkeys(crossed.tolist()):
             if owner not in self.owner[under]:

@@ -17,7 +17,9 @@ __all__ = ["vessel_capsules", "segment_distance", "path_clearance", "nearest_cap
 _EPS = 1e-12
 
 
-def vessel_capsules(vessel_segments_um: ArrayLike, penetrating_um: ArrayLike) -> NDArray[np.float64]:
+def vessel_capsules(
+    vessel_segments_um: ArrayLike, penetrating_um: ArrayLike
+) -> NDArray[np.float64]:
     """All vessels as capsules (c, 7): x0, y0, z0, x1, y1, z1, radius_um.
 
     Parameters
@@ -43,7 +45,10 @@ def vessel_capsules(vessel_segments_um: ArrayLike, penetrating_um: ArrayLike) ->
 
 
 def segment_distance(
-    p0: NDArray[np.float64], p1: NDArray[np.float64], q0: NDArray[np.float64], q1: NDArray[np.float64]
+    p0: NDArray[np.float64],
+    p1: NDArray[np.float64],
+    q0: NDArray[np.float64],
+    q1: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Smallest distance between segments p0-p1 and q0-q1, broadcast over leading axes.
 
@@ -148,7 +153,10 @@ def path_clearance(
     step = max(1, chunk // max(n, 1))
     for lo in range(0, len(caps), step):
         c = caps[lo : lo + step]
-        dist = segment_distance(p0[:, None], p1[:, None], c[None, :, 0:3], c[None, :, 3:6]) - c[None, :, 6]
+        dist = (
+            segment_distance(p0[:, None], p1[:, None], c[None, :, 0:3], c[None, :, 3:6])
+            - c[None, :, 6]
+        )
         k = np.argmin(dist, axis=1)
         val = dist[np.arange(n), k]
         better = val < best
@@ -172,7 +180,10 @@ def nearest_capsules(
     kk = min(k, len(caps))
     if kk == 0:
         return np.zeros((len(p0), 0), dtype=np.intp)
-    dist = segment_distance(p0[:, None], p1[:, None], caps[None, :, 0:3], caps[None, :, 3:6]) - caps[None, :, 6]
+    dist = (
+        segment_distance(p0[:, None], p1[:, None], caps[None, :, 0:3], caps[None, :, 3:6])
+        - caps[None, :, 6]
+    )
     idx = np.argpartition(dist, kk - 1, axis=1)[:, :kk]
     order = np.argsort(np.take_along_axis(dist, idx, axis=1), axis=1)
     return np.take_along_axis(idx, order, axis=1)

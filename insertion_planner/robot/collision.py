@@ -100,27 +100,45 @@ def build_obstacles(
     cx, cy = (float(v) for v in np.asarray(craniectomy_center_um, dtype=np.float64)[:2])
     height = float(skull_top_z_um) - float(skull_bottom_z_um)
     if height <= 0:
-        raise ValueError(f"skull_top_z_um must be above skull_bottom_z_um, got {skull_top_z_um} and {skull_bottom_z_um}")
+        raise ValueError(
+            f"skull_top_z_um must be above skull_bottom_z_um, got {skull_top_z_um} and {skull_bottom_z_um}"
+        )
     # circumscribe the inner polygon: its edges touch the real opening from outside
     r_in = float(craniectomy_radius_um) / math.cos(math.pi / sections)
     skull = trimesh.creation.annulus(r_in, r_in + skull_width_um, height=height, sections=sections)
     skull.apply_translation([cx, cy, (skull_top_z_um + skull_bottom_z_um) / 2])
     meshes: dict[str, Any] = {"skull": skull}
-    bounds = {"skull": (cx, cy, float(craniectomy_radius_um), r_in + skull_width_um,
-                        float(skull_bottom_z_um), float(skull_top_z_um))}
+    bounds = {
+        "skull": (
+            cx,
+            cy,
+            float(craniectomy_radius_um),
+            r_in + skull_width_um,
+            float(skull_bottom_z_um),
+            float(skull_top_z_um),
+        )
+    }
     if implant_center_um is not None and implant_radius_um > 0 and implant_height_um > 0:
         ic = np.asarray(implant_center_um, dtype=np.float64)
         r_out = float(implant_radius_um) / math.cos(math.pi / sections)
         implant = trimesh.creation.cylinder(r_out, height=implant_height_um, sections=sections)
         implant.apply_translation([ic[0], ic[1], ic[2] + implant_height_um / 2])
         meshes["implant"] = implant
-        bounds["implant"] = (float(ic[0]), float(ic[1]), 0.0, r_out, float(ic[2]), float(ic[2] + implant_height_um))
+        bounds["implant"] = (
+            float(ic[0]),
+            float(ic[1]),
+            0.0,
+            r_out,
+            float(ic[2]),
+            float(ic[2] + implant_height_um),
+        )
     scenes = {}
     for name, mesh in meshes.items():
         scene = o3d.t.geometry.RaycastingScene()
+        # open3d's stub marks Tensor's dtype and device as required; both default at runtime.
         scene.add_triangles(
-            o3d.core.Tensor(np.asarray(mesh.vertices, dtype=np.float32)),
-            o3d.core.Tensor(np.asarray(mesh.faces, dtype=np.uint32)),
+            o3d.core.Tensor(np.asarray(mesh.vertices, dtype=np.float32)),  # type: ignore[call-overload]
+            o3d.core.Tensor(np.asarray(mesh.faces, dtype=np.uint32)),  # type: ignore[call-overload]
         )
         scenes[name] = scene
     return Obstacles(meshes, scenes, bounds)
@@ -181,23 +199,34 @@ def head_points(
     slope = math.tan(robot.head_half_angle_rad) if robot.head_shape == "cone" else 0.0
     radius = robot.head_tip_radius_um + h * slope
     theta = np.linspace(0.0, 2 * math.pi, n_around, endpoint=False)
-    around = (np.cos(theta)[None, None, :, None] * u[:, None, None]
-              + np.sin(theta)[None, None, :, None] * v[:, None, None])  # (n, 1, A, 3)
-    shell = (bottom[:, None, None] + h[None, :, None, None] * up[:, None, None]
-             + radius[None, :, None, None] * around)  # (n, R, A, 3)
+    around = (
+        np.cos(theta)[None, None, :, None] * u[:, None, None]
+        + np.sin(theta)[None, None, :, None] * v[:, None, None]
+    )  # (n, 1, A, 3)
+    shell = (
+        bottom[:, None, None]
+        + h[None, :, None, None] * up[:, None, None]
+        + radius[None, :, None, None] * around
+    )  # (n, R, A, 3)
     shell = shell.reshape(len(tips), -1, 3)
     disc_r = robot.head_tip_radius_um * np.array([0.0, 0.5, 0.5, 0.5, 0.5, 1, 1, 1, 1])
     disc_a = np.array([0.0, 0, 0.5, 1, 1.5, 0.25, 0.75, 1.25, 1.75]) * math.pi
     disc = bottom[:, None] + disc_r[None, :, None] * (
         np.cos(disc_a)[None, :, None] * u[:, None] + np.sin(disc_a)[None, :, None] * v[:, None]
     )
-    end = tips if needle_end_um is None else np.atleast_2d(np.asarray(needle_end_um, dtype=np.float64))
+    end = (
+        tips
+        if needle_end_um is None
+        else np.atleast_2d(np.asarray(needle_end_um, dtype=np.float64))
+    )
     free = float(np.max(np.einsum("ij,ij->i", bottom - end, up))) if len(tips) else 0.0
     n_needle = max(2, int(math.ceil(max(free, 0.0) / needle_step_um)) + 1)
     s = np.linspace(0.0, 1.0, n_needle)
     needle = bottom[:, None] + s[None, :, None] * (end - bottom)[:, None]
     points = np.concatenate([shell, disc, needle], axis=1)
-    rad = np.concatenate([np.zeros(shell.shape[1] + disc.shape[1]), np.full(n_needle, robot.needle_radius_um)])
+    rad = np.concatenate(
+        [np.zeros(shell.shape[1] + disc.shape[1]), np.full(n_needle, robot.needle_radius_um)]
+    )
     return points, rad
 
 
@@ -246,7 +275,7 @@ def obstacle_distances(
         dist = gap - rad_flat
         near = np.flatnonzero(gap <= horizon_um)
         if len(near):
-            query = o3d.core.Tensor(flat[near].astype(np.float32))
+            query = o3d.core.Tensor(flat[near].astype(np.float32))  # type: ignore[call-overload]
             exact = scene.compute_signed_distance(query).numpy().astype(np.float64)
             dist[near] = exact - rad_flat[near]
         out[:, j] = dist.reshape(n, m).min(axis=1)

@@ -12,6 +12,7 @@ inserted thread) and ``return`` (back to the cartridge, tilt back to vertical).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -23,6 +24,15 @@ __all__ = ["PHASES", "CycleTimes", "tilt_angles", "stage_frame", "cycle_times"]
 
 PHASES = ("load", "travel", "align", "touchdown", "puncture", "insert", "release", "retract",
           "verify", "return")  # fmt: skip
+
+
+class _MoveLimits(TypedDict):
+    """Keyword arguments of :func:`plan_move` shared by the moves of one axis group."""
+
+    speed: ArrayLike
+    accel: ArrayLike
+    jerk: ArrayLike | None
+    profile: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,11 +144,14 @@ def cycle_times(
     home = np.asarray(cartridge_um, dtype=np.float64)
     r = robot
     jerk = r.axis_jerk_um_per_s3 if r.profile == "s-curve" else None
-    lin = {"speed": r.axis_speed_um_per_s, "accel": r.axis_accel_um_per_s2, "jerk": jerk,
-           "profile": r.profile}  # fmt: skip
-    tilt_kw = {"speed": r.tilt_speed_rad_per_s, "accel": r.tilt_accel_rad_per_s2,
-               "jerk": 50 * r.tilt_accel_rad_per_s2 if r.profile == "s-curve" else None,
-               "profile": r.profile}  # fmt: skip
+    lin: _MoveLimits = {"speed": r.axis_speed_um_per_s, "accel": r.axis_accel_um_per_s2,
+                        "jerk": jerk, "profile": r.profile}  # fmt: skip
+    tilt_kw: _MoveLimits = {
+        "speed": r.tilt_speed_rad_per_s,
+        "accel": r.tilt_accel_rad_per_s2,
+        "jerk": 50 * r.tilt_accel_rad_per_s2 if r.profile == "s-curve" else None,
+        "profile": r.profile,
+    }
     angles = tilt_angles(d)
     dura = float(dura_thickness_um)
     safe_z = pia_z_um + r.safe_height_um
@@ -146,7 +159,9 @@ def cycle_times(
                          accel=r.axis_accel_um_per_s2[2])  # fmt: skip
     puncture = (
         profile_time(dura, speed=r.puncture_speed_um_per_s, accel=r.needle_accel_um_per_s2)
-        + r.puncture_dwell_s if dura > 0 else 0.0
+        + r.puncture_dwell_s
+        if dura > 0
+        else 0.0
     )
     retract = [profile_time(x + dura, speed=r.retraction_speed_um_per_s,
                             accel=r.retraction_accel_um_per_s2) for x in depth]  # fmt: skip
@@ -161,7 +176,9 @@ def cycle_times(
         k = (safe_z - standoff[2]) / max(-d[i, 2], 1e-9)
         above = standoff - max(k, 0.0) * d[i]
         way[i] = (above, standoff, e[i], e[i] + depth[i] * d[i])
-        out_move = plan_move(home, above, **lin).duration_s + plan_move(above, standoff, **lin).duration_s
+        out_move = (
+            plan_move(home, above, **lin).duration_s + plan_move(above, standoff, **lin).duration_s
+        )
         tilt = 0.0
         if r.n_axes == 5 and angles[i, 2] > 1e-9:
             tilt = plan_move([0.0, 0.0], angles[i, :2], **tilt_kw).duration_s
@@ -180,4 +197,3 @@ def cycle_times(
     phases.setflags(write=False)
     way.setflags(write=False)
     return CycleTimes(phases, way)
-

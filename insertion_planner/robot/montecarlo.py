@@ -74,7 +74,9 @@ class BrainMotion:
                 continue
             object.__setattr__(self, f.name, check_positive(value, name=f.name, allow_zero=True))
         if self.lateral_fraction > 1:
-            raise ValueError(f"lateral_fraction must be between 0 and 1, got {self.lateral_fraction}")
+            raise ValueError(
+                f"lateral_fraction must be between 0 and 1, got {self.lateral_fraction}"
+            )
 
     def to_dict(self) -> dict[str, float | None]:
         return asdict(self)
@@ -215,7 +217,9 @@ def breach_probability(
         c = caps[near[sl]]  # (m, kk, 7)
         q0, q1, rad = c[:, None, :, 0:3], c[:, None, :, 3:6], c[:, None, :, 6]
         shift = err[sl][:, :, None, :]  # (m, s, 1, 3)
-        dist = segment_distance(p0[sl, None, None] + shift, p1[sl, None, None] + shift, q0, q1) - rad
+        dist = (
+            segment_distance(p0[sl, None, None] + shift, p1[sl, None, None] + shift, q0, q1) - rad
+        )
         clear = dist.min(axis=2)  # (m, s)
         prob[sl] = (clear < threshold).mean(axis=1)
         p05[sl] = np.percentile(clear, 5, axis=1)

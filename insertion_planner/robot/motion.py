@@ -23,7 +23,9 @@ __all__ = ["MoveProfile", "profile_time", "plan_move"]
 _EPS = 1e-12
 
 
-def _segments(distance: float, v: float, a: float, j: float | None) -> list[tuple[float, float, float]]:
+def _segments(
+    distance: float, v: float, a: float, j: float | None
+) -> list[tuple[float, float, float]]:
     """Segments (duration_s, start acceleration, jerk) of a rest-to-rest move of ``distance``."""
     if distance <= _EPS:
         return []
@@ -53,8 +55,13 @@ def _segments(distance: float, v: float, a: float, j: float | None) -> list[tupl
             tj, tc = (distance / (2 * j)) ** (1 / 3), 0.0
     ap = j * tj
     return [
-        (tj, 0.0, j), (tc, ap, 0.0), (tj, ap, -j), (tv, 0.0, 0.0),
-        (tj, 0.0, -j), (tc, -ap, 0.0), (tj, -ap, j),
+        (tj, 0.0, j),
+        (tc, ap, 0.0),
+        (tj, ap, -j),
+        (tv, 0.0, 0.0),
+        (tj, 0.0, -j),
+        (tc, -ap, 0.0),
+        (tj, -ap, j),
     ]
 
 
@@ -180,7 +187,9 @@ def plan_move(
     p0 = np.atleast_1d(np.asarray(start, dtype=np.float64))
     p1 = np.atleast_1d(np.asarray(end, dtype=np.float64))
     if p0.shape != p1.shape or p0.ndim != 1:
-        raise ValueError(f"start and end must be (k,) arrays of one shape, got {p0.shape} and {p1.shape}")
+        raise ValueError(
+            f"start and end must be (k,) arrays of one shape, got {p0.shape} and {p1.shape}"
+        )
     if not (np.isfinite(p0).all() and np.isfinite(p1).all()):
         raise ValueError("start and end must be finite")
     k = len(p0)
@@ -199,15 +208,28 @@ def plan_move(
         v_norm = float(np.min(v[moving] / np.abs(delta[moving])))
         a_norm = float(np.min(a[moving] / np.abs(delta[moving])))
         segs = [s for s in _segments(1.0, v_norm, a_norm, j_norm) if s[0] > 0]
-    t0, s0, v0 = [], [], []
+    t0: list[float] = []
+    s0: list[float] = []
+    v0: list[float] = []
     t = s = vel = 0.0
     for dt, acc, jj in segs:
-        t0.append(t), s0.append(s), v0.append(vel)
+        t0.append(t)
+        s0.append(s)
+        v0.append(vel)
         s += vel * dt + acc * dt**2 / 2 + jj * dt**3 / 6
         vel += acc * dt + jj * dt**2 / 2
         t += dt
-    arrays = [np.asarray(x, dtype=np.float64) for x in
-              (t0, [d for d, _, _ in segs], s0, v0, [c for _, c, _ in segs], [c for _, _, c in segs])]
+    arrays = [
+        np.asarray(x, dtype=np.float64)
+        for x in (
+            t0,
+            [d for d, _, _ in segs],
+            s0,
+            v0,
+            [c for _, c, _ in segs],
+            [c for _, _, c in segs],
+        )
+    ]
     for arr in (p0, delta, *arrays):
         arr.setflags(write=False)
     return MoveProfile(p0, delta, float(t), *arrays)

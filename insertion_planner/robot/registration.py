@@ -32,8 +32,10 @@ def _ro(a: NDArray[Any]) -> NDArray[Any]:
 
 
 def rigid_transform(
-    rotation_rad: ArrayLike = (0.0, 0.0, 0.0), shift_um: ArrayLike = (0.0, 0.0, 0.0),
-    *, center_um: ArrayLike = (0.0, 0.0, 0.0),
+    rotation_rad: ArrayLike = (0.0, 0.0, 0.0),
+    shift_um: ArrayLike = (0.0, 0.0, 0.0),
+    *,
+    center_um: ArrayLike = (0.0, 0.0, 0.0),
 ) -> NDArray[np.float64]:
     """A 4x4 transform rotating by x-y-z angles (rad) about ``center_um``, then shifting.
 
@@ -43,7 +45,14 @@ def rigid_transform(
     [1.0, 0.0, 0.0]
     """
     rx, ry, rz = (float(a) for a in np.broadcast_to(np.asarray(rotation_rad, float), (3,)))
-    cx, sx, cy, sy, cz, sz = math.cos(rx), math.sin(rx), math.cos(ry), math.sin(ry), math.cos(rz), math.sin(rz)
+    cx, sx, cy, sy, cz, sz = (
+        math.cos(rx),
+        math.sin(rx),
+        math.cos(ry),
+        math.sin(ry),
+        math.cos(rz),
+        math.sin(rz),
+    )
     r = (np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]]) @ np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
          @ np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]]))  # fmt: skip
     c = np.asarray(center_um, dtype=np.float64)
@@ -53,7 +62,7 @@ def rigid_transform(
     return out
 
 
-def _apply(t: NDArray[np.float64], pts: ArrayLike) -> NDArray[np.float64]:
+def _apply(t: NDArray[np.floating], pts: ArrayLike) -> NDArray[np.float64]:
     p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     return p @ t[:3, :3].T + t[:3, 3]
 
@@ -131,9 +140,15 @@ def synthetic_brain_shift(
     True
     """
     gen = as_rng(rng)
-    pts = surface_points(source) if hasattr(source, "geometry") else np.asarray(source, dtype=np.float64)
+    pts = (
+        surface_points(source)
+        if hasattr(source, "geometry")
+        else np.asarray(source, dtype=np.float64)
+    )
     if pts.ndim != 2 or pts.shape[1] != 3 or not len(pts):
-        raise ValueError(f"source must be a plan or an (n, 3) array of points, got shape {pts.shape}")
+        raise ValueError(
+            f"source must be a plan or an (n, 3) array of points, got shape {pts.shape}"
+        )
     check_positive(deformation_um, name="deformation_um", allow_zero=True)
     check_positive(noise_um, name="noise_um", allow_zero=True)
     lam = check_positive(deformation_wavelength_um, name="deformation_wavelength_um")
@@ -206,8 +221,12 @@ def move_plan(plan: Any, transform: ArrayLike) -> Any:
     threads = []
     for th in plan.threads:
         entry = _apply(t, [th.entry_um])[0]
-        direction = np.asarray(th.direction) if vertical_only else t[:3, :3] @ np.asarray(th.direction)
-        tether = [tuple(p) if p[2] >= rim_z - 1e-6 else tuple(_apply(t, [p])[0]) for p in th.tether_um]
+        direction = (
+            np.asarray(th.direction) if vertical_only else t[:3, :3] @ np.asarray(th.direction)
+        )
+        tether = [
+            tuple(p) if p[2] >= rim_z - 1e-6 else tuple(_apply(t, [p])[0]) for p in th.tether_um
+        ]
         threads.append(replace(th, entry_um=tuple(entry), direction=tuple(direction / np.linalg.norm(direction)),
                                pixel=(entry[1] / px, entry[0] / px), tether_um=tuple(tether)))  # fmt: skip
     seg = np.asarray(g.vessel_segments_um, dtype=np.float64).reshape(-1, 7).copy()
@@ -217,7 +236,9 @@ def move_plan(plan: Any, transform: ArrayLike) -> Any:
     pen = np.asarray(g.penetrating_um, dtype=np.float64).reshape(-1, 5).copy()
     if len(pen):
         pen[:, 0:3] = _apply(t, pen[:, 0:3])
-    geometry = replace(g, vessel_segments_um=seg, penetrating_um=pen, surface=_move_surface(g.surface, t))
+    geometry = replace(
+        g, vessel_segments_um=seg, penetrating_um=pen, surface=_move_surface(g.surface, t)
+    )
     return replace(plan, threads=tuple(threads), geometry=geometry, simulation=None, grid=None,
                    avoidance=None, vessels=None)  # fmt: skip
 
@@ -270,7 +291,9 @@ def register_brain_shift(
     gen = as_rng(rng)
     target = np.asarray(intraop_points, dtype=np.float64)
     if target.ndim != 2 or target.shape[1] != 3 or len(target) < 10:
-        raise ValueError(f"intraop_points must be an (n, 3) array with n >= 10, got shape {target.shape}")
+        raise ValueError(
+            f"intraop_points must be an (n, 3) array with n >= 10, got shape {target.shape}"
+        )
     if not np.isfinite(target).all():
         raise ValueError("intraop_points holds NaN or infinite values")
     dist = check_positive(max_correspondence_um, name="max_correspondence_um")
@@ -309,4 +332,6 @@ def register_brain_shift(
 
         report = simulate(moved, robot=robot, rng=gen)
         moved = report.apply(moved)
-    return BrainShiftResult(_ro(transform), moved, float(result.fitness), float(result.inlier_rmse) * 1000.0, report)
+    return BrainShiftResult(
+        _ro(transform), moved, float(result.fitness), float(result.inlier_rmse) * 1000.0, report
+    )

@@ -82,7 +82,9 @@ class InsertionRecord:
             "reasons": list(self.reasons),
             "time_s": _num(self.time_s),
             "start_s": _num(self.start_s),
-            "phases": [{"name": n, "start_s": _num(s), "duration_s": _num(d)} for n, s, d in self.phases],
+            "phases": [
+                {"name": n, "start_s": _num(s), "duration_s": _num(d)} for n, s, d in self.phases
+            ],
             "entry_um": [_num(v) for v in self.entry_um],
             "min_clearance_um": _num(self.min_clearance_um),
             "required_clearance_um": _num(self.required_clearance_um),

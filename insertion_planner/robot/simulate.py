@@ -45,7 +45,9 @@ def _failure_rate(value: Any, robot: RobotSpec) -> float:
         return 0.0
     if isinstance(value, str):
         if value != "robot":
-            raise ValueError(f"failure_rate must be a number in [0, 1), 'robot' or None, got {value!r}")
+            raise ValueError(
+                f"failure_rate must be a number in [0, 1), 'robot' or None, got {value!r}"
+            )
         return 1.0 - robot.insertion_success_rate
     rate = check_positive(value, name="failure_rate", allow_zero=True)
     if rate >= 1:
@@ -125,7 +127,9 @@ def simulate(
         raise TypeError(f"plan must be an InsertionPlan, got {type(plan).__name__}")
     spec = plan.robot_spec if robot is None else get_robot(robot)
     name = plan.robot if robot is None else spec.name
-    samples = check_int_range(monte_carlo_samples, name="monte_carlo_samples", low=0, high=10_000_000)
+    samples = check_int_range(
+        monte_carlo_samples, name="monte_carlo_samples", low=0, high=10_000_000
+    )
     retries = check_int_range(max_retries, name="max_retries", low=0, high=100)
     rate = _failure_rate(failure_rate, spec)
     margin = check_positive(collision_margin_um, name="collision_margin_um", allow_zero=True)
@@ -171,17 +175,27 @@ def simulate(
             continue
         durations = a.times.phases_s[i]
         starts = clock + np.concatenate([[0.0], np.cumsum(durations)[:-1]])
-        phases = tuple((p, float(s), float(dur)) for p, s, dur in zip(PHASES, starts, durations, strict=True))
+        phases = tuple(
+            (p, float(s), float(dur)) for p, s, dur in zip(PHASES, starts, durations, strict=True)
+        )
         cycle = float(durations.sum())
         failed = rate > 0 and fail_rng.random() < rate
         if not failed:
-            records.append(InsertionRecord(ok=True, reasons=(), time_s=cycle, start_s=clock, phases=phases, **base))
+            records.append(
+                InsertionRecord(
+                    ok=True, reasons=(), time_s=cycle, start_s=clock, phases=phases, **base
+                )
+            )
             clock += cycle
             done.add(t.id)
             laid.add(t)
             continue
         why = f"insertion_failed: the insertion failed (sampled at rate {rate:.3f})"
-        records.append(InsertionRecord(ok=False, reasons=(why,), time_s=cycle, start_s=clock, phases=phases, **base))
+        records.append(
+            InsertionRecord(
+                ok=False, reasons=(why,), time_s=cycle, start_s=clock, phases=phases, **base
+            )
+        )
         clock += cycle
         attempts[t.id] = k + 1
         if k >= retries:
@@ -221,7 +235,9 @@ def _check_threads(plan: Any) -> None:
         d = np.asarray(t.direction, dtype=np.float64)
         norm = float(np.linalg.norm(d)) if np.isfinite(d).all() else math.nan
         if not abs(norm - 1.0) <= 1e-3:
-            raise ValueError(f"plan thread {t.id} direction must be a unit vector, got {tuple(t.direction)}")
+            raise ValueError(
+                f"plan thread {t.id} direction must be a unit vector, got {tuple(t.direction)}"
+            )
         if not (math.isfinite(t.depth_um) and t.depth_um > 0):
             raise ValueError(f"plan thread {t.id} depth_um must be positive, got {t.depth_um}")
         if not all(math.isfinite(v) for v in t.entry_um):
@@ -249,8 +265,14 @@ def _replan(plan: Any, failed_id: int, done: set[int], avoidance: Any) -> Any:
 
 
 def _monte_carlo(
-    records: list[InsertionRecord], plan: Any, scene: SimulationScene, original: Any, samples: int,
-    motion: BrainMotion, rng: np.random.Generator, progress: bool | None,
+    records: list[InsertionRecord],
+    plan: Any,
+    scene: SimulationScene,
+    original: Any,
+    samples: int,
+    motion: BrainMotion,
+    rng: np.random.Generator,
+    progress: bool | None,
 ) -> list[InsertionRecord]:
     """Attach breach probabilities to every record (one Monte Carlo batch over the sites)."""
     from dataclasses import replace
@@ -259,7 +281,7 @@ def _monte_carlo(
     threads = {t.id: t for t in original.threads}
     for t in plan.threads:
         threads.setdefault(t.id, t)
-    sites = []
+    sites: list[Any] = []
     for rec in records:
         key = (rec.thread_id, rec.entry_um)
         if key in by_key:

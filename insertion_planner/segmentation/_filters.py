@@ -268,8 +268,9 @@ def disc_response(sm: F32) -> F32:
     return np.maximum(out, 0, out=out)
 
 
-def scales_for(pixel_size_um: float, *, min_diameter_um: float = 20.0,
-               max_diameter_um: float = 700.0) -> list[float]:
+def scales_for(
+    pixel_size_um: float, *, min_diameter_um: float = 20.0, max_diameter_um: float = 700.0
+) -> list[float]:
     """Gaussian scales (full-resolution pixels) covering vessel diameters in the range.
 
     A bar of half-width ``r`` gives its strongest scale-normalised response near
@@ -286,8 +287,9 @@ def scales_for(pixel_size_um: float, *, min_diameter_um: float = 20.0,
     return [lo * math.sqrt(2) ** i for i in range(n)]
 
 
-def vesselness_pyramid(levels: list[F32], scales: list[float], *, base_level: int = 1,
-                       blob_weight: float = 1.0) -> tuple[F32, F32, F32]:
+def vesselness_pyramid(
+    levels: list[F32], scales: list[float], *, base_level: int = 1, blob_weight: float = 1.0
+) -> tuple[F32, F32, F32]:
     """Multi-scale Hessian response of dark vessels, max over ``scales`` (full-res px).
 
     ``levels[L]`` is the darkness image reduced by 2^L block means. Each scale is computed

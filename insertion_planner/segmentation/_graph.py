@@ -71,14 +71,24 @@ def radius_and_graph(
     rows, cols = np.nonzero(mask)
     rs, cs = rows // factor, cols // factor
     radius[rows, cols] = skel_r[ri[rs, cs], ci[rs, cs]]
-    graph = centreline_graph(skeleton, skel_r, pixel_size_um=pixel_size_um, factor=factor,
-                             step_px=max(1, step_px // factor), mask=mask)
+    graph = centreline_graph(
+        skeleton,
+        skel_r,
+        pixel_size_um=pixel_size_um,
+        factor=factor,
+        step_px=max(1, step_px // factor),
+        mask=mask,
+    )
     return radius, graph
 
 
 def centreline_graph(
-    skeleton: NDArray[np.bool_], skeleton_radius_um: NDArray[np.float32], *,
-    pixel_size_um: float, factor: int = 1, step_px: int = 8,
+    skeleton: NDArray[np.bool_],
+    skeleton_radius_um: NDArray[np.float32],
+    *,
+    pixel_size_um: float,
+    factor: int = 1,
+    step_px: int = 8,
     mask: NDArray[np.bool_] | None = None,
 ) -> nx.Graph:
     """A networkx graph of the centreline: one node per piece of skeleton in each
@@ -144,8 +154,7 @@ def centreline_graph(
         u, v = e // n, e % n
         length = (np.hypot(rep_r[u] - rep_r[v], rep_c[u] - rep_c[v]) * px).tolist()
         graph.add_edges_from(
-            (a, b, {"length_um": d})
-            for a, b, d in zip(u.tolist(), v.tolist(), length, strict=True)
+            (a, b, {"length_um": d}) for a, b, d in zip(u.tolist(), v.tolist(), length, strict=True)
         )
     return graph
 
@@ -174,10 +183,14 @@ def component_stats(labels: NDArray[np.int32], n: int) -> dict[str, NDArray[np.f
 
 
 def find_stumps(
-    mask: NDArray[np.bool_], *, pixel_size_um: float, max_radius_um: float = 80.0,
+    mask: NDArray[np.bool_],
+    *,
+    pixel_size_um: float,
+    max_radius_um: float = 80.0,
     discs: NDArray[np.bool_] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.int32], NDArray[np.intp],
-           dict[str, NDArray[np.float64]]]:
+) -> tuple[
+    NDArray[np.float64], NDArray[np.int32], NDArray[np.intp], dict[str, NDArray[np.float64]]
+]:
     """Isolated small components of ``mask`` that are compact or hold a ``discs`` pixel
     (a dark-disc detection): penetrating vessel stumps.
 
@@ -199,7 +212,9 @@ def find_stumps(
     small = radius_px * pixel_size_um <= max_radius_um
     sel = np.nonzero(compact & small)[0]
     sel = sel[sel > 0]
-    stumps = np.stack(
-        [stats["row"][sel], stats["col"][sel], radius_px[sel] * pixel_size_um], axis=1
-    ) if sel.size else np.zeros((0, 3))
+    stumps = (
+        np.stack([stats["row"][sel], stats["col"][sel], radius_px[sel] * pixel_size_um], axis=1)
+        if sel.size
+        else np.zeros((0, 3))
+    )
     return stumps, labels, sel, stats

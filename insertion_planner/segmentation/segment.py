@@ -123,7 +123,6 @@ class VesselMap:
 F32 = NDArray[np.float32]
 
 
-
 def _channels(image: Any) -> tuple[F32, F32 | None, float]:
     """Validated green (or grey) and red channels as float32, (H, W) each, and the factor
     that scales them to [0, 1] (only absolute thresholds need it: darkness is a ratio).
@@ -199,8 +198,9 @@ def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> N
         mask[: hb * f, wb * f :] &= blocks[r][:, c]
 
 
-def _inverse_background(small: F32, *, size_px: float, f: int,
-                        shape: tuple[int, int], exclude: NDArray[np.bool_]) -> F32:
+def _inverse_background(
+    small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_]
+) -> F32:
     """1 / background brightness at full resolution (see :func:`~._filters.background`),
     from the block-mean level ``small`` (blocks of ``f`` px, where the window spans at
     most 12 blocks), bilinearly upsampled. ``exclude``d blocks (bone, unlit) take the
@@ -214,9 +214,15 @@ def _inverse_background(small: F32, *, size_px: float, f: int,
     return flt.upsample_linear(inv, shape, f) if f > 1 else inv
 
 
-def _darkness(green: F32, red: F32 | None, *, size_px: float, red_weight: float = 0.5,
-              scale: float = 1.0, green_level1: bool = False
-              ) -> tuple[F32, F32, F32 | None]:
+def _darkness(
+    green: F32,
+    red: F32 | None,
+    *,
+    size_px: float,
+    red_weight: float = 0.5,
+    scale: float = 1.0,
+    green_level1: bool = False,
+) -> tuple[F32, F32, F32 | None]:
     """Relative darkness of blood, (H, W) float32: vessels positive, background ~0.
 
     Grey images: ``1 - grey / background``. Colour images: the same in green (where
@@ -286,8 +292,12 @@ def _darkness(green: F32, red: F32 | None, *, size_px: float, red_weight: float 
         # the level's blocks holding filled pixels, again from the filled image
         blocks = np.unique((rr // 2) * w + cc // 2)
         br, bc = blocks // w, blocks % w
-        level1[br, bc] = (dark[2 * br, 2 * bc] + dark[2 * br + 1, 2 * bc]
-                          + dark[2 * br, 2 * bc + 1] + dark[2 * br + 1, 2 * bc + 1]) * 0.25
+        level1[br, bc] = (
+            dark[2 * br, 2 * bc]
+            + dark[2 * br + 1, 2 * bc]
+            + dark[2 * br, 2 * bc + 1]
+            + dark[2 * br + 1, 2 * bc + 1]
+        ) * 0.25
     return dark, level1, green1
 
 
@@ -323,8 +333,9 @@ def _fill_small_holes(mask: NDArray[np.bool_], max_area: int, f: int) -> NDArray
     return out
 
 
-def _expand(rows: NDArray[np.intp], cols: NDArray[np.intp], f: int,
-            shape: tuple[int, int]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+def _expand(
+    rows: NDArray[np.intp], cols: NDArray[np.intp], f: int, shape: tuple[int, int]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Full-resolution pixels of level pixels (f x f blocks), inside ``shape``."""
     dr, dc = np.divmod(np.arange(f * f), f)
     r = (rows[:, None] * f + dr).ravel()
@@ -404,16 +415,19 @@ def segment_vessels(
     dmin = check_positive(min_diameter_um, name="min_diameter_um")
     dmax = check_positive(max_diameter_um, name="max_diameter_um")
     if dmin > dmax:
-        raise ValueError(
-            f"min_diameter_um must not exceed max_diameter_um, got {dmin} > {dmax}"
-        )
+        raise ValueError(f"min_diameter_um must not exceed max_diameter_um, got {dmin} > {dmax}")
     st = MODE_SETTINGS[mode]
     shape = green.shape
 
     # 1. relative darkness, glints filled, shading cancelled by the red channel
-    dark, level1, green1 = _darkness(green, red, size_px=1.5 * dmax / px,
-                                     red_weight=st.red_weight, scale=scale,
-                                     green_level1=st.disc_green > 0)
+    dark, level1, green1 = _darkness(
+        green,
+        red,
+        size_px=1.5 * dmax / px,
+        red_weight=st.red_weight,
+        scale=scale,
+        green_level1=st.disc_green > 0,
+    )
     del green, red
 
     # 2. multi-scale vesselness on a block-mean pyramid; detection on level 1 (2x2 blocks)
@@ -459,13 +473,15 @@ def segment_vessels(
     det_grow = ndi.binary_dilation(detected, iterations=1) if base else detected
     r1, c1 = np.nonzero(det_grow)
     rows, cols = _expand(r1, c1, f, shape)
+
     # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
     # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
     # at least that wide (so a thin dark vessel beside a wide faint one is not its peak)
     def level_of(b: F32) -> NDArray[np.int8]:
         hw_px = 2.5 * b
-        return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7
-                       ).astype(np.int8)
+        return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7).astype(
+            np.int8
+        )
 
     lvl = level_of(best)
     pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if base else dark_s
@@ -478,19 +494,24 @@ def segment_vessels(
         keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
         num = flt.downsample2(peak_lv[-1] * keep)
         den = flt.downsample2(keep)
-        peak_lv.append(np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0
-                                ).astype(np.float32))
+        peak_lv.append(
+            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0).astype(np.float32)
+        )
         lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]])
-    need = np.minimum(lvl[np.minimum(rows // f, lvl.shape[0] - 1),
-                          np.minimum(cols // f, lvl.shape[1] - 1)], len(peak_lv) - 1)
+    need = np.minimum(
+        lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
+        len(peak_lv) - 1,
+    )
     peak = np.zeros(rows.size, np.float32)
     for lv, img_lv in enumerate(peak_lv):
         sel = np.nonzero(need == lv)[0]
         if sel.size:
             m5 = flt.max5(img_lv)
             g = f * 2**lv
-            peak[sel] = m5[np.minimum(rows[sel] // g, m5.shape[0] - 1),
-                           np.minimum(cols[sel] // g, m5.shape[1] - 1)]
+            peak[sel] = m5[
+                np.minimum(rows[sel] // g, m5.shape[0] - 1),
+                np.minimum(cols[sel] // g, m5.shape[1] - 1),
+            ]
     edge = np.float32(st.edge_fraction) * peak
     ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
     ok = ratio >= 1

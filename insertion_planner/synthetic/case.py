@@ -68,8 +68,13 @@ class GroundTruth:
     dura_thickness_um: float = 320.0
 
     def __post_init__(self) -> None:
-        for name, dtype in (("mask", bool), ("radius_um", np.float32), ("kind", np.uint8),
-                            ("penetrating", np.float64), ("surface_z_um", np.float32)):
+        for name, dtype in (
+            ("mask", bool),
+            ("radius_um", np.float32),
+            ("kind", np.uint8),
+            ("penetrating", np.float64),
+            ("surface_z_um", np.float32),
+        ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
 
     def surface_mesh(self, *, max_side: int = 256) -> trimesh.Trimesh:
@@ -192,8 +197,13 @@ class SyntheticCase:
     truth: GroundTruth = field(repr=False)
 
     def __post_init__(self) -> None:
-        for name, dtype in (("image", np.uint8), ("region", bool), ("region_polygon", np.float64),
-                            ("functional_weight", np.float32), ("craniectomy", bool)):
+        for name, dtype in (
+            ("image", np.uint8),
+            ("region", bool),
+            ("region_polygon", np.float64),
+            ("functional_weight", np.float32),
+            ("craniectomy", bool),
+        ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
 
     @property

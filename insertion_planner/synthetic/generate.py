@@ -218,8 +218,9 @@ def _build_graph(
         )
         for i, k in enumerate(kind)
     )
-    g.add_edges_from((a, b, {"kind": KIND_NAMES[k]}) for (a, b), k in zip(edges, edge_kind,
-                                                                          strict=True))
+    g.add_edges_from(
+        (a, b, {"kind": KIND_NAMES[k]}) for (a, b), k in zip(edges, edge_kind, strict=True)
+    )
     return g
 
 

@@ -118,9 +118,15 @@ def write_case(
     graph = nx.node_link_data(t.graph, edges="edges")
     h, w = case.shape
     readme = _README.format(
-        seed=case.seed, h=h, w=w, ps=case.pixel_size_um, mode=case.dura_mode.value,
-        version=__version__, n_nodes=t.graph.number_of_nodes(),
-        n_edges=t.graph.number_of_edges(), n_pen=len(t.penetrating),
+        seed=case.seed,
+        h=h,
+        w=w,
+        ps=case.pixel_size_um,
+        mode=case.dura_mode.value,
+        version=__version__,
+        n_nodes=t.graph.number_of_nodes(),
+        n_edges=t.graph.number_of_edges(),
+        n_pen=len(t.penetrating),
         frac=100.0 * float(t.mask[case.craniectomy].mean()) if case.craniectomy.any() else 0.0,
     )
     written = [

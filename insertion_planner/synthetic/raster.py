@@ -115,6 +115,8 @@ def rasterize_capsules(
         dr, dc = b[i, 0] - ar, b[i, 1] - ac
         pr, pc = rr - np.float32(ar), cc - np.float32(ac)
         l2 = dr * dr + dc * dc
+        qr: NDArray[np.floating]
+        qc: NDArray[np.floating]
         if l2 > 0:
             t = np.clip((pr * np.float32(dr) + pc * np.float32(dc)) / np.float32(l2), 0.0, 1.0)
             qr, qc = pr - t * np.float32(dr), pc - t * np.float32(dc)

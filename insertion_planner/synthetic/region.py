@@ -60,8 +60,12 @@ def target_region(
     cr, cc = center_rc[0] + rho * np.sin(phi), center_rc[1] + rho * np.cos(phi)
     theta = np.linspace(0.0, 2.0 * np.pi, n_vertices, endpoint=False)
     p1, p2 = rng.uniform(0.0, 2.0 * np.pi, 2)
-    wobble = (1.0 + 0.14 * np.sin(2 * theta + p1) + 0.07 * np.sin(3 * theta + p2)
-              + 0.02 * rng.standard_normal(n_vertices))
+    wobble = (
+        1.0
+        + 0.14 * np.sin(2 * theta + p1)
+        + 0.07 * np.sin(3 * theta + p2)
+        + 0.02 * rng.standard_normal(n_vertices)
+    )
     rows = cr + lasso_px * wobble * np.sin(theta)
     cols = cc + lasso_px * wobble * np.cos(theta)
     # pull any vertex outside the opening back inside it

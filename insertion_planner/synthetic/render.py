@@ -53,12 +53,18 @@ class RenderStyle:
     glints_per_mm2: float = 0.35
 
 
-def _smooth_noise(shape: tuple[int, int], rng: np.random.Generator, *, factor: int,
-                  sigma: float) -> NDArray[np.float32]:
+def _smooth_noise(
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+    *,
+    factor: int,
+    sigma: float | tuple[float, float],
+) -> NDArray[np.float32]:
     """Zero-mean, unit-std smooth noise: filtered at 1/factor resolution, upsampled."""
     h, w = shape
-    small = rng.standard_normal(((h + factor - 1) // factor + 2, (w + factor - 1) // factor + 2),
-                                dtype=np.float32)
+    small = rng.standard_normal(
+        ((h + factor - 1) // factor + 2, (w + factor - 1) // factor + 2), dtype=np.float32
+    )
     small = ndimage.gaussian_filter(small, sigma, mode="wrap")
     small /= max(float(small.std()), 1e-6)
     big = ndimage.zoom(small, factor, order=1, prefilter=False)
@@ -113,7 +119,8 @@ def render_image(
     rho = np.sqrt(rr * rr + cc * cc)
     rim = f32(rho[craniectomy].max()) if craniectomy.any() else f32(0)
     edge = f32(1.0) - f32(0.45) * np.exp(
-        -np.maximum(rho - rim, f32(0)) / f32(max(200.0 / pixel_size_um, 1.0)))
+        -np.maximum(rho - rim, f32(0)) / f32(max(200.0 / pixel_size_um, 1.0))
+    )
     bone_tex = (1 + f32(0.05) * fine) * edge
     inside = ndimage.gaussian_filter(craniectomy.astype(np.float32), 0.8)
     # illumination: Lambertian shading of the cortex, gradient, cos^4 vignetting
@@ -121,7 +128,8 @@ def render_image(
     light = np.array([0.35, -0.25, 0.90])
     light /= np.linalg.norm(light)
     shade = (-gx * f32(light[0]) - gy * f32(light[1]) + f32(light[2])) / np.sqrt(
-        1 + gx * gx + gy * gy)
+        1 + gx * gx + gy * gy
+    )
     shade = inside * shade + (1 - inside) * f32(light[2])  # the bone is lit flat
     rr /= f32(max(h, w))
     cc /= f32(max(h, w))
@@ -143,8 +151,11 @@ def render_image(
     out = np.empty((h, w, 3), np.uint8)
     for c in range(3):
         # 1-2. cortex reflectance with texture, times Beer-Lambert vessel transmission
-        od = (f32(st.mu_artery[c]) * thickness_um[ARTERY] + f32(st.mu_vein[c]) * thickness_um[VEIN]
-              + f32(st.mu_penetrating[c] * st.penetrating_column) * thickness_um[PENETRATING])
+        od = (
+            f32(st.mu_artery[c]) * thickness_um[ARTERY]
+            + f32(st.mu_vein[c]) * thickness_um[VEIN]
+            + f32(st.mu_penetrating[c] * st.penetrating_column) * thickness_um[PENETRATING]
+        )
         gain = f32(st.texture_amplitude * (1.0, 1.3, 1.1)[c])
         ch = f32(st.cortex_rgb[c]) * (1 + gain * tex + f32(0.02) * fine) * np.exp(-od)
         # 3. dura veil (scattering: blur and a whitish layer), dural vessels on top

@@ -89,8 +89,9 @@ class VesselNetwork:
     edges: list[tuple[int, int]] = field(default_factory=list)
     edge_kind: list[int] = field(default_factory=list)
 
-    def add_node(self, xy: tuple[float, float], radius: float, kind: int, layer: int,
-                 depth: float = 0.0) -> int:
+    def add_node(
+        self, xy: tuple[float, float], radius: float, kind: int, layer: int, depth: float = 0.0
+    ) -> int:
         self.xy.append((float(xy[0]), float(xy[1])))
         self.radius.append(float(radius))
         self.kind.append(int(kind))
@@ -107,8 +108,9 @@ class VesselNetwork:
         self.kind[top] = PENETRATING
         self.layer[top] = LAYER_STUMP_TOP
         depth = float(rng.uniform(500.0, 2500.0))
-        bottom = self.add_node(self.xy[top], self.radius[top], PENETRATING,
-                               LAYER_STUMP_BOTTOM, depth)
+        bottom = self.add_node(
+            self.xy[top], self.radius[top], PENETRATING, LAYER_STUMP_BOTTOM, depth
+        )
         self.depth[top] = depth
         self.add_edge(top, bottom, PENETRATING)
 
@@ -136,8 +138,13 @@ class _Occupancy:
         win = self._window(xy, radius_um)
         self.grid(kind)[win] = branch
 
-    def hit(self, kinds: tuple[int, ...], xy: tuple[float, float], reach_um: float,
-            ignore: tuple[int, ...]) -> bool:
+    def hit(
+        self,
+        kinds: tuple[int, ...],
+        xy: tuple[float, float],
+        reach_um: float,
+        ignore: tuple[int, ...],
+    ) -> bool:
         win = self._window(xy, reach_um)
         for kind in kinds:
             cells = self.grid(kind)[win]
@@ -160,17 +167,22 @@ class _TreeStyle:
 
 
 PIAL_STYLE = {
-    ARTERY: _TreeStyle(ARTERY, LAYER_PIA, 0.22, (0.25, 0.9), (9.0, 18.0), 300.0,
-                       MIN_RADIUS_UM, True),
-    VEIN: _TreeStyle(VEIN, LAYER_PIA, 0.16, (0.2, 0.8), (10.0, 20.0), 300.0,
-                     MIN_RADIUS_UM, True),
+    ARTERY: _TreeStyle(
+        ARTERY, LAYER_PIA, 0.22, (0.25, 0.9), (9.0, 18.0), 300.0, MIN_RADIUS_UM, True
+    ),
+    VEIN: _TreeStyle(VEIN, LAYER_PIA, 0.16, (0.2, 0.8), (10.0, 20.0), 300.0, MIN_RADIUS_UM, True),
 }
-DURAL_STYLE = _TreeStyle(DURAL, LAYER_DURA, 0.06, (0.3, 0.6), (25.0, 40.0), 400.0,
-                         20.0, False)
+DURAL_STYLE = _TreeStyle(DURAL, LAYER_DURA, 0.06, (0.3, 0.6), (25.0, 40.0), 400.0, 20.0, False)
 
 
-def _free_turn(occ: _Occupancy, style: _TreeStyle, xy: tuple[float, float], head: float,
-               r: float, ignore: tuple[int, ...]) -> float | None:
+def _free_turn(
+    occ: _Occupancy,
+    style: _TreeStyle,
+    xy: tuple[float, float],
+    head: float,
+    r: float,
+    ignore: tuple[int, ...],
+) -> float | None:
     """A heading change (rad) that leads away from other vessels, or None."""
     ahead = 2.0 * (r + style.gap_um)
     for turn in (0.5, -0.5, 1.0, -1.0):
@@ -180,9 +192,18 @@ def _free_turn(occ: _Occupancy, style: _TreeStyle, xy: tuple[float, float], head
     return None
 
 
-def _grow_tree(net: VesselNetwork, occ: _Occupancy, style: _TreeStyle, rng: np.random.Generator,
-               root_xy: tuple[float, float], heading: float, radius: float,
-               center_um: tuple[float, float], disk_r_um: float, branch0: int) -> int:
+def _grow_tree(
+    net: VesselNetwork,
+    occ: _Occupancy,
+    style: _TreeStyle,
+    rng: np.random.Generator,
+    root_xy: tuple[float, float],
+    heading: float,
+    radius: float,
+    center_um: tuple[float, float],
+    disk_r_um: float,
+    branch0: int,
+) -> int:
     """Grow one tree from ``root_xy``; returns the next free branch id."""
     cx, cy = center_um
     root = net.add_node(root_xy, radius, style.kind, style.layer)
@@ -284,11 +305,19 @@ def grow_network(
     vein_dir = rng.uniform(0.0, 2.0 * np.pi)  # veins drain toward one side (the sinus)
     roots: list[tuple[int, float]] = []
     for i in range(n_veins):
-        roots.append((VEIN, vein_dir + (i - (n_veins - 1) / 2) * 1.3 / max(n_veins, 1)
-                      + rng.normal(0, 0.15)))
+        roots.append(
+            (VEIN, vein_dir + (i - (n_veins - 1) / 2) * 1.3 / max(n_veins, 1) + rng.normal(0, 0.15))
+        )
     for i in range(n_arteries):
-        roots.append((ARTERY, vein_dir + np.pi + (i - (n_arteries - 1) / 2) * 2.2
-                      / max(n_arteries, 1) + rng.normal(0, 0.2)))
+        roots.append(
+            (
+                ARTERY,
+                vein_dir
+                + np.pi
+                + (i - (n_arteries - 1) / 2) * 2.2 / max(n_arteries, 1)
+                + rng.normal(0, 0.2),
+            )
+        )
     max_r = {ARTERY: (80.0, 220.0), VEIN: (100.0, 340.0)}
     branch = 0
     cx, cy = center_um
@@ -299,25 +328,43 @@ def grow_network(
         radius = rng.uniform(lo, hi) * min(1.0, 0.4 + 0.6 * scale)
         start = (cx + (disk_r_um + radius) * np.cos(ang), cy + (disk_r_um + radius) * np.sin(ang))
         heading = ang + np.pi + rng.normal(0.0, 0.35)
-        branch = _grow_tree(net, occ, PIAL_STYLE[kind], rng, start, heading, radius,
-                            center_um, disk_r_um, branch)
+        branch = _grow_tree(
+            net, occ, PIAL_STYLE[kind], rng, start, heading, radius, center_um, disk_r_um, branch
+        )
     _scatter_stumps(net, occ, rng, center_um, disk_r_um)
     if dural:
         n_dural = max(1, int(round(2 * scale + rng.uniform(0, 1))))
         for _ in range(n_dural):
             ang = rng.uniform(0.0, 2.0 * np.pi)
             radius = rng.uniform(50.0, 110.0)
-            start = (cx + (disk_r_um + radius) * np.cos(ang),
-                     cy + (disk_r_um + radius) * np.sin(ang))
-            branch = _grow_tree(net, occ, DURAL_STYLE, rng, start,
-                                ang + np.pi + rng.normal(0.0, 0.4), radius, center_um,
-                                disk_r_um, branch)
+            start = (
+                cx + (disk_r_um + radius) * np.cos(ang),
+                cy + (disk_r_um + radius) * np.sin(ang),
+            )
+            branch = _grow_tree(
+                net,
+                occ,
+                DURAL_STYLE,
+                rng,
+                start,
+                ang + np.pi + rng.normal(0.0, 0.4),
+                radius,
+                center_um,
+                disk_r_um,
+                branch,
+            )
     return net
 
 
-def _scatter_stumps(net: VesselNetwork, occ: _Occupancy, rng: np.random.Generator,
-                    center_um: tuple[float, float], disk_r_um: float,
-                    *, per_mm2: float = 0.5) -> None:
+def _scatter_stumps(
+    net: VesselNetwork,
+    occ: _Occupancy,
+    rng: np.random.Generator,
+    center_um: tuple[float, float],
+    disk_r_um: float,
+    *,
+    per_mm2: float = 0.5,
+) -> None:
     """Add penetrating vessels whose pial part is too small to see, in free cortex."""
     area_mm2 = np.pi * (disk_r_um / 1000.0) ** 2
     n = rng.poisson(per_mm2 * area_mm2)

@@ -222,9 +222,10 @@ class Explorer:
             if debounce_s <= 0:
                 refresh()
                 return
-            timer[0] = threading.Timer(debounce_s, refresh)
-            timer[0].daemon = True
-            timer[0].start()
+            pending = threading.Timer(debounce_s, refresh)
+            pending.daemon = True
+            timer[0] = pending
+            pending.start()
 
         for ctl in (mode, margin, spacing, count):
             ctl.observe(on_change, names="value")

@@ -41,8 +41,8 @@ def test_margins_terms_move_the_boundary(line_map):
 
 def test_large_vessels_demand_more():
     img = np.full((160, 160), 200, np.uint8)
-    img[:, 20:24] = 80      # 48 um
-    img[:, 100:120] = 60    # 240 um: radius >= large_vessel_radius_um
+    img[:, 20:24] = 80  # 48 um
+    img[:, 100:120] = 60  # 240 um: radius >= large_vessel_radius_um
     am = ip.build_avoidance_map(ip.segment_vessels(img, pixel_size_um=12.0))
     m = ip.SafetyMargins()
     assert am.required_um[80, 45] == pytest.approx(m.required_um("durectomy"), abs=0.01)
@@ -72,12 +72,12 @@ def test_uncertain_candidates_are_hazards():
     """A faint vessel below the detection threshold still forbids its surroundings."""
     rng = np.random.default_rng(2)
     img = np.full((160, 160), 200.0) + rng.normal(0, 2, (160, 160))
-    img[:, 40:46] = 80          # a clear vessel
-    img[:, 110:113] -= 12       # a faint one, about 6 % darker
+    img[:, 40:46] = 80  # a clear vessel
+    img[:, 110:113] -= 12  # a faint one, about 6 % darker
     vm = ip.segment_vessels(np.clip(img, 0, 255).astype(np.uint8), pixel_size_um=12.0)
     am = ip.build_avoidance_map(vm)
     assert not am.allowed[20:140, 108:115].any()
-    assert am.allowed[80, 75]    # between the two, far from both
+    assert am.allowed[80, 75]  # between the two, far from both
 
 
 def test_bad_input(line_map):

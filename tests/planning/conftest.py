@@ -35,8 +35,9 @@ def drawn_vessels(shape=(256, 256), *, n_lines=6, width_px=3, seed=0) -> np.ndar
     return ndimage.binary_dilation(mask, iterations=width_px // 2) if width_px > 1 else mask
 
 
-def avoidance_from_mask(mask: np.ndarray, *, pixel_size_um=12.0, required_um=86.5,
-                        penetrating=None) -> FakeAvoidance:
+def avoidance_from_mask(
+    mask: np.ndarray, *, pixel_size_um=12.0, required_um=86.5, penetrating=None
+) -> FakeAvoidance:
     clear = (ndimage.distance_transform_edt(~mask) * pixel_size_um).astype(np.float32)
     clear[mask] = 0.0
     req = np.full(mask.shape, required_um, np.float32)

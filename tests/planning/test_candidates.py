@@ -35,7 +35,9 @@ def test_exclusion_and_empty_zone(amap):
     scene = make_scene(grid)
     full = np.ones(grid.shape, bool)
     hole = np.array([[1920.0, 1920.0]])
-    c = make_candidates(amap, full, scene, min_spacing_um=250.0, exclude_xy_um=hole, exclude_radius_um=600.0)
+    c = make_candidates(
+        amap, full, scene, min_spacing_um=250.0, exclude_xy_um=hole, exclude_radius_um=600.0
+    )
     assert (np.linalg.norm(c.xy_um - hole, axis=1) >= 600.0).all()
     none = make_candidates(amap, np.zeros(grid.shape, bool), scene, min_spacing_um=250.0)
     assert len(none) == 0 and none.zone_area_um2 == 0.0
@@ -48,7 +50,9 @@ def _inscribed(shape):
 
 def test_tether_reach_limits_sites_to_near_the_exit(amap):
     grid = Grid(amap.clearance_um.shape, 12.0)
-    scene = make_scene(grid, craniectomy=_inscribed(grid.shape), thread_length_um=1000.0 + 500.0 + 1500.0)
+    scene = make_scene(
+        grid, craniectomy=_inscribed(grid.shape), thread_length_um=1000.0 + 500.0 + 1500.0
+    )
     c = make_candidates(amap, np.ones(grid.shape, bool), scene, min_spacing_um=250.0)
     assert len(c) > 0
     assert (tether_lengths_um(scene, c.rc) <= 3000.0).all()
@@ -57,7 +61,9 @@ def test_tether_reach_limits_sites_to_near_the_exit(amap):
 
 
 def test_tether_polyline_length_matches_geometry():
-    scene = make_scene(Grid((100, 100), 10.0), craniectomy=_inscribed((100, 100)), skull_thickness_um=6000.0)
+    scene = make_scene(
+        Grid((100, 100), 10.0), craniectomy=_inscribed((100, 100)), skull_thickness_um=6000.0
+    )
     # exit 500 um outside the rim, drop 1000 from the exit, then the radius to the centre
     r = scene.radius_um
     assert tether_lengths_um(scene, [[49.5, 49.5]])[0] == pytest.approx(500 + 1000 + r, abs=1e-6)
@@ -89,7 +95,9 @@ def test_penetrating_vessel_along_a_tilted_needle_path(make_map):
     mask = np.zeros((200, 200), bool)
     amap = make_map(mask, penetrating=[[100.0, 130.0, 20.0]])  # 30 px = 360 um right of (100, 100)
     shape = mask.shape
-    grid = Grid(shape, 12.0, _tilted_surface(shape, 12.0, 5.0))  # surface rises toward +x: needle leans to +x
+    grid = Grid(
+        shape, 12.0, _tilted_surface(shape, 12.0, 5.0)
+    )  # surface rises toward +x: needle leans to +x
     vertical = make_scene(grid, penetrating=amap.penetrating)
     tilting = make_scene(grid, penetrating=amap.penetrating, max_tilt_rad=math.radians(30.0))
     rc = [[100, 100]]
@@ -103,7 +111,9 @@ def test_penetrating_vessel_along_a_tilted_needle_path(make_map):
 
 def test_penetrating_search_limit_keeps_every_value_below_it():
     rng = np.random.default_rng(4)
-    pen = np.column_stack([rng.uniform(0, 200, 40), rng.uniform(0, 200, 40), rng.uniform(5, 30, 40)])
+    pen = np.column_stack(
+        [rng.uniform(0, 200, 40), rng.uniform(0, 200, 40), rng.uniform(5, 30, 40)]
+    )
     grid = Grid((200, 200), 12.0, _tilted_surface((200, 200), 12.0, 8.0))
     for tilt in (0.0, math.radians(30.0)):
         scene = make_scene(grid, penetrating=pen, max_tilt_rad=tilt, dura_thickness_um=320.0)

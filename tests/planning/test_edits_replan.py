@@ -73,7 +73,9 @@ def test_replan_keeps_inserted_and_moves_failed_away(plan24, amap):
     for i in failed:
         t = new.thread(i)
         if t.status != "failed":
-            assert np.linalg.norm(holes - t.entry_um[:2], axis=1).min() >= plan24.config.min_spacing_um
+            assert (
+                np.linalg.norm(holes - t.entry_um[:2], axis=1).min() >= plan24.config.min_spacing_um
+            )
             assert t.clearance_um >= t.required_clearance_um
     assert sum(new.thread(i).status == "planned" for i in failed) == 4
     assert len(new.provenance["failed_holes_um"]) == 4
@@ -135,7 +137,10 @@ def test_constraint_violation_error_lives_in_errors():
 
     assert FromPlanning is errors.ConstraintViolationError is ConstraintViolationError
     assert issubclass(FromPlanning, errors.PlannerError) and issubclass(FromPlanning, ValueError)
-    assert "ConstraintViolationError" in errors.__all__ and "ConstraintViolationError" in errors.__doc__
+    assert (
+        "ConstraintViolationError" in errors.__all__
+        and "ConstraintViolationError" in errors.__doc__
+    )
 
 
 def test_replan_of_a_short_plan_keeps_its_first_binding_constraint(amap):

@@ -17,7 +17,9 @@ from insertion_planner.planning.optimise import (
 def _cands(xy, score):
     xy = np.asarray(xy, float)
     ones = np.ones(len(xy))
-    return Candidates(np.rint(xy / 10).astype(np.int64), xy, ones, ones, ones, np.asarray(score, float), 50.0, 1e5)
+    return Candidates(
+        np.rint(xy / 10).astype(np.int64), xy, ones, ones, ones, np.asarray(score, float), 50.0, 1e5
+    )
 
 
 def _brute(c, n, d):

@@ -31,7 +31,9 @@ def test_64_threads_placed_safely_spread_and_certified(plan64, amap):
     # spread: the conflict distance used is well above the minimum spacing
     assert p.provenance["parameters"]["certificate"]["spacing_um"] > 300
     xy = np.array([t.entry_um[:2] for t in p.threads])
-    assert tangle_violations(xy, p.geometry.thread_exit_um[:2], p.geometry.tether_clearance_um) == []
+    assert (
+        tangle_violations(xy, p.geometry.thread_exit_um[:2], p.geometry.tether_clearance_um) == []
+    )
     t = p.threads[0]
     assert t.direction == (0.0, 0.0, -1.0) and t.depth_um == 3500.0
     assert t.tether_um[0] == p.geometry.thread_exit_um and t.tether_um[-1] == t.entry_um
@@ -84,8 +86,12 @@ def test_transdural_adds_dura_and_deterministic(amap):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 64), spacing=st.floats(150.0, 600.0),
-       required=st.floats(40.0, 200.0))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 64),
+    spacing=st.floats(150.0, 600.0),
+    required=st.floats(40.0, 200.0),
+)
 def test_properties_spacing_clearance_region_count(draw, make_map, seed, n, spacing, required):
     mask = draw((128, 128), n_lines=5, width_px=3, seed=seed)
     amap = make_map(mask, required_um=required)

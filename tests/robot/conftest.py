@@ -13,11 +13,13 @@ from insertion_planner.robot.clearance import segment_distance
 
 PX = 48.0
 SHAPE = (512, 512)  # 24.6 mm field: a full-size 25 mm craniectomy
-VESSELS = np.array([  # x0, y0, z0, x1, y1, z1, radius (um)
-    [2000.0, 9000.0, 0.0, 22000.0, 11000.0, 0.0, 120.0],
-    [12000.0, 3000.0, 0.0, 13000.0, 22000.0, 0.0, 60.0],
-    [5000.0, 17000.0, 0.0, 20000.0, 15000.0, 0.0, 25.0],
-])
+VESSELS = np.array(
+    [  # x0, y0, z0, x1, y1, z1, radius (um)
+        [2000.0, 9000.0, 0.0, 22000.0, 11000.0, 0.0, 120.0],
+        [12000.0, 3000.0, 0.0, 13000.0, 22000.0, 0.0, 60.0],
+        [5000.0, 17000.0, 0.0, 20000.0, 15000.0, 0.0, 25.0],
+    ]
+)
 PENETRATING_RC = np.array([[300.0, 200.0, 20.0], [200.0, 310.0, 15.0]])  # row, col, radius_um
 
 
@@ -35,8 +37,13 @@ def vessel_avoidance(dura_mode: str = "durectomy") -> SimpleNamespace:
     margins = SafetyMargins()
     required = np.full(SHAPE, margins.required_um(dura_mode), np.float32)
     return SimpleNamespace(
-        clearance_um=clear, required_um=required, allowed=clear >= required, pixel_size_um=PX,
-        penetrating=PENETRATING_RC.copy(), dura_mode=dura_mode, margins=margins,
+        clearance_um=clear,
+        required_um=required,
+        allowed=clear >= required,
+        pixel_size_um=PX,
+        penetrating=PENETRATING_RC.copy(),
+        dura_mode=dura_mode,
+        margins=margins,
     )
 
 

@@ -21,5 +21,8 @@ def test_simulate_command_errors(plan64, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     plan64.to_json(tmp_path / "plan.json")
     assert main(["simulate", str(tmp_path / "plan.json"), "--robot", "R9", "--out", str(out)]) == 2
-    assert main(["simulate", str(tmp_path / "plan.json"), "--out", str(tmp_path / "no" / "r.json")]) == 2
+    assert (
+        main(["simulate", str(tmp_path / "plan.json"), "--out", str(tmp_path / "no" / "r.json")])
+        == 2
+    )
     assert not out.exists()

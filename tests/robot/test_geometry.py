@@ -57,7 +57,9 @@ def test_dura_vessel_only_seen_with_the_dura_part_of_the_path():
 
 
 def test_nearest_capsules_order():
-    caps = vessel_capsules([[x, -1000, 0, x, 1000, 0, 10] for x in (900.0, 100.0, 500.0)], np.zeros((0, 5)))
+    caps = vessel_capsules(
+        [[x, -1000, 0, x, 1000, 0, 10] for x in (900.0, 100.0, 500.0)], np.zeros((0, 5))
+    )
     assert nearest_capsules([[0.0, 0, 0]], [DOWN], [3500.0], caps, k=2).tolist() == [[1, 2]]
 
 
@@ -96,14 +98,19 @@ def test_cycle_phases_and_modes():
     p = dict(zip(PHASES, dur.phases_s[0], strict=True))
     assert p["puncture"] == 0.0 and p["align"] == 0.0
     assert p["load"] == robot.load_time_s and p["verify"] == robot.verify_time_s
-    assert p["insert"] == pytest.approx(3500.0 / robot.insertion_speed_um_per_s + robot.insertion_speed_um_per_s / robot.needle_accel_um_per_s2)
+    assert p["insert"] == pytest.approx(
+        3500.0 / robot.insertion_speed_um_per_s
+        + robot.insertion_speed_um_per_s / robot.needle_accel_um_per_s2
+    )
     assert dur.phases_s[1, 1] > dur.phases_s[0, 1]  # farther from the cartridge: longer travel
     assert dict(zip(PHASES, trans.phases_s[0], strict=True))["puncture"] > robot.puncture_dwell_s
     assert trans.total_s[0] > dur.total_s[0]
     # a 5-axis robot spends time tilting; the waypoints follow the needle axis
     r5 = get_robot("R1-2024")
     d = np.array([np.sin(0.2), 0.0, -np.cos(0.2)])
-    c5 = cycle_times([[0.0, 0, 0]], [d], [3500.0], robot=r5, cartridge_um=[40000.0, 0, 15000], pia_z_um=0.0)
+    c5 = cycle_times(
+        [[0.0, 0, 0]], [d], [3500.0], robot=r5, cartridge_um=[40000.0, 0, 15000], pia_z_um=0.0
+    )
     assert dict(zip(PHASES, c5.phases_s[0], strict=True))["align"] > r5.align_settle_s
     np.testing.assert_allclose(c5.waypoints_um[0, 3], 3500.0 * d)
     np.testing.assert_allclose(tilt_angles([d])[0], [0.0, 0.2, 0.2], atol=1e-12)

@@ -41,8 +41,10 @@ def test_synchronised_move_respects_limits(d, v, a, scurve):
         cross = np.linalg.norm(np.cross(pos, np.asarray(d) / norm), axis=1)
         assert cross.max() < 1e-6 * max(norm, 1.0)
         # time-optimal: the slowest axis alone needs this long
-        one = max(profile_time(abs(x), speed=vi, accel=ai, jerk=100.0 if scurve else None)
-                  for x, vi, ai in zip(d, v, a, strict=True))
+        one = max(
+            profile_time(abs(x), speed=vi, accel=ai, jerk=100.0 if scurve else None)
+            for x, vi, ai in zip(d, v, a, strict=True)
+        )
         assert m.duration_s >= one - 1e-9
 
 

@@ -52,7 +52,11 @@ def test_moved_plan_is_revalidated(curved_plan):
         assert new.direction == (0.0, 0.0, -1.0)  # R1-2019 stays vertical
         assert new.tether_um[0] == old.tether_um[0]  # the implant's exit does not move
     seg0 = np.asarray(res.plan.geometry.vessel_segments_um)[0, :3]
-    np.testing.assert_allclose(seg0, t[:3, :3] @ np.asarray(curved_plan.geometry.vessel_segments_um)[0, :3] + t[:3, 3], atol=0.01)
+    np.testing.assert_allclose(
+        seg0,
+        t[:3, :3] @ np.asarray(curved_plan.geometry.vessel_segments_um)[0, :3] + t[:3, 3],
+        atol=0.01,
+    )
     assert res.report is not None and len(res.report.insertions) == len(curved_plan.threads)
     assert res.plan.simulation is not None
     assert {th.status for th in res.plan.threads} <= {"validated", "rejected"}

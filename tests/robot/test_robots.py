@@ -27,8 +27,16 @@ def test_preset_published_values():
 
 
 def test_custom_robot_partial_and_base(tmp_path):
-    r = RobotSpec.from_dict({"name": "mine", "n_axes": 3, "travel_um": [1e5, 1e5, 5e4],
-                             "stage_accuracy_um": 5, "max_tilt_rad": 0, "needle_diameter_um": 20})
+    r = RobotSpec.from_dict(
+        {
+            "name": "mine",
+            "n_axes": 3,
+            "travel_um": [1e5, 1e5, 5e4],
+            "stage_accuracy_um": 5,
+            "max_tilt_rad": 0,
+            "needle_diameter_um": 20,
+        }
+    )
     assert r.travel_um == (1e5, 1e5, 5e4) and r.insertion_speed_um_per_s == 10_000.0
     b = RobotSpec.from_dict({"base": "next-gen", "name": "ng2", "verify_time_s": 0.1})
     assert b.profile == "s-curve" and b.verify_time_s == 0.1 and b.name == "ng2"

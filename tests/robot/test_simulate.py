@@ -55,7 +55,9 @@ def moved(plan, thread_id, **changes):
 
 
 def reasons_of(report, thread_id):
-    return [x.split(":")[0] for r in report.insertions if r.thread_id == thread_id for x in r.reasons]
+    return [
+        x.split(":")[0] for r in report.insertions if r.thread_id == thread_id for x in r.reasons
+    ]
 
 
 def test_vessel_clearance_rejects_a_site_on_a_vessel(plan64):
@@ -78,7 +80,9 @@ def test_tilt_joint_limit_and_incidence(plan64):
     assert "joint_limit" in reasons_of(r19, t.id)
     r24 = simulate(moved(plan64, t.id, direction=d), robot="R1-2024")  # can tilt 30 deg...
     why = reasons_of(r24, t.id)
-    assert "joint_limit" not in why and "incidence" in why  # ...but not 17 deg off a flat surface's normal
+    assert (
+        "joint_limit" not in why and "incidence" in why
+    )  # ...but not 17 deg off a flat surface's normal
 
 
 def test_collision_with_the_skull_rim(plan64):
@@ -107,7 +111,9 @@ def test_reach_outside_a_small_stage(plan64):
     tiny = ip.get_robot("R1-2019").replace(name="tiny", travel_um=(20000.0, 20000.0, 150000.0))
     report = simulate(plan64, robot=tiny)
     assert report.robot == "tiny"
-    assert all(r.reasons and r.reasons[0].startswith("reach") for r in report.insertions)  # cartridge 40 mm away
+    assert all(
+        r.reasons and r.reasons[0].startswith("reach") for r in report.insertions
+    )  # cartridge 40 mm away
 
 
 def test_failures_replan_and_retry(plan64):
@@ -119,12 +125,22 @@ def test_failures_replan_and_retry(plan64):
     assert rep.n_retries == sum(1 for r in rep.insertions if r.attempt > 0)  # a retry is a record
     # a retry goes to a new site chosen by replan, away from the failed hole
     first_fail = failed[0]
-    retry = next(r for r in rep.insertions if r.thread_id == first_fail.thread_id and r.attempt == 1)
+    retry = next(
+        r for r in rep.insertions if r.thread_id == first_fail.thread_id and r.attempt == 1
+    )
     hole = np.array(first_fail.entry_um[:2])
-    assert np.linalg.norm(np.array(retry.entry_um[:2]) - hole) >= plan64.config.min_spacing_um - 1e-6
-    assert rep.plan.thread(first_fail.thread_id).entry_um != plan64.thread(first_fail.thread_id).entry_um
+    assert (
+        np.linalg.norm(np.array(retry.entry_um[:2]) - hole) >= plan64.config.min_spacing_um - 1e-6
+    )
+    assert (
+        rep.plan.thread(first_fail.thread_id).entry_um
+        != plan64.thread(first_fail.thread_id).entry_um
+    )
     # deterministic under the seed; the default 'robot' rate is the published 12.9 %
-    assert simulate(plan64, rng=1, failure_rate=0.3, max_retries=3).to_json_text() == rep.to_json_text()
+    assert (
+        simulate(plan64, rng=1, failure_rate=0.3, max_retries=3).to_json_text()
+        == rep.to_json_text()
+    )
     assert simulate(plan64, failure_rate="robot").settings["failure_rate"] == pytest.approx(0.129)
     assert simulate(plan64, failure_rate=0.0).to_json_text() == simulate(plan64).to_json_text()
 
@@ -150,12 +166,18 @@ def test_monte_carlo_breach_probability(plan64):
     mid = np.array([x0 + 0.5 * (x1 - x0), y0 + 0.5 * (y1 - y0)])
     site = mid + nrm * (rad + t.required_clearance_um + 0.5)
     edge = moved(plan64, t.id, entry_um=(site[0], site[1], 0.0))
-    p_edge = next(r for r in simulate(edge, monte_carlo_samples=4000, rng=0).insertions
-                  if r.thread_id == t.id).breach_probability
+    p_edge = next(
+        r for r in simulate(edge, monte_carlo_samples=4000, rng=0).insertions if r.thread_id == t.id
+    ).breach_probability
     assert 0.002 < p_edge < 0.2
-    shaky = BrainMotion(respiratory_amplitude_um=2000.0, cardiac_amplitude_um=500.0, lateral_fraction=1.0)
-    p_shaky = next(r for r in simulate(edge, monte_carlo_samples=4000, rng=0, motion=shaky).insertions
-                   if r.thread_id == t.id).breach_probability
+    shaky = BrainMotion(
+        respiratory_amplitude_um=2000.0, cardiac_amplitude_um=500.0, lateral_fraction=1.0
+    )
+    p_shaky = next(
+        r
+        for r in simulate(edge, monte_carlo_samples=4000, rng=0, motion=shaky).insertions
+        if r.thread_id == t.id
+    ).breach_probability
     assert p_shaky > p_edge + 0.05
 
 
@@ -209,14 +231,20 @@ def test_a_file_cannot_lower_the_required_clearance(plan64):
         assert rec.required_clearance_um >= floor
     # a robot with a thicker needle than the plan's margins needs more clearance
     thick = simulate(plan64, robot={"base": "R1-2019", "needle_diameter_um": 80.0})
-    assert thick.insertions[0].required_clearance_um == pytest.approx(plan64.threads[0].required_clearance_um + 28.0)
+    assert thick.insertions[0].required_clearance_um == pytest.approx(
+        plan64.threads[0].required_clearance_um + 28.0
+    )
 
 
 def test_a_vessel_above_the_entry_is_on_the_needle_path(plan64):
     t = plan64.threads[7]
     # entry 400 um below a surface vessel recorded at z = 0, 20 um beside its edge in plan view:
     # the needle sweeps past the vessel on its way down
-    rec = next(r for r in simulate(_near_vessel(plan64, t, 20.0, z_um=-400.0)).insertions if r.thread_id == t.id)
+    rec = next(
+        r
+        for r in simulate(_near_vessel(plan64, t, 20.0, z_um=-400.0)).insertions
+        if r.thread_id == t.id
+    )
     assert not rec.ok and rec.min_clearance_um == pytest.approx(20.0, abs=0.5)
 
 

@@ -41,6 +41,8 @@ def synthetic_small():
     out = {}
     for mode in ("durectomy", "transdural"):
         case = ip.synthetic_cortex(3, shape=(384, 384), dura_mode=mode)
-        out[mode] = (case, ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um,
-                                              dura_mode=mode))
+        out[mode] = (
+            case,
+            ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um, dura_mode=mode),
+        )
     return out

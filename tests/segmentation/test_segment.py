@@ -121,8 +121,8 @@ def test_radius_of_wide_and_thin_bars():
     from insertion_planner.segmentation._graph import radius_and_graph
 
     m = np.zeros((96, 96), bool)
-    m[:, 10:12] = True   # 2 px wide
-    m[:, 40:60] = True   # 20 px wide
+    m[:, 10:12] = True  # 2 px wide
+    m[:, 40:60] = True  # 20 px wide
     r, g = radius_and_graph(m, pixel_size_um=1.0)
     assert 0.5 <= r[48, 11] <= 2.0
     assert 8.5 <= r[48, 50] <= 11.5

@@ -22,7 +22,8 @@ def _vessel_contrast(case) -> float:
     dural = ndimage.binary_dilation(t.kind == 3, iterations=4)
     vessel = ndimage.binary_erosion(pial, iterations=1) & ~dural
     near = ndimage.binary_dilation(t.mask, iterations=12) & ~ndimage.binary_dilation(
-        t.mask, iterations=4)
+        t.mask, iterations=4
+    )
     background = near & case.craniectomy & ~dural
     bg = np.median(g[background])
     return float((bg - np.median(g[vessel])) / bg)
@@ -60,8 +61,10 @@ def test_image_is_camera_like(case_d):
     assert r > g and r > b  # pink cortex
     # vessels absorb most in green: the green drop exceeds the red drop
     ves = ndimage.binary_erosion(case_d.truth.mask, iterations=1)
-    drop = [(img[..., k][inside].mean() - img[..., k][ves].mean()) / img[..., k][inside].mean()
-            for k in range(3)]
+    drop = [
+        (img[..., k][inside].mean() - img[..., k][ves].mean()) / img[..., k][inside].mean()
+        for k in range(3)
+    ]
     assert drop[1] > drop[0]
     # noise: a flat patch is not constant
     assert img[..., 1][inside].std() > 1.0
@@ -119,8 +122,22 @@ def test_write_and_read_case(tmp_path, case_t):
 
 def test_cli_synth_writes_files(tmp_path, capsys):
     out = tmp_path / "case"
-    rc = main(["synth", "--seed", "4", "--shape", "96", "128", "--pixel-size-um", "30",
-               "--dura-mode", "transdural", "--out", str(out)])
+    rc = main(
+        [
+            "synth",
+            "--seed",
+            "4",
+            "--shape",
+            "96",
+            "128",
+            "--pixel-size-um",
+            "30",
+            "--dura-mode",
+            "transdural",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(CASE_FILES)
     back = read_case(out)

@@ -30,8 +30,12 @@ def test_contract_fields(case_d):
     assert isinstance(c.grid, Grid) and c.grid.shape == (h, w)
     np.testing.assert_array_equal(c.grid.surface_z_um, c.truth.surface_z_um)
     t = c.truth
-    for name, dtype in [("mask", bool), ("radius_um", np.float32), ("kind", np.uint8),
-                        ("surface_z_um", np.float32)]:
+    for name, dtype in [
+        ("mask", bool),
+        ("radius_um", np.float32),
+        ("kind", np.uint8),
+        ("surface_z_um", np.float32),
+    ]:
         a = getattr(t, name)
         assert a.shape == (h, w) and a.dtype == dtype and not a.flags.writeable
     assert c.region.dtype == bool and c.functional_weight.dtype == np.float32
@@ -87,8 +91,10 @@ def test_murray_optimal_angles_balance():
         t1, t2 = murray_angles(100.0, r1, r2)
         assert r1**2 * math.cos(t1) + r2**2 * math.cos(t2) == pytest.approx(100.0**2)
         assert r1**2 * math.sin(t1) == pytest.approx(r2**2 * math.sin(t2))
-    assert [round(math.degrees(a), 2) for a in murray_angles(1.0, *murray_daughters(1.0, 1.0))] \
-        == [37.47, 37.47]
+    assert [round(math.degrees(a), 2) for a in murray_angles(1.0, *murray_daughters(1.0, 1.0))] == [
+        37.47,
+        37.47,
+    ]
 
 
 def test_branching_angles_follow_murray(case_wide):
@@ -99,8 +105,9 @@ def test_branching_angles_follow_murray(case_wide):
         nb = sorted(g.neighbors(n), key=lambda m: g.nodes[m]["radius_um"], reverse=True)
         r0, r1, r2 = (g.nodes[m]["radius_um"] for m in nb)
         d = [np.asarray(g.nodes[m]["xyz_um"][:2]) - xy for m in nb[1:]]
-        measured = math.acos(np.clip(np.dot(d[0], d[1]) / np.linalg.norm(d[0])
-                                     / np.linalg.norm(d[1]), -1, 1))
+        measured = math.acos(
+            np.clip(np.dot(d[0], d[1]) / np.linalg.norm(d[0]) / np.linalg.norm(d[1]), -1, 1)
+        )
         errs.append(abs(measured - sum(murray_angles(r0, r1, r2))))
     assert np.median(errs) < 0.25
 
@@ -165,7 +172,7 @@ def test_penetrating_in_graph_and_mask(case_d):
     g = c.truth.graph
     pen_nodes = [n for n, a in g.nodes(data=True) if a["kind"] == "penetrating"]
     assert len(pen_nodes) == 2 * len(c.truth.penetrating)
-    for x, y, z, r, depth in c.truth.penetrating:
+    for x, y, z, _r, _depth in c.truth.penetrating:
         row, col = y / c.pixel_size_um, x / c.pixel_size_um
         assert z == pytest.approx(float(c.grid.height_at([[row, col]])[0]), abs=1e-3)
         ri, ci = int(round(row)), int(round(col))
@@ -173,8 +180,9 @@ def test_penetrating_in_graph_and_mask(case_d):
             assert c.truth.mask[ri, ci]
             assert c.truth.kind[ri, ci] == KIND_CODES["penetrating"]
     for n in pen_nodes:
-        zs = [g.nodes[m]["xyz_um"][2] for m in g.neighbors(n)
-              if g.nodes[m]["kind"] == "penetrating"]
+        zs = [
+            g.nodes[m]["xyz_um"][2] for m in g.neighbors(n) if g.nodes[m]["kind"] == "penetrating"
+        ]
         assert len(zs) == 1  # each stump: one surface node joined to one deep node
 
 
@@ -187,7 +195,8 @@ def test_vessels_lie_on_surface(case_t):
             assert a["xyz_um"][2] == pytest.approx(zs + a["radius_um"], abs=1e-3)
         elif a["kind"] == "dural":
             assert a["xyz_um"][2] == pytest.approx(
-                zs + c.truth.dura_thickness_um + a["radius_um"], abs=1e-3)
+                zs + c.truth.dura_thickness_um + a["radius_um"], abs=1e-3
+            )
         else:
             assert a["xyz_um"][2] <= zs + 1e-3
 
@@ -208,8 +217,9 @@ def test_meshes(case_d):
     assert sm.vertices[:, 2].max() <= t.surface_z_um.max() + 1e-3
     assert (sm.face_normals[:, 2] > 0).mean() > 0.99  # normals point up, out of the brain
     vm = t.vessel_mesh(sections=6)
-    n_edges = sum(1 for u, v in t.graph.edges
-                  if t.graph.nodes[u]["xyz_um"] != t.graph.nodes[v]["xyz_um"])
+    n_edges = sum(
+        1 for u, v in t.graph.edges if t.graph.nodes[u]["xyz_um"] != t.graph.nodes[v]["xyz_um"]
+    )
     assert len(vm.faces) == 2 * 6 * n_edges
     lo, hi = vm.bounds
     assert lo[2] < t.surface_z_um.min()  # penetrating vessels go down into the cortex
