@@ -15,6 +15,8 @@ from ..segmentation import VesselMap
 __all__ = ["AvoidanceMap", "build_avoidance_map", "LOW_CONFIDENCE", "UNCERTAIN_CONFIDENCE"]
 
 LOW_CONFIDENCE = 0.5
+EDGE_ALLOWANCE_PX = 1.0
+"""Pixels taken off the distance to the nearest hazard pixel centre (edge position + error)."""
 """Below this segmentation confidence a pixel needs ``low_confidence_extra_um`` more."""
 
 UNCERTAIN_CONFIDENCE = 0.05
@@ -110,8 +112,9 @@ def build_avoidance_map(
     """Clearance field and allowed-insertion mask from segmented vessels.
 
     ``clearance_um`` is the Euclidean distance from each pixel centre to the nearest
-    hazard pixel centre minus half a pixel (the vessel edge lies half a pixel before the
-    first vessel pixel centre), i.e. a conservative distance to the edge. Hazards are the
+    hazard pixel centre minus ``EDGE_ALLOWANCE_PX`` pixels: the true vessel edge lies half
+    a pixel beyond the last vessel pixel centre, give or take the half pixel by which a
+    segmented edge can miss, so the distance to the edge is never overstated. Hazards are the
     vessel mask (penetrating stumps included) and uncertain pixels: off-vessel pixels of
     confidence at most ``UNCERTAIN_CONFIDENCE`` in groups of 6 pixels or more.
     ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
@@ -162,7 +165,8 @@ def build_avoidance_map(
     shape = vessels.mask.shape
     if hazard.any():
         dist, (ri, ci) = ndi.distance_transform_edt(~hazard, return_indices=True)
-        clearance = np.maximum(dist.astype(np.float32) - np.float32(0.5), 0) * np.float32(px)
+        allowance = np.float32(EDGE_ALLOWANCE_PX)
+        clearance = np.maximum(dist.astype(np.float32) - allowance, 0) * np.float32(px)
         clearance[hazard] = 0
         radius = vessels.radius_um
         nearest = radius[ri, ci].astype(np.float32)

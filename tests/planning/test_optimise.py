@@ -74,3 +74,18 @@ def test_improvement_never_lowers_the_score():
     imp = improve_selection(c, g, 30, 300.0)
     assert c.score[imp].sum() >= c.score[g].sum()
     assert pdist(c.xy_um[imp]).min() >= 300.0 * (1 - 1e-9)
+
+
+def test_large_formulations_are_bounded_by_their_lp(monkeypatch):
+    """Past MILP_MAX_ROWS the MILP is skipped; the LP bound is valid and deterministic."""
+    from insertion_planner.planning import optimise
+
+    rng = np.random.default_rng(5)
+    c = _cands(rng.uniform(0, 800, (9, 2)), rng.uniform(1, 2.5, 9))
+    n, d = 3, 300.0
+    opt = _brute(c, n, d)
+    monkeypatch.setattr(optimise, "MILP_MAX_ROWS", 0)
+    sol, bound, status = milp_certificate(c, n, d)
+    assert sol is None and "LP relaxation bound" in status
+    assert opt - 1e-6 <= bound <= np.sort(c.score)[::-1][:n].sum() + 1e-9
+    assert milp_certificate(c, n, d)[1] == bound
