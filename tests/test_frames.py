@@ -41,3 +41,13 @@ def test_surface_height_and_normals_follow_a_plane():
 def test_grid_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Grid(**kwargs)
+
+
+def test_surface_gradient_is_computed_once_and_read_only():
+    z = np.arange(12, dtype=np.float32).reshape(3, 4) * 5.0
+    g = Grid((3, 4), pixel_size_um=5.0, surface_z_um=z)
+    first, second = g.surface_gradient(), g.surface_gradient()
+    assert first[0] is second[0] and first[1] is second[1]
+    np.testing.assert_allclose(first[1], 1.0)  # dz/dx: 5 um per 5 um pixel
+    np.testing.assert_allclose(first[0], 4.0)  # dz/dy: 20 um per 5 um pixel
+    assert not first[0].flags.writeable
