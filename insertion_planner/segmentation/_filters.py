@@ -206,25 +206,7 @@ def hessian_response(sm: F32, *, blob_weight: float = 1.0) -> tuple[F32, F32]:
     >>> float(ridge[3, 3]), float(disc[3, 3])
     (2.0, 0.0)
     """
-    p = np.pad(sm, 1, mode="edge")
-    c2 = sm * np.float32(2)
-    dyy = p[2:, 1:-1] + p[:-2, 1:-1]
-    dyy -= c2
-    dxx = p[1:-1, 2:] + p[1:-1, :-2]
-    dxx -= c2
-    dxy = p[2:, 2:] - p[2:, :-2]
-    dxy -= p[:-2, 2:]
-    dxy += p[:-2, :-2]
-    dxy *= np.float32(0.25)
-    # eigenvalues of minus the Hessian: -half_tr +- disc
-    half_tr = dxx + dyy
-    half_tr *= np.float32(-0.5)
-    dxx -= dyy
-    dxx *= np.float32(0.5)
-    dxx *= dxx
-    dxy *= dxy
-    dxx += dxy
-    disc = np.sqrt(dxx, out=dxx)
+    half_tr, disc = _neg_hessian_eigen_parts(sm)
     e1 = half_tr + disc
     e2 = half_tr
     e2 -= disc
@@ -247,6 +229,14 @@ def disc_response(sm: F32) -> F32:
     >>> float(disc_response(-(xx**2 + yy**2))[3, 3])
     2.0
     """
+    out, disc = _neg_hessian_eigen_parts(sm)
+    out -= disc
+    return np.maximum(out, 0, out=out)
+
+
+def _neg_hessian_eigen_parts(sm: F32) -> tuple[F32, F32]:
+    """(mean, half-difference) of the eigenvalues of minus the finite-difference Hessian:
+    the eigenvalues are ``mean + half_diff`` and ``mean - half_diff``."""
     p = np.pad(sm, 1, mode="edge")
     c2 = sm * np.float32(2)
     dyy = p[2:, 1:-1] + p[:-2, 1:-1]
@@ -257,15 +247,14 @@ def disc_response(sm: F32) -> F32:
     dxy -= p[:-2, 2:]
     dxy += p[:-2, :-2]
     dxy *= np.float32(0.25)
-    out = dxx + dyy
-    out *= np.float32(-0.5)
+    mean = dxx + dyy
+    mean *= np.float32(-0.5)
     dxx -= dyy
     dxx *= np.float32(0.5)
     dxx *= dxx
     dxy *= dxy
     dxx += dxy
-    out -= np.sqrt(dxx, out=dxx)
-    return np.maximum(out, 0, out=out)
+    return mean, np.sqrt(dxx, out=dxx)
 
 
 def scales_for(
