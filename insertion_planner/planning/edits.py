@@ -140,14 +140,7 @@ def move_thread(
 def lock_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None) -> InsertionPlan:
     """Lock a thread: replanning and moves leave it where it is."""
     _editable(plan, thread_id, action="locked", allow_locked=True)
-    threads = tuple(replace(u, status="locked") if u.id == thread_id else u for u in plan.threads)
-    return _finish(
-        plan,
-        threads,
-        avoidance,
-        {"op": "lock", "thread_id": int(thread_id)},
-        f"lock thread {thread_id}",
-    )
+    return _set_status(plan, thread_id, "locked", avoidance, op="lock")
 
 
 def unlock_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None) -> InsertionPlan:
@@ -155,24 +148,24 @@ def unlock_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None)
     t = plan.thread(thread_id)
     if t.status != "locked":
         raise ValueError(f"thread {thread_id} is {t.status}, not locked")
-    threads = tuple(replace(u, status="planned") if u.id == thread_id else u for u in plan.threads)
+    return _set_status(plan, thread_id, "planned", avoidance, op="unlock")
+
+
+def _set_status(
+    plan: InsertionPlan, thread_id: int, status: str, avoidance: Any, *, op: str
+) -> InsertionPlan:
+    """Give one thread a new status, then re-check the plan as every edit does."""
+    threads = tuple(replace(u, status=status) if u.id == thread_id else u for u in plan.threads)
     return _finish(
         plan,
         threads,
         avoidance,
-        {"op": "unlock", "thread_id": int(thread_id)},
-        f"unlock thread {thread_id}",
+        {"op": op, "thread_id": int(thread_id)},
+        f"{op} thread {thread_id}",
     )
 
 
 def remove_thread(plan: InsertionPlan, thread_id: int, *, avoidance: Any = None) -> InsertionPlan:
     """Remove a thread from the plan (its status becomes ``removed``)."""
     _editable(plan, thread_id, action="removed", allow_locked=True)
-    threads = tuple(replace(u, status="removed") if u.id == thread_id else u for u in plan.threads)
-    return _finish(
-        plan,
-        threads,
-        avoidance,
-        {"op": "remove", "thread_id": int(thread_id)},
-        f"remove thread {thread_id}",
-    )
+    return _set_status(plan, thread_id, "removed", avoidance, op="remove")
