@@ -64,7 +64,8 @@ def synthetic_cortex(
 
     Pial arteries and veins enter from the rim of the opening and branch by Murray's law
     (diameters from about 700 um down to 30 um), ending in penetrating vessels that dive
-    into the cortex; isolated penetrating stumps (20-60 um) dot the free cortex. The
+    into the cortex; more penetrating stumps (20-60 um) leave the side of small pial
+    vessels along their course. The
     surface has gentle gyri and sulci (about a millimetre of relief). In ``transdural``
     mode the cortex is seen through a scattering dura veil and dural vessels lie on top.
     The opening is ``min(25 mm, 0.95 * shorter field side)`` across, centred.

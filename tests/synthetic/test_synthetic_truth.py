@@ -186,6 +186,26 @@ def test_penetrating_in_graph_and_mask(case_d):
         assert len(zs) == 1  # each stump: one surface node joined to one deep node
 
 
+@pytest.mark.parametrize("fixture", ["case_d", "case_t"])
+def test_penetrating_vessels_leave_pial_vessels(fixture, request):
+    """Every penetrating vessel's surface end touches a pial artery or vein (Duvernoy
+    1981): none stands alone in free cortex, where a 20 um stump would be invisible."""
+    from scipy import ndimage as ndi
+
+    c = request.getfixturevalue(fixture)
+    # the stump covers the parent's edge, and a dural vessel may cover the parent
+    pial = np.isin(c.truth.kind, [KIND_CODES[k] for k in SURFACE_KINDS])
+    dist = ndi.distance_transform_edt(~pial) * c.pixel_size_um
+    checked = 0
+    for x, y, _z, r, _depth in c.truth.penetrating:
+        ri, ci = int(round(y / c.pixel_size_um)), int(round(x / c.pixel_size_um))
+        if not c.craniectomy[max(ri - 5, 0) : ri + 6, max(ci - 5, 0) : ci + 6].all():
+            continue
+        checked += 1
+        assert dist[ri, ci] <= r + 1.5 * c.pixel_size_um, (x, y, r)
+    assert checked >= 10
+
+
 def test_vessels_lie_on_surface(case_t):
     c = case_t
     g = c.truth.graph
