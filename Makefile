@@ -50,7 +50,7 @@ bench: install
 
 lint: install
 	$(PY) -m pip install -q -e ".[viz,test,dev]"
-	$(VENV)/bin/ruff check insertion_planner tests benchmarks
+	$(VENV)/bin/ruff check insertion_planner tests benchmarks notebooks
 	$(VENV)/bin/ruff format --check insertion_planner tests benchmarks
 
 clean:
