@@ -55,6 +55,10 @@ class ModeSettings:
         Also detect dark discs in the green darkness on the 2 x 2 level (smoothed 0.87
         level px, the blur of the dura veil) above ``disc_green`` times its noise; the
         discs and their neighbouring level pixels become lumen (0: off).
+    stump_noise : float
+        A compact speck is kept as a penetrating stump only if its darkest pixel
+        (smoothed 0.7 px) is at least ``stump_noise`` times the pixel noise: a stump is a
+        nearly opaque blood column; fainter specks are noise that passed the thresholds.
     """
 
     high_floor: float
@@ -67,12 +71,13 @@ class ModeSettings:
     disc_noise: float
     dark_weak: float
     disc_green: float
+    stump_noise: float
 
 
 MODE_SETTINGS: dict[DuraMode, ModeSettings] = {
     # the dura veil lowers relative contrast and blurs: lower floors, a lower edge fraction
-    DuraMode.DURECTOMY: ModeSettings(0.05, 0.025, 1.6, 0.8, 0.5, 8.0, 0.5, 0.85, 0.0, 0.0),
-    DuraMode.TRANSDURAL: ModeSettings(0.03, 0.015, 1.6, 0.8, 0.3, 16.0, 0.5, 0.85, 2.0, 0.5),
+    DuraMode.DURECTOMY: ModeSettings(0.05, 0.025, 1.6, 0.8, 0.5, 8.0, 0.5, 0.85, 0.0, 0.0, 4.0),
+    DuraMode.TRANSDURAL: ModeSettings(0.03, 0.015, 1.6, 0.8, 0.3, 16.0, 0.5, 0.85, 2.0, 0.5, 4.0),
 }
 
 
@@ -314,7 +319,9 @@ def _noise_level(dark: F32) -> float:
     return float(1.4826 * np.median(np.abs(resid - np.median(resid))))
 
 
-def _fill_small_holes(mask: NDArray[np.bool_], max_area: int, f: int) -> NDArray[np.bool_]:
+def _fill_small_holes(
+    mask: NDArray[np.bool_], max_area: int, f: int, dark: F32 | None = None
+) -> NDArray[np.bool_]:
     """Fill holes of at most ``max_area`` pixels: background components (4-connected) of
     the mask max-pooled over f x f blocks, so holes narrower than a block stay open."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
@@ -324,6 +331,21 @@ def _fill_small_holes(mask: NDArray[np.bool_], max_area: int, f: int) -> NDArray
     area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)
     small = area <= max_area
     small[0] = False
+    if dark is not None and small.any():
+        # a hole is filled only if it is at least half as dark as the vessel ring around
+        # it (a junction centre, a filled glint); a lighter one is tissue between vessels
+        d1 = flt.downmax2(dark) if f == 2 else dark
+        h, w = lab.shape
+        for i, sl in enumerate(ndi.find_objects(np.where(small[lab], lab, 0)), start=1):
+            if sl is None:
+                continue
+            r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
+            c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
+            hole = lab[r0:r1, c0:c1] == i
+            ring = ndi.binary_dilation(hole, iterations=2) & pooled[r0:r1, c0:c1]
+            win = d1[r0:r1, c0:c1]
+            if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
+                small[i] = False
     if not small.any():
         return mask
     hr, hc = np.nonzero(small[lab])
@@ -520,13 +542,17 @@ def segment_vessels(
     mask |= discs
     # holes up to the cross-section of the widest vessel: a junction centre or a light
     # reflex, not tissue one could plan in
-    mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=f)
+    mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=f, dark=dark_s)
 
     # 4. specks removed, compact discs kept as penetrating stumps
     stumps, labels, stump_labels, stats = find_stumps(mask, pixel_size_um=px, discs=discs)
     min_area = max(4.0, (2.0 * dmin / px) ** 2)
     speck = stats["area"] < min_area
     speck[0] = False
+    if stump_labels.size:
+        peak = ndi.maximum(dark_s, labels, stump_labels)
+        strong = np.asarray(peak, np.float64) >= st.stump_noise * noise
+        stumps, stump_labels = stumps[strong], stump_labels[strong]
     speck[stump_labels] = False
     if speck.any():
         mask &= ~speck[labels]

@@ -44,6 +44,47 @@ def test_stumps_found_not_removed(lines_case):
         assert 20 <= vm.penetrating[np.argmin(d), 2] <= 60
 
 
+def _noisy_tissue(n=192, seed=0, sd=4.0):
+    rng = np.random.default_rng(seed)
+    return np.full((n, n), 200.0) + rng.normal(0, sd, (n, n)), rng
+
+
+@pytest.mark.parametrize("mode", ["durectomy", "transdural"])
+def test_noise_specks_are_not_stumps(synthetic_small, mode):
+    """Compact specks of rendered noise and texture are not kept as stumps (each would
+    forbid a disc of cortex the size of its clearance)."""
+    case, vm = synthetic_small[mode]
+    rc = np.rint(vm.penetrating[:, :2]).astype(int)
+    off_truth = ~case.truth.mask[rc[:, 0], rc[:, 1]] & case.craniectomy[rc[:, 0], rc[:, 1]]
+    assert off_truth.sum() <= 2
+
+
+def test_small_blood_column_is_a_stump():
+    """A lone 36 um dark disc (a penetrating vessel seen end-on) is found and forbidden."""
+    img, _ = _noisy_tissue()
+    yy, xx = np.mgrid[0:192, 0:192]
+    img[(yy - 96) ** 2 + (xx - 96) ** 2 <= 1.5**2] = 110.0
+    vm = ip.segment_vessels(np.clip(img, 0, 255).astype(np.uint8), pixel_size_um=12.0)
+    d = np.hypot(vm.penetrating[:, 0] - 96, vm.penetrating[:, 1] - 96)
+    assert len(vm.penetrating) >= 1 and d.min() < 1.5
+    assert not ip.build_avoidance_map(vm).allowed[92:101, 92:101].any()
+
+
+def test_holes_filled_only_when_dark():
+    """A gap as dark as the vessel around it is filled; light tissue enclosed by vessels
+    stays tissue."""
+    img, _ = _noisy_tissue(sd=2.0)
+    # two rings of vessel (6 px wide): one around tissue, one around a dark gap
+    yy, xx = np.mgrid[0:192, 0:192]
+    for cr, cc in ((60, 60), (130, 130)):
+        rho = np.hypot(yy - cr, xx - cc)
+        img[(rho >= 7) & (rho <= 13)] = 90.0
+    img[np.hypot(yy - 130, xx - 130) < 7] = 110.0  # dark centre: part of the vessel
+    vm = ip.segment_vessels(np.clip(img, 0, 255).astype(np.uint8), pixel_size_um=12.0)
+    assert vm.mask[58:63, 58:63].sum() == 0
+    assert vm.mask[128:133, 128:133].all()
+
+
 def test_result_types_and_readonly(lines_case):
     vm = ip.segment_vessels(lines_case[0], pixel_size_um=12.0, dura_mode="transdural")
     assert vm.mask.dtype == bool and vm.radius_um.dtype == np.float32
