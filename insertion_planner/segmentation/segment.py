@@ -550,8 +550,12 @@ def segment_vessels(
     speck = stats["area"] < min_area
     speck[0] = False
     if stump_labels.size:
-        peak = ndi.maximum(dark_s, labels, stump_labels)
-        strong = np.asarray(peak, np.float64) >= st.stump_noise * noise
+        cand = np.zeros(len(stats["area"]), bool)
+        cand[stump_labels] = True
+        on = cand[labels]
+        peak = np.full(cand.size, -np.inf, np.float32)
+        np.maximum.at(peak, labels[on], dark_s[on])
+        strong = peak[stump_labels] >= np.float32(st.stump_noise * noise)
         stumps, stump_labels = stumps[strong], stump_labels[strong]
     speck[stump_labels] = False
     if speck.any():
