@@ -9,20 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from ._arrays import readonly as _readonly
 from ._validation import check_positive
 
 __all__ = ["Grid"]
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
+from .._arrays import readonly as _readonly
 from ..config import DuraMode, SafetyMargins
 from ..segmentation import VesselMap
 
@@ -22,11 +23,6 @@ EDGE_ALLOWANCE_PX = 1.0
 UNCERTAIN_CONFIDENCE = 0.05
 """Off-vessel pixels at or below this confidence (candidates that responded like a vessel
 but were not kept) are treated as vessel when measuring clearance: uncertainty forbids."""
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)

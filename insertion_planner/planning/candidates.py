@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._arrays import readonly
 from .scene import (
     Scene,
     head_slack_um,
@@ -99,9 +100,7 @@ class Candidates:
 
 
 def _ro(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.array(a)
-    a.setflags(write=False)
-    return a
+    return readonly(np.array(a))
 
 
 def site_scores(weight: NDArray[np.float64], slack_um: NDArray[np.float64]) -> NDArray[np.float64]:

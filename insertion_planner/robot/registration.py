@@ -20,15 +20,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from .._arrays import readonly as _ro
 from .._validation import as_rng, check_positive
 
 __all__ = ["BrainShift", "BrainShiftResult", "surface_points", "synthetic_brain_shift",
            "register_brain_shift", "rigid_transform"]  # fmt: skip
-
-
-def _ro(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 def rigid_transform(

@@ -10,17 +10,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
+from .._arrays import readonly as _readonly
 from .._validation import check_image, check_positive
 from ..config import DuraMode
 from . import _filters as flt
 from ._graph import find_stumps, radius_and_graph
 
 __all__ = ["VesselMap", "segment_vessels", "ModeSettings", "MODE_SETTINGS"]
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import readonly
 from ..config import DuraMode
 from ..frames import Grid
 
@@ -22,9 +23,7 @@ KIND_CODES = {"artery": 1, "vein": 2, "dural": 3, "penetrating": 4}
 
 
 def _readonly(a: Any, dtype: Any) -> NDArray[Any]:
-    out = np.asarray(a, dtype=dtype).view()  # a read-only view; the source stays as it was
-    out.setflags(write=False)
-    return out
+    return readonly(np.asarray(a, dtype=dtype).view())  # the source stays writable
 
 
 @dataclass(frozen=True, eq=False)
