@@ -159,13 +159,19 @@ def centreline_graph(
     return graph
 
 
-def component_stats(labels: NDArray[np.int32], n: int) -> dict[str, NDArray[np.float64]]:
+def component_stats(
+    labels: NDArray[np.int32], n: int, *, max_area: float = np.inf
+) -> dict[str, NDArray[np.float64]]:
     """Per-label area, centroid, and principal axis lengths (sqrt of the inertia
-    eigenvalues, px) of labels 1..n (index 0 is the background)."""
+    eigenvalues, px) of labels 1..n (index 0 is the background). Centroid and axes are
+    computed for labels of at most ``max_area`` pixels only (0 for larger ones)."""
     rr, cc = np.nonzero(labels)
     lab = labels[rr, cc]
     area = np.bincount(lab, minlength=n + 1).astype(np.float64)
-    safe = np.maximum(area, 1)
+    if np.isfinite(max_area):
+        keep = (area <= max_area)[lab]
+        rr, cc, lab = rr[keep], cc[keep], lab[keep]
+    safe = np.maximum(np.bincount(lab, minlength=n + 1), 1)
     mr = np.bincount(lab, weights=rr, minlength=n + 1) / safe
     mc = np.bincount(lab, weights=cc, minlength=n + 1) / safe
     srr = np.bincount(lab, weights=(rr - mr[lab]) ** 2, minlength=n + 1) / safe
@@ -202,7 +208,7 @@ def find_stumps(
     stats : per-label statistics (:func:`component_stats`)
     """
     labels, n = ndi.label(mask, structure=_EIGHT)
-    stats = component_stats(labels, n)
+    stats = component_stats(labels, n, max_area=np.pi * (max_radius_um / pixel_size_um) ** 2)
     area = stats["area"]
     radius_px = np.sqrt(area / np.pi)
     compact = (stats["minor"] > 0) & (stats["major"] <= 1.6 * np.maximum(stats["minor"], 0.5))
