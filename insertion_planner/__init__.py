@@ -11,7 +11,7 @@ from .avoidance import AvoidanceMap, build_avoidance_map
 from .config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
 from .errors import InfeasiblePlanError, KinematicLimitError, PlanFileError, PlannerError
 from .frames import Grid
-from .pipeline import plan_insertions
+from .pipeline import avoidance_for_plan, plan_insertions
 from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
 from .planning import (
     ConstraintViolationError,
@@ -54,6 +54,7 @@ __all__ = [
     "VesselMap",
     "build_avoidance_map",
     "AvoidanceMap",
+    "avoidance_for_plan",
     "SyntheticCase",
     "GroundTruth",
     "InsertionPlan",

@@ -13,7 +13,7 @@ from .plan import InsertionPlan
 from .planning.plan_sites import plan_from_avoidance
 from .robots import RobotSpec, get_robot
 
-__all__ = ["plan_insertions"]
+__all__ = ["plan_insertions", "avoidance_for_plan"]
 
 
 def plan_insertions(
@@ -121,3 +121,54 @@ def plan_insertions(
         surface_height_um=surface_height_um, craniectomy=craniectomy, strict=strict, vessels=vessels,
         image=arr, seed=seed, parameters={"pixel_size_um": px, "robot": spec.name}, **options,
     )  # fmt: skip
+
+
+def avoidance_for_plan(plan: InsertionPlan, image: NDArray[Any]) -> Any:
+    """Rebuild the avoidance map of a plan loaded from JSON from the image it was made from.
+
+    A plan file holds the plan, not its avoidance map; with the map, a failed insertion
+    can be re-placed (:func:`~insertion_planner.replan`, or ``simulate(..., avoidance=)``)
+    instead of retried at the same site. The image must be the one the plan was made
+    from (same array, checked by its SHA-256); segmentation and the margin model are run
+    with the plan's pixel size, dura mode and margins.
+
+    Raises
+    ------
+    TypeError
+        ``plan`` is not an InsertionPlan.
+    ValueError
+        ``image`` is not the plan's image (shape or SHA-256 differs), or not a valid image.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> import insertion_planner as ip
+    >>> img = np.full((160, 160), 200, np.uint8); img[:, 70:76] = 90
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     ip.plan_insertions(img, pixel_size_um=12.0, n_threads=4).to_json(pathlib.Path(d) / "p.json")
+    ...     plan = ip.load_plan(pathlib.Path(d) / "p.json")
+    >>> amap = avoidance_for_plan(plan, img)
+    >>> bool(amap.allowed[80, 73]), bool(amap.allowed[80, 20])
+    (False, True)
+    """
+    from .avoidance import build_avoidance_map
+    from .planning.plan_sites import image_sha256
+    from .segmentation import segment_vessels
+
+    if not isinstance(plan, InsertionPlan):
+        raise TypeError(f"plan must be an InsertionPlan, got {type(plan).__name__}")
+    arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
+    check_image(arr, name="image")
+    if tuple(arr.shape[:2]) != tuple(plan.image_shape):
+        raise ValueError(
+            f"image has shape {tuple(arr.shape[:2])}, the plan was made from {tuple(plan.image_shape)}"
+        )
+    digest = image_sha256(arr)
+    if digest != plan.image_sha256:
+        raise ValueError(
+            f"image is not the one the plan was made from (sha256 {digest[:12]}..., "
+            f"the plan's {plan.image_sha256[:12]}...)"
+        )
+    vessels = segment_vessels(arr, pixel_size_um=plan.pixel_size_um, dura_mode=plan.dura_mode)
+    return build_avoidance_map(vessels, dura_mode=plan.dura_mode, margins=plan.margins)

@@ -109,3 +109,20 @@ def test_cli_plan_errors_write_nothing(tmp_path, case, capsys, args, message):
     err = capsys.readouterr().err
     assert code != 0 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_avoidance_for_plan_checks_the_image(tmp_path):
+    img = np.full((160, 160), 200, np.uint8)
+    img[:, 70:76] = 90
+    ip.plan_insertions(img, pixel_size_um=12.0, n_threads=4).to_json(tmp_path / "p.json")
+    plan = ip.load_plan(tmp_path / "p.json")
+    amap = ip.avoidance_for_plan(plan, img)
+    assert not amap.allowed[:, 70:76].any() and amap.allowed[80, 20]
+    other = img.copy()
+    other[5, 5] = 201
+    with pytest.raises(ValueError, match="not the one the plan was made from"):
+        ip.avoidance_for_plan(plan, other)
+    with pytest.raises(ValueError, match="shape"):
+        ip.avoidance_for_plan(plan, img[:100])
+    with pytest.raises(TypeError, match="InsertionPlan"):
+        ip.avoidance_for_plan({"threads": []}, img)

@@ -53,6 +53,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="F",
         help="sample insertion failures at this rate instead",
     )
+    p.add_argument(
+        "--image",
+        default=None,
+        metavar="IMAGE",
+        help=(
+            "the image the plan was made from (checked by its SHA-256): its avoidance map "
+            "is rebuilt so that a failed insertion is re-placed, not retried at the same site"
+        ),
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random parts (default 0)")
     p.set_defaults(run=run)
     return p
@@ -60,18 +69,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Simulate, then write the report (and the plan); nothing is written on error."""
-    from .._io import atomic_write_text, check_output_path
+    from .._io import atomic_write_text, check_output_path, read_image
+    from ..pipeline import avoidance_for_plan
     from ..plan import load_plan
     from ..robot import simulate
 
     out = check_output_path(args.out, name="--out") if args.out else None
     plan_out = check_output_path(args.plan_out, name="--plan-out") if args.plan_out else None
     plan = load_plan(args.plan)
+    avoidance = None
+    if args.image is not None:
+        avoidance = avoidance_for_plan(plan, read_image(args.image, name="--image"))
     rate: float | str | None = args.failure_rate
     if rate is None and args.failures:
         rate = "robot"
     report = simulate(plan, robot=args.robot, rng=args.seed, monte_carlo_samples=args.monte_carlo,
-                      failure_rate=rate)  # fmt: skip
+                      failure_rate=rate, avoidance=avoidance)  # fmt: skip
     report_text = report.to_json_text()
     plan_text = report.apply().to_json_text() if plan_out is not None else None
     if out is not None:

@@ -26,3 +26,34 @@ def test_simulate_command_errors(plan64, tmp_path, capsys):
         == 2
     )
     assert not out.exists()
+
+
+def test_simulate_with_image_replaces_failed_threads(tmp_path, capsys):
+    """With the plan's image, a failed insertion is re-placed away from its hole; without
+    it, the plan file alone can only retry at the same site."""
+    import numpy as np
+
+    import insertion_planner as ip
+
+    case = ip.synthetic_cortex(2, shape=(384, 384), pixel_size_um=20.0)
+    np.save(tmp_path / "cortex.npy", case.image)
+    assert main(["plan", str(tmp_path / "cortex.npy"), "--pixel-size-um", "20", "--threads", "24",
+                 "--out", str(tmp_path / "plan.json")]) == 0  # fmt: skip
+    original = json.loads((tmp_path / "plan.json").read_text())
+    sites = {t["id"]: t["pixel"] for t in original["threads"]}
+    moved = {}
+    for name, extra in (("same", []), ("image", ["--image", str(tmp_path / "cortex.npy")])):
+        out = tmp_path / f"plan_{name}.json"
+        code = main(["simulate", str(tmp_path / "plan.json"), "--failure-rate", "0.3",
+                     "--seed", "4", "--plan-out", str(out), *extra])  # fmt: skip
+        assert code == 0
+        done = json.loads(out.read_text())["threads"]
+        moved[name] = sum(t["pixel"] != sites[t["id"]] for t in done if t["id"] in sites)
+    capsys.readouterr()
+    assert moved["same"] == 0
+    assert moved["image"] >= 1
+    # a re-placed site keeps its clearance in the rebuilt map
+    plan = ip.load_plan(tmp_path / "plan_image.json")
+    amap = ip.avoidance_for_plan(plan, case.image)
+    for t in plan.threads:
+        assert amap.allowed[int(round(t.pixel[0])), int(round(t.pixel[1]))]
