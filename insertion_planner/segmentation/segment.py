@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,13 +240,18 @@ def _darkness(
     gs = flt.block_mean(green, f) if f > 1 else green
     rs = (flt.block_mean(red, f) if f > 1 else red) if red is not None else None
     excl = _excluded(gs, rs, scale)
-    q = green * _inverse_background(gs, size_px=size_px, f=f, shape=shape, exclude=excl)
+
+    def relative(channel: F32, small: F32) -> F32:
+        return channel * _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
+        q = relative(green, gs)
+        qr = fut.result() if fut is not None else None
     glint = q > np.float32(1.15)
     dark = np.float32(1.0) - q
     dark_g = dark.copy() if green_level1 and red is not None else None
-    qr = None
-    if red is not None and rs is not None:
-        qr = red * _inverse_background(rs, size_px=size_px, f=f, shape=shape, exclude=excl)
+    if qr is not None:
         tmp = qr - np.float32(1.0)
         tmp *= np.float32(red_weight)
         dark += tmp
@@ -372,6 +378,60 @@ def _hysteresis(resp: F32, seed: NDArray[np.bool_], low: NDArray[np.bool_]) -> N
     return out
 
 
+def _stump_discs(
+    dark: F32, green1: F32 | None, *, noise: float, st: ModeSettings, shape: tuple[int, int]
+) -> tuple[F32, NDArray[np.bool_]]:
+    """The lightly smoothed darkness (sigma 0.7 px) and the pixels of small dark discs,
+    penetrating-stump candidates: found at full resolution (a 2-pixel stump is diluted in
+    the pyramid), relative to the pixel ``noise``."""
+    dark_s = flt.gauss(dark, 0.7)
+    disc = flt.disc_response(dark_s)
+    disc *= np.float32(0.49)
+    discs = disc >= np.float32(max(st.disc_noise * noise, st.low_floor))
+    if green1 is not None:
+        # through the dura the veil blurs a stump over ~1.5 px and the red correction
+        # hides it (a blood column is dark in red too): green darkness on the 2 x 2 level
+        g_disc = flt.disc_response(flt.gauss(green1, 0.87))
+        g_disc *= np.float32(0.87**2)
+        hit = g_disc >= np.float32(max(st.disc_green * _noise_level(green1), st.low_floor / 2))
+        if hit.any():
+            hit = ndi.binary_dilation(hit, iterations=1)
+            hr, hc = np.nonzero(hit)
+            hr, hc = _expand(hr, hc, 2 if min(shape) >= 2 else 1, shape)
+            discs[hr, hc] = True
+    return dark_s, discs
+
+
+def _confidence(
+    resp: F32,
+    mask: NDArray[np.bool_],
+    rows: NDArray[np.intp],
+    cols: NDArray[np.intp],
+    ok: NDArray[np.bool_],
+    ratio: F32,
+    *,
+    high: float,
+    low: float,
+    shape: tuple[int, int],
+    base: int,
+) -> tuple[F32, F32]:
+    """Vesselness (response / 2 high thresholds, in [0, 1]) and per-pixel confidence at
+    full resolution: on the mask the response over the high threshold, off it one minus
+    the response over the low threshold; edge candidates (``rows``, ``cols``) that failed
+    the lumen-edge test (``ok``) are as sure as their darkness ``ratio`` is far below the
+    edge darkness."""
+    rel = np.clip(resp * np.float32(1 / high), 0, 2).astype(np.float32)
+    rel = flt.upsample2(rel, shape) if base else rel
+    vesselness = rel * np.float32(0.5)
+    confidence = rel * np.float32(-high / low)
+    confidence += np.float32(1)
+    np.maximum(confidence, 0, out=confidence)
+    np.copyto(confidence, np.minimum(rel, np.float32(1)), where=mask)
+    fail = ~ok & ~mask[rows, cols]
+    confidence[rows[fail], cols[fail]] = np.clip(1 - ratio[fail], 0, 1)
+    return vesselness, confidence
+
+
 def segment_vessels(
     image: Any,
     *,
@@ -388,7 +448,8 @@ def segment_vessels(
     hysteresis thresholds set from the response's noise; lumen edges at the local
     half-maximum darkness; small holes filled, non-compact specks removed, compact dark
     discs kept as penetrating stumps; radius from the distance transform at the
-    centreline; a centreline graph.
+    centreline; a centreline graph. Independent branches run on two threads; the result
+    does not depend on it.
 
     Parameters
     ----------
@@ -456,122 +517,102 @@ def segment_vessels(
     while len(levels) < 8 and min(levels[-1].shape) >= 16:
         levels.append(flt.downsample2(levels[-1]))
     levels = levels[: max(base, 1) + int(np.ceil(np.log2(max(scales) / 0.7 + 1e-9))) + 1]
-    resp, best, _ = flt.vesselness_pyramid(levels, scales, base_level=base)
     noise = _noise_level(dark)
-    high = max(st.high_floor, st.high_noise * noise)
-    low = max(st.low_floor, st.low_noise * noise)
-    # wide vessels are thick, so dark (Beer-Lambert): a wide faint structure (texture,
-    # a shaded sulcus) must respond more strongly to count as a seed
-    seed = resp >= np.float32(high) * (1 + best / np.float32(st.wide_scale_px))
-    # a pixel dark enough on its own (smoothed) extends a detection as well: where
-    # vessels overlap (a dural vessel along a pial one) the Hessian response is mixed
-    weak = resp >= np.float32(low)
-    if st.dark_weak > 0:
-        weak |= flt.gauss(levels[base], 1.0) >= np.float32(st.dark_weak * high)
-    detected = _hysteresis(resp, seed, weak)
-    # 3. lumen edges at full resolution: darkness at least edge_fraction of the local peak
-    dark_s = flt.gauss(dark, 0.7)
-    # penetrating stumps: small dark discs at full resolution (a 2-pixel stump is diluted
-    # in the pyramid), relative to the pixel noise
-    disc = flt.disc_response(dark_s)
-    disc *= np.float32(0.49)
-    discs = disc >= np.float32(max(st.disc_noise * noise, st.low_floor))
-    if green1 is not None:
-        # through the dura the veil blurs a stump over ~1.5 px and the red correction
-        # hides it (a blood column is dark in red too): green darkness on the 2 x 2 level
-        g_disc = flt.disc_response(flt.gauss(green1, 0.87))
-        g_disc *= np.float32(0.87**2)
-        hit = g_disc >= np.float32(max(st.disc_green * _noise_level(green1), st.low_floor / 2))
-        if hit.any():
-            hit = ndi.binary_dilation(hit, iterations=1)
-            hr, hc = np.nonzero(hit)
-            hr, hc = _expand(hr, hc, 2 if min(shape) >= 2 else 1, shape)
-            discs[hr, hc] = True
+    # penetrating-stump candidates on a second thread meanwhile
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fut_discs = pool.submit(_stump_discs, dark, green1, noise=noise, st=st, shape=shape)
+        resp, best, _ = flt.vesselness_pyramid(levels, scales, base_level=base)
+        high = max(st.high_floor, st.high_noise * noise)
+        low = max(st.low_floor, st.low_noise * noise)
+        # wide vessels are thick, so dark (Beer-Lambert): a wide faint structure (texture,
+        # a shaded sulcus) must respond more strongly to count as a seed
+        seed = resp >= np.float32(high) * (1 + best / np.float32(st.wide_scale_px))
+        # a pixel dark enough on its own (smoothed) extends a detection as well: where
+        # vessels overlap (a dural vessel along a pial one) the Hessian response is mixed
+        weak = resp >= np.float32(low)
+        if st.dark_weak > 0:
+            weak |= flt.gauss(levels[base], 1.0) >= np.float32(st.dark_weak * high)
+        detected = _hysteresis(resp, seed, weak)
+        dark_s, discs = fut_discs.result()
+        # 3. lumen edges at full resolution: darkness at least edge_fraction of the local peak
+        det_grow = ndi.binary_dilation(detected, iterations=1) if base else detected
+        r1, c1 = np.nonzero(det_grow)
+        rows, cols = _expand(r1, c1, f, shape)
 
-    det_grow = ndi.binary_dilation(detected, iterations=1) if base else detected
-    r1, c1 = np.nonzero(det_grow)
-    rows, cols = _expand(r1, c1, f, shape)
+        # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
+        # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
+        # at least that wide (so a thin dark vessel beside a wide faint one is not its peak)
+        def level_of(b: F32) -> NDArray[np.int8]:
+            hw_px = 2.5 * b
+            return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7).astype(
+                np.int8
+            )
 
-    # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
-    # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
-    # at least that wide (so a thin dark vessel beside a wide faint one is not its peak)
-    def level_of(b: F32) -> NDArray[np.int8]:
-        hw_px = 2.5 * b
-        return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7).astype(
-            np.int8
+        lvl = level_of(best)
+        pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if base else dark_s
+        peak_lv = [np.where(detected, pooled, 0).astype(np.float32)]
+        lvl_lv = [lvl]
+        top = int(lvl.max()) if lvl.size else 0
+        while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
+            # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
+            # not a max, so the peak is not raised by noise maxima)
+            keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
+            num = flt.downsample2(peak_lv[-1] * keep)
+            den = flt.downsample2(keep)
+            peak_lv.append(
+                np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0).astype(np.float32)
+            )
+            lvl_lv.append(
+                np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]]
+            )
+        need = np.minimum(
+            lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
+            len(peak_lv) - 1,
         )
+        peak = np.zeros(rows.size, np.float32)
+        for lv, img_lv in enumerate(peak_lv):
+            sel = np.nonzero(need == lv)[0]
+            if sel.size:
+                m5 = flt.max5(img_lv)
+                g = f * 2**lv
+                peak[sel] = m5[
+                    np.minimum(rows[sel] // g, m5.shape[0] - 1),
+                    np.minimum(cols[sel] // g, m5.shape[1] - 1),
+                ]
+        edge = np.float32(st.edge_fraction) * peak
+        ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
+        ok = ratio >= 1
+        mask = np.zeros(shape, bool)
+        mask[rows[ok], cols[ok]] = True
+        mask |= discs
+        # holes up to the cross-section of the widest vessel: a junction centre or a light
+        # reflex, not tissue one could plan in
+        mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=f, dark=dark_s)
 
-    lvl = level_of(best)
-    pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if base else dark_s
-    peak_lv = [np.where(detected, pooled, 0).astype(np.float32)]
-    lvl_lv = [lvl]
-    top = int(lvl.max()) if lvl.size else 0
-    while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
-        # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
-        # not a max, so the peak is not raised by noise maxima)
-        keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
-        num = flt.downsample2(peak_lv[-1] * keep)
-        den = flt.downsample2(keep)
-        peak_lv.append(
-            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0).astype(np.float32)
+        # 4. specks removed, compact discs kept as penetrating stumps
+        stumps, labels, stump_labels, stats = find_stumps(mask, pixel_size_um=px, discs=discs)
+        min_area = max(4.0, (2.0 * dmin / px) ** 2)
+        speck = stats["area"] < min_area
+        speck[0] = False
+        if stump_labels.size:
+            cand = np.zeros(len(stats["area"]), bool)
+            cand[stump_labels] = True
+            on = cand[labels]
+            peak = np.full(cand.size, -np.inf, np.float32)
+            np.maximum.at(peak, labels[on], dark_s[on])
+            strong = peak[stump_labels] >= np.float32(st.stump_noise * noise)
+            stumps, stump_labels = stumps[strong], stump_labels[strong]
+        speck[stump_labels] = False
+        if speck.any():
+            mask &= ~speck[labels]
+
+        # 5. radius and centreline graph (on the 2x2 max-pooled mask) on a second thread,
+        # confidence meanwhile
+        fut_rg = pool.submit(radius_and_graph, mask, pixel_size_um=px, factor=f)
+        vesselness, confidence = _confidence(
+            resp, mask, rows, cols, ok, ratio, high=high, low=low, shape=shape, base=base
         )
-        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]])
-    need = np.minimum(
-        lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
-        len(peak_lv) - 1,
-    )
-    peak = np.zeros(rows.size, np.float32)
-    for lv, img_lv in enumerate(peak_lv):
-        sel = np.nonzero(need == lv)[0]
-        if sel.size:
-            m5 = flt.max5(img_lv)
-            g = f * 2**lv
-            peak[sel] = m5[
-                np.minimum(rows[sel] // g, m5.shape[0] - 1),
-                np.minimum(cols[sel] // g, m5.shape[1] - 1),
-            ]
-    edge = np.float32(st.edge_fraction) * peak
-    ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
-    ok = ratio >= 1
-    mask = np.zeros(shape, bool)
-    mask[rows[ok], cols[ok]] = True
-    mask |= discs
-    # holes up to the cross-section of the widest vessel: a junction centre or a light
-    # reflex, not tissue one could plan in
-    mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=f, dark=dark_s)
-
-    # 4. specks removed, compact discs kept as penetrating stumps
-    stumps, labels, stump_labels, stats = find_stumps(mask, pixel_size_um=px, discs=discs)
-    min_area = max(4.0, (2.0 * dmin / px) ** 2)
-    speck = stats["area"] < min_area
-    speck[0] = False
-    if stump_labels.size:
-        cand = np.zeros(len(stats["area"]), bool)
-        cand[stump_labels] = True
-        on = cand[labels]
-        peak = np.full(cand.size, -np.inf, np.float32)
-        np.maximum.at(peak, labels[on], dark_s[on])
-        strong = peak[stump_labels] >= np.float32(st.stump_noise * noise)
-        stumps, stump_labels = stumps[strong], stump_labels[strong]
-    speck[stump_labels] = False
-    if speck.any():
-        mask &= ~speck[labels]
-
-    # 5. radius and centreline graph (on the 2x2 max-pooled mask), confidence
-    radius_um, graph = radius_and_graph(mask, pixel_size_um=px, factor=f)
-    # response / high threshold, in [0, 2], at full resolution
-    rel = np.clip(resp * np.float32(1 / high), 0, 2).astype(np.float32)
-    rel = flt.upsample2(rel, shape) if base else rel
-    vesselness = rel * np.float32(0.5)
-    # off the mask: 1 - response / low threshold; on it: response / high threshold
-    confidence = rel * np.float32(-high / low)
-    confidence += np.float32(1)
-    np.maximum(confidence, 0, out=confidence)
-    np.copyto(confidence, np.minimum(rel, np.float32(1)), where=mask)
-    # candidates examined and found lighter than the lumen edge (a vessel's shoulders):
-    # as sure as they are far below the edge darkness
-    fail = ~ok & ~mask[rows, cols]
-    confidence[rows[fail], cols[fail]] = np.clip(1 - ratio[fail], 0, 1)
+        radius_um, graph = fut_rg.result()
     return VesselMap(
         mask=_readonly(mask),
         radius_um=_readonly(radius_um),
