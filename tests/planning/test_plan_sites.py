@@ -92,7 +92,9 @@ def test_transdural_adds_dura_and_deterministic(amap):
     spacing=st.floats(150.0, 600.0),
     required=st.floats(40.0, 200.0),
 )
-def test_properties_spacing_clearance_region_count(draw, make_map, seed, n, spacing, required):
+def test_properties_spacing_clearance_region_count_determinism(
+    draw, make_map, seed, n, spacing, required
+):
     mask = draw((128, 128), n_lines=5, width_px=3, seed=seed)
     amap = make_map(mask, required_um=required)
     rng = np.random.default_rng(seed)
@@ -103,6 +105,8 @@ def test_properties_spacing_clearance_region_count(draw, make_map, seed, n, spac
     assert len(p.threads) <= n
     assert (len(p.threads) == n) == (p.binding_constraint is None)
     _assert_safe(p, amap, region)
+    again = plan_from_avoidance(amap, n_threads=n, region=region, min_spacing_um=spacing)
+    assert again.to_json_text() == p.to_json_text()
 
 
 def test_strict_must_be_a_bool_and_empty_default_region_names_region(amap):
