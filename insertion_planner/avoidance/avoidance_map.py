@@ -16,13 +16,22 @@ from ..segmentation import VesselMap
 __all__ = ["AvoidanceMap", "build_avoidance_map", "LOW_CONFIDENCE", "UNCERTAIN_CONFIDENCE"]
 
 LOW_CONFIDENCE = 0.5
+"""Below this segmentation confidence a pixel needs ``low_confidence_extra_um`` more."""
+
 EDGE_ALLOWANCE_PX = 1.0
 """Pixels taken off the distance to the nearest hazard pixel centre (edge position + error)."""
-"""Below this segmentation confidence a pixel needs ``low_confidence_extra_um`` more."""
 
 UNCERTAIN_CONFIDENCE = 0.05
 """Off-vessel pixels at or below this confidence (candidates that responded like a vessel
 but were not kept) are treated as vessel when measuring clearance: uncertainty forbids."""
+
+SEED_VESSELNESS = 0.5
+"""``VesselMap.vesselness`` at the segmentation's high (seed) threshold: a group of
+uncertain candidates reaching it was a detection that a later test dropped."""
+
+UNCERTAIN_LENGTH_UM = 144.0
+"""A group of uncertain candidates at least this long (bounding box) is line-like, a faint
+vessel, even where no pixel of it reaches the seed response."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,18 +93,42 @@ class AvoidanceMap:
 
 def _uncertain(vessels: VesselMap, *, min_area_px: int = 6) -> NDArray[np.bool_]:
     """Off-vessel candidates at or below ``UNCERTAIN_CONFIDENCE`` forming groups of at
-    least ``min_area_px`` pixels (isolated noise pixels are not candidates), also where
-    they touch a found vessel (a faint continuation the mask stopped short of). The
+    least ``min_area_px`` pixels that reach the seed response somewhere (a detection
+    dropped by the lumen-edge or speck test), touch a found vessel (a faint continuation
+    the mask stopped short of) or are at least ``UNCERTAIN_LENGTH_UM`` long (a faint
+    vessel). Short groups that only cross the low threshold are what hysteresis exists to
+    reject: pixel noise and texture give thousands of them per 2048 x 2048 image. The
     shoulders of a found vessel are not candidates: the segmentation examined them and
     gave them the confidence of being lighter than the lumen edge."""
-    cand = (vessels.confidence <= UNCERTAIN_CONFIDENCE) & ~vessels.mask
+    mask = vessels.mask
+    cand = (vessels.confidence <= UNCERTAIN_CONFIDENCE) & ~mask
     if not cand.any():
         return cand
     lab, n = ndi.label(cand, structure=np.ones((3, 3), bool))
-    area = np.bincount(lab.ravel(), minlength=n + 1)
-    big = area >= min_area_px
-    big[0] = False
-    out: NDArray[np.bool_] = big[lab]
+    rows, cols = np.nonzero(cand)
+    ids = lab[rows, cols]
+    area = np.bincount(ids, minlength=n + 1)
+    strong = np.zeros(n + 1, bool)
+    strong[ids[vessels.vesselness[rows, cols] >= np.float32(SEED_VESSELNESS)]] = True
+    h, w = mask.shape
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                rr, cc = np.clip(rows + dr, 0, h - 1), np.clip(cols + dc, 0, w - 1)
+                strong[ids[mask[rr, cc]]] = True
+    # extent: the longer side of each group's bounding box
+    lo_r, hi_r = np.full(n + 1, h), np.full(n + 1, -1)
+    lo_c, hi_c = np.full(n + 1, w), np.full(n + 1, -1)
+    np.minimum.at(lo_r, ids, rows)
+    np.maximum.at(hi_r, ids, rows)
+    np.minimum.at(lo_c, ids, cols)
+    np.maximum.at(hi_c, ids, cols)
+    extent = np.maximum(hi_r - lo_r, hi_c - lo_c) + 1
+    strong |= extent >= UNCERTAIN_LENGTH_UM / float(vessels.pixel_size_um)
+    keep = (area >= min_area_px) & strong
+    keep[0] = False
+    out = np.zeros_like(cand)
+    out[rows, cols] = keep[ids]
     return out
 
 
@@ -112,7 +145,8 @@ def build_avoidance_map(
     a pixel beyond the last vessel pixel centre, give or take the half pixel by which a
     segmented edge can miss, so the distance to the edge is never overstated. Hazards are the
     vessel mask (penetrating stumps included) and uncertain pixels: off-vessel pixels of
-    confidence at most ``UNCERTAIN_CONFIDENCE`` in groups of 6 pixels or more.
+    confidence at most ``UNCERTAIN_CONFIDENCE`` in groups of 6 pixels or more that reach
+    the seed response or touch a found vessel.
     ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
     ``margins.low_confidence_extra_um`` where confidence is below ``LOW_CONFIDENCE``.
 

@@ -256,11 +256,16 @@ def _darkness(
         tmp *= np.float32(red_weight)
         dark += tmp
     if excl.any():
-        # inside excluded blocks: whitish pixels (bone) and pixels far darker than the
-        # lit background in red (or grey), i.e. unlit ones, are flat background
-        if red is not None and qr is not None:
+        # inside excluded blocks: whitish pixels (bone) are flat background, and so are
+        # pixels far darker than the lit background in red (or grey) in and beside unlit
+        # blocks (the fall-off at the edge of the lit field); beside bone such a pixel is
+        # blood: a thick vein leaving under the bone is dark in red too
+        if red is not None and qr is not None and rs is not None:
             px = green > np.float32(_BONE_GREEN_RED) * red
-            px |= qr < np.float32(0.3)
+            dim = qr < np.float32(0.3)
+            unlit = rs < np.float32(_UNLIT / scale)
+            _and_blocks(dim, ndi.binary_dilation(unlit, iterations=1) if unlit.any() else unlit, f)
+            px |= dim
         else:
             px = q < np.float32(0.3)
         _and_blocks(px, excl, f)

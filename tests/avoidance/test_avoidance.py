@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import insertion_planner as ip
+from insertion_planner.avoidance.avoidance_map import UNCERTAIN_CONFIDENCE
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,30 @@ def test_uncertain_candidates_are_hazards():
     am = ip.build_avoidance_map(vm)
     assert not am.allowed[20:140, 108:115].any()
     assert am.allowed[80, 75]  # between the two, far from both
+
+
+def test_faint_specks_below_the_seed_response_do_not_forbid():
+    """A compact faint speck that crosses only the low threshold (as noise and texture do
+    thousands of times per image) is not a hazard; one reaching the seed response is."""
+    rng = np.random.default_rng(2)
+    img = np.full((160, 160), 200.0) + rng.normal(0, 2, (160, 160))
+    img[:, 40:46] = 80
+    specks = [(30, 90), (80, 90), (130, 90)]
+    for r, c in specks:
+        img[r - 2 : r + 2, c - 2 : c + 2] -= 16  # 48 um across, 8 % darker
+    vm = ip.segment_vessels(np.clip(img, 0, 255).astype(np.uint8), pixel_size_um=12.0)
+    for r, c in specks:
+        near = np.s_[r - 6 : r + 7, c - 6 : c + 7]
+        assert not vm.mask[near].any() and vm.vesselness[near].max() < 0.5
+        assert (vm.confidence[near] <= UNCERTAIN_CONFIDENCE).sum() >= 6
+    am = ip.build_avoidance_map(vm)
+    assert all(am.allowed[r, c] and am.allowed[r, c + 9] for r, c in specks)
+    # the same candidates at the seed response forbid around them
+    strong = replace(
+        vm, vesselness=np.where(vm.confidence <= UNCERTAIN_CONFIDENCE, 0.6, vm.vesselness)
+    )
+    am2 = ip.build_avoidance_map(strong)
+    assert not any(am2.allowed[r, c + 9] for r, c in specks)
 
 
 def test_bad_input(line_map):

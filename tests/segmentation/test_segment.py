@@ -141,6 +141,18 @@ def test_bone_rim_is_not_a_vessel(synthetic_small):
     assert false.sum() < 0.03 * band.sum()
 
 
+def test_thick_vein_leaving_under_the_bone_is_found():
+    """At the rim a thick vein is black in green and dark in red too, but far above the
+    unlit level in red: it is blood, not the unlit surround, and must not be flattened."""
+    img = np.empty((256, 256, 3), np.uint8)
+    img[...] = (200, 130, 110)  # cortex
+    img[:40] = (235, 220, 205)  # whitish bone
+    img[40:, 120:140] = (25, 3, 3)  # a 240 um vein, passing under the bone
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    assert vm.mask[40:, 122:138].all()
+    assert not vm.mask[:38].any()
+
+
 def test_fast_filters_match_scipy():
     from scipy import ndimage as ndi
 
