@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import platform
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,19 @@ Measured by the scripts in `benchmarks/` (run by hand: `make bench`, or one scri
 `.venv/bin/python benchmarks/<script>.py`). Speed is compared against the named baseline
 in the same process, as a ratio, because the machines are shared and noisy.
 """
+
+
+def best_of(
+    fn: Callable[[], object], repeats: int = 3, clock: Callable[[], float] = time.perf_counter
+) -> tuple[float, object]:
+    """Least time by ``clock`` over ``repeats`` runs of ``fn`` (wall-clock by default;
+    ``time.process_time`` gives the CPU time of all threads), and the last result."""
+    best, out = np.inf, None
+    for _ in range(repeats):
+        t0 = clock()
+        out = fn()
+        best = min(best, clock() - t0)
+    return float(best), out
 
 
 def machine() -> str:

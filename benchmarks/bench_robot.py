@@ -17,20 +17,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "robot"))
 
-from _report import machine, table, write_section  # noqa: E402
+from _report import best_of, machine, table, write_section  # noqa: E402
 from conftest import make_plan  # noqa: E402
 
 import insertion_planner as ip  # noqa: E402
 from insertion_planner.robot.clearance import vessel_capsules  # noqa: E402
-
-
-def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def naive_breach(plan, samples: int, rng: np.random.Generator) -> float:
@@ -60,10 +51,10 @@ def main() -> None:
     t = time.perf_counter()
     ip.simulate(plan)  # first call: imports open3d and trimesh
     cold = time.perf_counter() - t
-    warm = best_of(lambda: ip.simulate(plan))
-    mc = best_of(lambda: ip.simulate(plan, monte_carlo_samples=1000), repeat=3)
+    warm = best_of(lambda: ip.simulate(plan), 5)[0]
+    mc = best_of(lambda: ip.simulate(plan, monte_carlo_samples=1000), 3)[0]
     naive = naive_breach(plan, 1000 // 10, np.random.default_rng(0)) * 10
-    fail = best_of(lambda: ip.simulate(plan, failure_rate="robot", rng=0), repeat=3)
+    fail = best_of(lambda: ip.simulate(plan, failure_rate="robot", rng=0), 3)[0]
     rows = []
     for name, p in (("R1-2019", plan), ("R1-2024", plan), ("next-gen", trans)):
         rep = ip.simulate(p, robot=name)
@@ -84,8 +75,8 @@ def main() -> None:
     case = ip.synthetic_cortex(0, shape=(1024, 1024), pixel_size_um=24.0)
     real = ip.plan_insertions(case.image, pixel_size_um=24.0, n_threads=64, robot="R1-2019")
     n_seg = len(real.geometry.vessel_segments_um) + len(real.geometry.penetrating_um)
-    real_warm = best_of(lambda: ip.simulate(real))
-    real_mc = best_of(lambda: ip.simulate(real, monte_carlo_samples=1000), repeat=3)
+    real_warm = best_of(lambda: ip.simulate(real), 5)[0]
+    real_mc = best_of(lambda: ip.simulate(real, monte_carlo_samples=1000), 3)[0]
     md = "\n".join(
         [
             "## Robot simulation (`benchmarks/bench_robot.py`)",

@@ -27,7 +27,7 @@ import numpy as np
 from skimage.filters import frangi, sato, threshold_otsu
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, table, write_section  # noqa: E402
+from _report import best_of, machine, table, write_section  # noqa: E402
 
 import insertion_planner as ip  # noqa: E402
 
@@ -42,25 +42,6 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 def otsu_mask(response: np.ndarray, region: np.ndarray) -> np.ndarray:
     """Pixels of ``region`` whose response is above the Otsu threshold of the region."""
     return (response > threshold_otsu(response[region])) & region
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def best_cpu(fn, repeats: int) -> float:
-    """Least CPU time of the process (all threads) over ``repeats`` runs of ``fn``."""
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 def quality(seeds: int, size: int) -> tuple[str, dict[str, list[dict[str, float]]]]:
@@ -178,7 +159,9 @@ def speed(sizes: tuple[int, ...]) -> tuple[str, str]:
         image = case.image
         ip.segment_vessels(image, pixel_size_um=case.pixel_size_um)  # warm-up
         t_seg, _ = best_of(lambda im=image: ip.segment_vessels(im, pixel_size_um=12.0), 3)
-        cpu_seg = best_cpu(lambda im=image: ip.segment_vessels(im, pixel_size_um=12.0), 3)
+        cpu_seg, _ = best_of(
+            lambda im=image: ip.segment_vessels(im, pixel_size_um=12.0), 3, time.process_time
+        )
         tracemalloc.start()
         ip.segment_vessels(image, pixel_size_um=12.0)
         peak = tracemalloc.get_traced_memory()[1]

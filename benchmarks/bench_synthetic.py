@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, table, write_section  # noqa: E402
+from _report import best_of, machine, table, write_section  # noqa: E402
 
 import insertion_planner as ip  # noqa: E402
 
@@ -24,18 +24,9 @@ SEEDS = (0, 1, 2)
 SHAPE = (2048, 2048)
 
 
-def _best_of(fn, repeats: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def main() -> None:
     img = np.random.default_rng(0).random((*SHAPE, 3), dtype=np.float32)
-    base = _best_of(lambda: ndimage.gaussian_filter(img, (1.0, 1.0, 0)))
+    base, _ = best_of(lambda: ndimage.gaussian_filter(img, (1.0, 1.0, 0)))
     rows = []
     for mode in ("durectomy", "transdural"):
         for seed in SEEDS:
