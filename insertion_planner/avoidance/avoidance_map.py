@@ -146,7 +146,7 @@ def build_avoidance_map(
     segmented edge can miss, so the distance to the edge is never overstated. Hazards are the
     vessel mask (penetrating stumps included) and uncertain pixels: off-vessel pixels of
     confidence at most ``UNCERTAIN_CONFIDENCE`` in groups of 6 pixels or more that reach
-    the seed response or touch a found vessel.
+    the seed response, touch a found vessel or are at least ``UNCERTAIN_LENGTH_UM`` long.
     ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
     ``margins.low_confidence_extra_um`` where confidence is below ``LOW_CONFIDENCE``.
 
