@@ -169,16 +169,21 @@ lit field (the black surround of a fundus photograph). Blood under the brightest
 stays above it in red, where haemoglobin absorbs least."""
 
 
-def _excluded(green_s: F32, red_s: F32 | None, scale: float) -> NDArray[np.bool_]:
-    """Blocks of a background level that are not cortex: whitish bone (colour images)
-    or unlit (mean brightness below ``_UNLIT``), grown by one block so mixed blocks at a
-    border are included."""
-    out = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
-    if red_s is not None:
-        out |= (green_s > np.float32(_BONE_GREEN_RED) * red_s) & (green_s > np.float32(0.1 / scale))
-    if out.any():
-        out = ndi.binary_dilation(out, iterations=1)
-    return out
+def _excluded(
+    green_s: F32, red_s: F32 | None, scale: float
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Blocks of a background level that are not cortex, and the unlit ones among them:
+    whitish bone (colour images) or unlit (mean brightness below ``_UNLIT``), each grown
+    by one block so mixed blocks at a border are included."""
+    unlit = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
+    if unlit.any():
+        unlit = ndi.binary_dilation(unlit, iterations=1)
+    if red_s is None:
+        return unlit, unlit
+    bone = (green_s > np.float32(_BONE_GREEN_RED) * red_s) & (green_s > np.float32(0.1 / scale))
+    if bone.any():
+        bone = ndi.binary_dilation(bone, iterations=1)
+    return unlit | bone, unlit
 
 
 def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> None:
@@ -224,6 +229,7 @@ def _darkness(
     red_weight: float = 0.5,
     scale: float = 1.0,
     green_level1: bool = False,
+    pool: ThreadPoolExecutor,
 ) -> tuple[F32, F32, F32 | None]:
     """Relative darkness of blood, (H, W) float32: vessels positive, background ~0.
 
@@ -239,15 +245,14 @@ def _darkness(
     f = _bg_factor(size_px, shape)
     gs = flt.block_mean(green, f) if f > 1 else green
     rs = (flt.block_mean(red, f) if f > 1 else red) if red is not None else None
-    excl = _excluded(gs, rs, scale)
+    excl, unlit = _excluded(gs, rs, scale)
 
     def relative(channel: F32, small: F32) -> F32:
         return channel * _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
-        q = relative(green, gs)
-        qr = fut.result() if fut is not None else None
+    fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
+    q = relative(green, gs)
+    qr = fut.result() if fut is not None else None
     glint = q > np.float32(1.15)
     dark = np.float32(1.0) - q
     dark_g = dark.copy() if green_level1 and red is not None else None
@@ -260,14 +265,10 @@ def _darkness(
         # pixels far darker than the lit background in red (or grey) in and beside unlit
         # blocks (the fall-off at the edge of the lit field); beside bone such a pixel is
         # blood: a thick vein leaving under the bone is dark in red too
-        if red is not None and qr is not None and rs is not None:
-            px = green > np.float32(_BONE_GREEN_RED) * red
-            dim = qr < np.float32(0.3)
-            unlit = rs < np.float32(_UNLIT / scale)
-            _and_blocks(dim, ndi.binary_dilation(unlit, iterations=1) if unlit.any() else unlit, f)
-            px |= dim
-        else:
-            px = q < np.float32(0.3)
+        px = (qr if qr is not None else q) < np.float32(0.3)
+        _and_blocks(px, unlit, f)
+        if red is not None:
+            px |= green > np.float32(_BONE_GREEN_RED) * red
         _and_blocks(px, excl, f)
         np.putmask(dark, px, np.float32(0))
         if dark_g is not None:
@@ -437,6 +438,99 @@ def _confidence(
     return vesselness, confidence
 
 
+def _lumen_edges(
+    dark_s: F32,
+    detected: NDArray[np.bool_],
+    best: F32,
+    *,
+    f: int,
+    shape: tuple[int, int],
+    edge_fraction: float,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_], F32]:
+    """Lumen test of the full-resolution pixels of the detected level blocks (``f`` px)
+    and their neighbours: (rows, cols) of the pixels examined, whether each is lumen (its
+    smoothed darkness ``dark_s`` at least ``edge_fraction`` of the local peak darkness),
+    and that ratio. ``best`` is the best scale (px) of each level pixel."""
+    det_grow = ndi.binary_dilation(detected, iterations=1) if f > 1 else detected
+    r1, c1 = np.nonzero(det_grow)
+    rows, cols = _expand(r1, c1, f, shape)
+
+    # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
+    # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
+    # at least that wide (so a thin dark vessel beside a wide faint one is not its peak)
+    def level_of(b: F32) -> NDArray[np.int8]:
+        hw_px = 2.5 * b
+        return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7).astype(
+            np.int8
+        )
+
+    lvl = level_of(best)
+    pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if f > 1 else dark_s
+    peak_lv = [np.where(detected, pooled, 0).astype(np.float32)]
+    lvl_lv = [lvl]
+    top = int(lvl.max()) if lvl.size else 0
+    while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
+        # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
+        # not a max, so the peak is not raised by noise maxima)
+        keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
+        num = flt.downsample2(peak_lv[-1] * keep)
+        den = flt.downsample2(keep)
+        peak_lv.append(
+            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0).astype(np.float32)
+        )
+        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]])
+    need = np.minimum(
+        lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
+        len(peak_lv) - 1,
+    )
+    peak = np.zeros(rows.size, np.float32)
+    for lv, img_lv in enumerate(peak_lv):
+        sel = np.nonzero(need == lv)[0]
+        if sel.size:
+            m5 = flt.max5(img_lv)
+            g = f * 2**lv
+            peak[sel] = m5[
+                np.minimum(rows[sel] // g, m5.shape[0] - 1),
+                np.minimum(cols[sel] // g, m5.shape[1] - 1),
+            ]
+    edge = np.float32(edge_fraction) * peak
+    ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
+    return rows, cols, ratio >= 1, ratio
+
+
+def _drop_specks_keep_stumps(
+    mask: NDArray[np.bool_],
+    discs: NDArray[np.bool_],
+    dark_s: F32,
+    *,
+    pixel_size_um: float,
+    min_diameter_um: float,
+    noise: float,
+    st: ModeSettings,
+) -> NDArray[np.float64]:
+    """Remove from ``mask`` (in place) the components smaller than a vessel segment
+    (``(2 dmin / pixel size)^2`` px) unless they are penetrating stumps: compact or holding
+    a disc detection, and with a darkest pixel of ``dark_s`` at least ``st.stump_noise``
+    times the pixel ``noise``. Returns the stumps, (n, 3) (row, col, radius_um)."""
+    px, dmin = pixel_size_um, min_diameter_um
+    stumps, labels, stump_labels, stats = find_stumps(mask, pixel_size_um=px, discs=discs)
+    min_area = max(4.0, (2.0 * dmin / px) ** 2)
+    speck = stats["area"] < min_area
+    speck[0] = False
+    if stump_labels.size:
+        cand = np.zeros(len(stats["area"]), bool)
+        cand[stump_labels] = True
+        on = cand[labels]
+        peak = np.full(cand.size, -np.inf, np.float32)
+        np.maximum.at(peak, labels[on], dark_s[on])
+        strong = peak[stump_labels] >= np.float32(st.stump_noise * noise)
+        stumps, stump_labels = stumps[strong], stump_labels[strong]
+    speck[stump_labels] = False
+    if speck.any():
+        mask &= ~speck[labels]
+    return np.asarray(stumps, dtype=np.float64)
+
+
 def segment_vessels(
     image: Any,
     *,
@@ -503,28 +597,29 @@ def segment_vessels(
     st = MODE_SETTINGS[mode]
     shape = green.shape
 
-    # 1. relative darkness, glints filled, shading cancelled by the red channel
-    dark, level1, green1 = _darkness(
-        green,
-        red,
-        size_px=1.5 * dmax / px,
-        red_weight=st.red_weight,
-        scale=scale,
-        green_level1=st.disc_green > 0,
-    )
-    del green, red
+    with ThreadPoolExecutor(max_workers=1) as pool:  # independent branches beside this thread
+        # 1. relative darkness, glints filled, shading cancelled by the red channel
+        dark, level1, green1 = _darkness(
+            green,
+            red,
+            size_px=1.5 * dmax / px,
+            red_weight=st.red_weight,
+            scale=scale,
+            green_level1=st.disc_green > 0,
+            pool=pool,
+        )
+        del green, red
 
-    # 2. multi-scale vesselness on a block-mean pyramid; detection on level 1 (2x2 blocks)
-    base = 1 if min(shape) >= 16 else 0
-    f = 2**base
-    scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)
-    levels = [dark, level1]
-    while len(levels) < 8 and min(levels[-1].shape) >= 16:
-        levels.append(flt.downsample2(levels[-1]))
-    levels = levels[: max(base, 1) + int(np.ceil(np.log2(max(scales) / 0.7 + 1e-9))) + 1]
-    noise = _noise_level(dark)
-    # penetrating-stump candidates on a second thread meanwhile
-    with ThreadPoolExecutor(max_workers=1) as pool:
+        # 2. multi-scale vesselness on a block-mean pyramid; detection on level 1 (2x2
+        # blocks); penetrating-stump candidates on the worker meanwhile
+        base = 1 if min(shape) >= 16 else 0
+        f = 2**base
+        scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)
+        levels = [dark, level1]
+        while len(levels) < 8 and min(levels[-1].shape) >= 16:
+            levels.append(flt.downsample2(levels[-1]))
+        levels = levels[: max(base, 1) + int(np.ceil(np.log2(max(scales) / 0.7 + 1e-9))) + 1]
+        noise = _noise_level(dark)
         fut_discs = pool.submit(_stump_discs, dark, green1, noise=noise, st=st, shape=shape)
         resp, best, _ = flt.vesselness_pyramid(levels, scales, base_level=base)
         high = max(st.high_floor, st.high_noise * noise)
@@ -539,54 +634,11 @@ def segment_vessels(
             weak |= flt.gauss(levels[base], 1.0) >= np.float32(st.dark_weak * high)
         detected = _hysteresis(resp, seed, weak)
         dark_s, discs = fut_discs.result()
+
         # 3. lumen edges at full resolution: darkness at least edge_fraction of the local peak
-        det_grow = ndi.binary_dilation(detected, iterations=1) if base else detected
-        r1, c1 = np.nonzero(det_grow)
-        rows, cols = _expand(r1, c1, f, shape)
-
-        # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
-        # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
-        # at least that wide (so a thin dark vessel beside a wide faint one is not its peak)
-        def level_of(b: F32) -> NDArray[np.int8]:
-            hw_px = 2.5 * b
-            return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7).astype(
-                np.int8
-            )
-
-        lvl = level_of(best)
-        pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if base else dark_s
-        peak_lv = [np.where(detected, pooled, 0).astype(np.float32)]
-        lvl_lv = [lvl]
-        top = int(lvl.max()) if lvl.size else 0
-        while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
-            # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
-            # not a max, so the peak is not raised by noise maxima)
-            keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
-            num = flt.downsample2(peak_lv[-1] * keep)
-            den = flt.downsample2(keep)
-            peak_lv.append(
-                np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0).astype(np.float32)
-            )
-            lvl_lv.append(
-                np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]]
-            )
-        need = np.minimum(
-            lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
-            len(peak_lv) - 1,
+        rows, cols, ok, ratio = _lumen_edges(
+            dark_s, detected, best, f=f, shape=shape, edge_fraction=st.edge_fraction
         )
-        peak = np.zeros(rows.size, np.float32)
-        for lv, img_lv in enumerate(peak_lv):
-            sel = np.nonzero(need == lv)[0]
-            if sel.size:
-                m5 = flt.max5(img_lv)
-                g = f * 2**lv
-                peak[sel] = m5[
-                    np.minimum(rows[sel] // g, m5.shape[0] - 1),
-                    np.minimum(cols[sel] // g, m5.shape[1] - 1),
-                ]
-        edge = np.float32(st.edge_fraction) * peak
-        ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
-        ok = ratio >= 1
         mask = np.zeros(shape, bool)
         mask[rows[ok], cols[ok]] = True
         mask |= discs
@@ -594,24 +646,12 @@ def segment_vessels(
         # reflex, not tissue one could plan in
         mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=f, dark=dark_s)
 
-        # 4. specks removed, compact discs kept as penetrating stumps
-        stumps, labels, stump_labels, stats = find_stumps(mask, pixel_size_um=px, discs=discs)
-        min_area = max(4.0, (2.0 * dmin / px) ** 2)
-        speck = stats["area"] < min_area
-        speck[0] = False
-        if stump_labels.size:
-            cand = np.zeros(len(stats["area"]), bool)
-            cand[stump_labels] = True
-            on = cand[labels]
-            peak = np.full(cand.size, -np.inf, np.float32)
-            np.maximum.at(peak, labels[on], dark_s[on])
-            strong = peak[stump_labels] >= np.float32(st.stump_noise * noise)
-            stumps, stump_labels = stumps[strong], stump_labels[strong]
-        speck[stump_labels] = False
-        if speck.any():
-            mask &= ~speck[labels]
+        # 4. specks removed, compact dark discs kept as penetrating stumps
+        stumps = _drop_specks_keep_stumps(
+            mask, discs, dark_s, pixel_size_um=px, min_diameter_um=dmin, noise=noise, st=st
+        )
 
-        # 5. radius and centreline graph (on the 2x2 max-pooled mask) on a second thread,
+        # 5. radius and centreline graph (on the 2x2 max-pooled mask) on the worker,
         # confidence meanwhile
         fut_rg = pool.submit(radius_and_graph, mask, pixel_size_um=px, factor=f)
         vesselness, confidence = _confidence(
@@ -624,7 +664,7 @@ def segment_vessels(
         graph=graph,
         vesselness=_readonly(vesselness),
         confidence=_readonly(confidence),
-        penetrating=_readonly(np.asarray(stumps, dtype=np.float64)),
+        penetrating=_readonly(stumps),
         pixel_size_um=px,
         dura_mode=mode,
     )
