@@ -85,9 +85,6 @@ def plan_insertions(
     InfeasiblePlanError
         With ``strict=True`` when fewer than ``n_threads`` fit.
     """
-    from .avoidance import build_avoidance_map
-    from .segmentation import segment_vessels
-
     if (
         isinstance(n_threads, (int, np.integer))
         and not isinstance(n_threads, bool)
@@ -98,8 +95,7 @@ def plan_insertions(
         )
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict must be a bool, got {strict!r}")
-    arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
-    check_image(arr, name="image")
+    arr = _image_array(image)
     px = check_positive(pixel_size_um, name="pixel_size_um")
     mode = DuraMode.parse(dura_mode)
     spec = get_robot(robot)
@@ -113,8 +109,7 @@ def plan_insertions(
         )
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     as_rng(rng)  # validates rng
-    vessels = segment_vessels(arr, pixel_size_um=px, dura_mode=mode)
-    amap = build_avoidance_map(vessels, dura_mode=mode, margins=margins)
+    vessels, amap = _vessels_and_avoidance(arr, px, mode, margins)
     return plan_from_avoidance(
         amap, n_threads=n_threads, region=region, robot=robot, dura_mode=mode, margins=margins,
         min_spacing_um=min_spacing_um, depth_um=depth_um, weight=weight,
@@ -152,14 +147,11 @@ def avoidance_for_plan(plan: InsertionPlan, image: NDArray[Any]) -> Any:
     >>> bool(amap.allowed[80, 73]), bool(amap.allowed[80, 20])
     (False, True)
     """
-    from .avoidance import build_avoidance_map
     from .planning.plan_sites import image_sha256
-    from .segmentation import segment_vessels
 
     if not isinstance(plan, InsertionPlan):
         raise TypeError(f"plan must be an InsertionPlan, got {type(plan).__name__}")
-    arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
-    check_image(arr, name="image")
+    arr = _image_array(image)
     if tuple(arr.shape[:2]) != tuple(plan.image_shape):
         raise ValueError(
             f"image has shape {tuple(arr.shape[:2])}, the plan was made from {tuple(plan.image_shape)}"
@@ -170,5 +162,22 @@ def avoidance_for_plan(plan: InsertionPlan, image: NDArray[Any]) -> Any:
             f"image is not the one the plan was made from (sha256 {digest[:12]}..., "
             f"the plan's {plan.image_sha256[:12]}...)"
         )
-    vessels = segment_vessels(arr, pixel_size_um=plan.pixel_size_um, dura_mode=plan.dura_mode)
-    return build_avoidance_map(vessels, dura_mode=plan.dura_mode, margins=plan.margins)
+    return _vessels_and_avoidance(arr, plan.pixel_size_um, plan.dura_mode, plan.margins)[1]
+
+
+def _image_array(image: Any) -> Any:
+    """The image as an array (lists and tuples converted), checked."""
+    arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
+    check_image(arr, name="image")
+    return arr
+
+
+def _vessels_and_avoidance(
+    image: Any, pixel_size_um: float, mode: DuraMode, margins: SafetyMargins
+) -> tuple[Any, Any]:
+    """Segmentation and avoidance map, the same for a new plan and a loaded one."""
+    from .avoidance import build_avoidance_map
+    from .segmentation import segment_vessels
+
+    vessels = segment_vessels(image, pixel_size_um=pixel_size_um, dura_mode=mode)
+    return vessels, build_avoidance_map(vessels, dura_mode=mode, margins=margins)
