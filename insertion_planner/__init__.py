@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from .avoidance import AvoidanceMap, build_avoidance_map
 from .config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
-from .errors import InfeasiblePlanError, KinematicLimitError, PlanFileError, PlannerError
+from .errors import (
+    ImageQualityError,
+    InfeasiblePlanError,
+    KinematicLimitError,
+    PlanFileError,
+    PlannerError,
+)
 from .frames import Grid
 from .pipeline import avoidance_for_plan, plan_insertions
 from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
@@ -49,6 +55,7 @@ __all__ = [
     "InfeasiblePlanError",
     "KinematicLimitError",
     "PlanFileError",
+    "ImageQualityError",
     "synthetic_cortex",
     "segment_vessels",
     "VesselMap",

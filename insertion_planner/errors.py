@@ -11,7 +11,10 @@ that names the constraint that bound it:
   replan would break a hard constraint (``constraint``, ``thread_id``); no plan with a
   broken constraint is ever returned;
 - :class:`KinematicLimitError`: a motion the robot cannot make;
-- :class:`PlanFileError`: a plan file that cannot be trusted.
+- :class:`PlanFileError`: a plan file that cannot be trusted;
+- :class:`ImageQualityError`: an image that cannot support a plan (blank, saturated,
+  pure noise, no vessel contrast, vessel polarity contradicting the image, an
+  implausible pixel size); ``problems`` lists each reason on one line.
 
 ``ConstraintViolationError`` and ``PlanFileError`` are also ``ValueError`` subclasses.
 """
@@ -24,6 +27,7 @@ __all__ = [
     "ConstraintViolationError",
     "KinematicLimitError",
     "PlanFileError",
+    "ImageQualityError",
 ]
 
 
@@ -76,3 +80,20 @@ class KinematicLimitError(PlannerError):
 
 class PlanFileError(PlannerError, ValueError):
     """A plan file that is missing, malformed, fails its JSON Schema or was tampered with."""
+
+
+class ImageQualityError(PlannerError):
+    """The image cannot support a plan: the planner would be planning blind.
+
+    Parameters
+    ----------
+    problems : list of str
+        One line per problem found by :func:`~insertion_planner.assess_image`; the
+        message is the first of them (and how many more there are).
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        first = problems[0] if problems else "image cannot support a plan"
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        super().__init__(f"image cannot support a plan: {first}{more}")
+        self.problems = list(problems)
