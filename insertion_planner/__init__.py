@@ -17,6 +17,7 @@ from .errors import (
     PlannerError,
 )
 from .frames import Grid
+from .imageio import read_image
 from .pipeline import avoidance_for_plan, plan_insertions
 from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
 from .planning import (
@@ -48,6 +49,7 @@ __all__ = [
     "PlannerConfig",
     "SafetyMargins",
     "Grid",
+    "read_image",
     "RobotSpec",
     "PRESETS",
     "get_robot",

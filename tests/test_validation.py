@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from insertion_planner._io import atomic_write_text, read_image
+from insertion_planner._io import atomic_write_text
 from insertion_planner._validation import as_rng, check_bool_mask, check_image
+from insertion_planner.imageio import read_image
 
 
 def test_check_image_scales_each_dtype_to_unit_range():
@@ -67,13 +68,13 @@ def test_read_image_formats_and_errors(tmp_path):
     arr = (np.arange(64, dtype=np.uint8).reshape(8, 8) * 3).astype(np.uint8)
     Image.fromarray(arr).save(tmp_path / "a.png")
     np.save(tmp_path / "a.npy", arr)
-    np.testing.assert_array_equal(read_image(tmp_path / "a.png"), arr)
-    np.testing.assert_array_equal(read_image(tmp_path / "a.npy"), arr)
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png")[0], arr)
+    np.testing.assert_array_equal(read_image(tmp_path / "a.npy")[0], arr)
     with pytest.raises(ValueError, match="does not exist"):
         read_image(tmp_path / "nope.png")
     (tmp_path / "bad.png").write_bytes(b"not a png")
-    with pytest.raises(ValueError, match="is not a readable image"):
+    with pytest.raises(ValueError, match="is not an image of a supported kind"):
         read_image(tmp_path / "bad.png")
     (tmp_path / "a.txt").write_text("x")
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ValueError, match="is not an image of a supported kind"):
         read_image(tmp_path / "a.txt")

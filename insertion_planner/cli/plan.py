@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "from them inside the target region, order them, and write the plan as JSON."
         ),
     )
-    p.add_argument("image", metavar="IMAGE", help="image of the cortex (.png, .tif, .jpg or .npy)")
-    p.add_argument("--pixel-size-um", type=float, required=True, help="pixel side in micrometres")
+    p.add_argument(
+        "image", metavar="IMAGE", help="image of the cortex (PNG, TIFF, JPEG, NPY, BMP, WebP)"
+    )
+    p.add_argument(
+        "--pixel-size-um",
+        type=float,
+        default=None,
+        help="pixel side in micrometres (default: from the TIFF / OME-TIFF metadata)",
+    )
     p.add_argument(
         "--dura-mode",
         default="durectomy",
@@ -35,7 +44,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--region",
         metavar="MASK",
         default=None,
-        help="image whose non-zero pixels mark the target region (default: 6 mm disc at the centre)",
+        help=(
+            "mask of the target region: the opaque pixels of an RGBA layer, else the pixels "
+            "brighter than half (default: 6 mm disc at the centre)"
+        ),
+    )
+    p.add_argument(
+        "--craniectomy",
+        metavar="MASK",
+        default=None,
+        help="mask of the skull opening, read as --region (default: the whole image)",
     )
     p.add_argument(
         "--margin-um", type=float, default=None, help="base vessel margin (default 50 um)"
@@ -51,34 +69,35 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--figure", default=None, metavar="PLAN.png", help="also write a figure of the plan"
     )
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(run=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Plan, then write the JSON (and the figure); nothing is written on error."""
-    from .._io import atomic_write_bytes, check_output_path, read_image
+    from .._io import atomic_write_bytes, check_output_path
+    from ..imageio import read_image, read_mask
     from ..pipeline import plan_insertions
 
     out = check_output_path(args.out, name="--out")
     fig_path = check_output_path(args.figure, name="--figure") if args.figure else None
-    image = read_image(args.image, name="image")
-    region = None
-    if args.region is not None:
-        mask = read_image(args.region, name="region")
-        region = (mask != 0) if mask.ndim == 2 else (mask != 0).any(axis=2)
-        if region.shape != image.shape[:2]:
-            raise ValueError(
-                f"region mask must have the image's shape {image.shape[:2]}, got {region.shape}"
-            )
+    _check_outputs(args)
+    image, meta = read_image(args.image, name="IMAGE")
+    pixel_size_um, _source = _pixel_size(args.pixel_size_um, meta)
+    shape = image.shape[:2]
+    region = read_mask(args.region, shape=shape, name="--region") if args.region else None
+    craniectomy = (
+        read_mask(args.craniectomy, shape=shape, name="--craniectomy") if args.craniectomy else None
+    )
     plan = plan_insertions(
-        image, pixel_size_um=args.pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
+        image, pixel_size_um=pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
         region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
-        strict=args.strict,
+        strict=args.strict, craniectomy=craniectomy,
     )  # fmt: skip
     png = None
     if fig_path is not None:
-        png = _figure_png(plan, image)
+        png = _figure_png(plan, _for_display(image, meta))
     text = plan.to_json_text()
     atomic_write_bytes(out, text.encode("utf-8"))
     if png is not None and fig_path is not None:
@@ -95,6 +114,56 @@ def run(args: argparse.Namespace) -> int:
         f"{worst:.1f} um; wrote {out}\n"
     )
     return 0
+
+
+def _pixel_size(given: float | None, meta: dict[str, Any]) -> tuple[float, str]:
+    """The pixel size and where it came from: the option, else the file's metadata."""
+    found, source = meta["pixel_size_um"], meta["pixel_size_source"]
+    if given is None:
+        if found is None:
+            raise ValueError(
+                "--pixel-size-um is needed: IMAGE records no pixel size (no OME-TIFF "
+                "PhysicalSizeX, no TIFF resolution in cm or um)"
+            )
+        return float(found), str(source)
+    if found is not None and abs(given - found) > 0.01 * found:
+        raise ValueError(
+            f"--pixel-size-um {given:g} differs from the {found:g} um per pixel recorded in "
+            f"IMAGE ({source}); give the right one, or leave --pixel-size-um out"
+        )
+    return given, "--pixel-size-um"
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Outputs never overwrite an input or each other, nor an existing file without --force."""
+    inputs = {"IMAGE": args.image, "--region": args.region, "--craniectomy": args.craniectomy}
+    outputs = {"--out": args.out, "--figure": args.figure}
+    for opt, path in outputs.items():
+        if path is None:
+            continue
+        for other, given in [*inputs.items(), *outputs.items()]:
+            if given is not None and other != opt and _same_file(path, given):
+                raise ValueError(f"{opt} {path!r} is the same file as {other}; choose another")
+        if os.path.lexists(path) and not args.force:
+            raise ValueError(f"{opt} {path!r} already exists; use --force to overwrite it")
+
+
+def _same_file(a: str, b: str) -> bool:
+    if Path(a).resolve() == Path(b).resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
+def _for_display(image: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
+    """The image as the figure shows it: float in [0, 1] at its bit depth, alpha left out."""
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        image = image[..., 0] if image.shape[2] == 2 else image[..., :3]
+    if meta["bit_depth"] is None:
+        return image
+    return image.astype(np.float32) / np.float32(2 ** meta["bit_depth"] - 1)
 
 
 def _figure_png(plan: Any, image: np.ndarray) -> bytes:

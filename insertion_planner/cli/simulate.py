@@ -69,7 +69,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Simulate, then write the report (and the plan); nothing is written on error."""
-    from .._io import atomic_write_text, check_output_path, read_image
+    from .._io import atomic_write_text, check_output_path
+    from ..imageio import read_image
     from ..pipeline import avoidance_for_plan
     from ..plan import load_plan
     from ..robot import simulate
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     avoidance = None
     if args.image is not None:
-        avoidance = avoidance_for_plan(plan, read_image(args.image, name="--image"))
+        avoidance = avoidance_for_plan(plan, read_image(args.image, name="--image")[0])
     rate: float | str | None = args.failure_rate
     if rate is None and args.failures:
         rate = "robot"

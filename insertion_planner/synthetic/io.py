@@ -154,7 +154,7 @@ def read_case(folder: str | os.PathLike[str]) -> dict[str, Any]:
     ValueError
         When the folder or one of its files is missing or unreadable.
     """
-    from .._io import read_image
+    from ..imageio import read_image
 
     d = Path(folder)
     if not d.is_dir():
@@ -162,7 +162,7 @@ def read_case(folder: str | os.PathLike[str]) -> dict[str, Any]:
     for name in ("image.png", "truth.npz", "graph.json"):
         if not (d / name).is_file():
             raise ValueError(f"folder {str(d)!r} has no {name}")
-    out: dict[str, Any] = {"image": read_image(d / "image.png")}
+    out: dict[str, Any] = {"image": read_image(d / "image.png")[0]}
     with np.load(d / "truth.npz", allow_pickle=False) as z:
         for key in z.files:
             a = z[key]
