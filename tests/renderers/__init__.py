@@ -1,0 +1,1 @@
+"""Renderers of synthetic cortex images written apart from ``insertion_planner.synthetic``."""
