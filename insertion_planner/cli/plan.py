@@ -56,6 +56,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="mask of the skull opening, read as --region (default: the whole image)",
     )
     p.add_argument(
+        "--vessel-polarity",
+        default="dark",
+        choices=("dark", "bright"),
+        help="vessels darker than tissue (dark, default) or brighter (bright: fluorescence)",
+    )
+    p.add_argument(
         "--margin-um", type=float, default=None, help="base vessel margin (default 50 um)"
     )
     p.add_argument(
@@ -84,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     fig_path = check_output_path(args.figure, name="--figure") if args.figure else None
     _check_outputs(args)
     image, meta = read_image(args.image, name="IMAGE")
-    pixel_size_um, _source = _pixel_size(args.pixel_size_um, meta)
+    pixel_size_um, source = _pixel_size(args.pixel_size_um, meta)
     shape = image.shape[:2]
     region = read_mask(args.region, shape=shape, name="--region") if args.region else None
     craniectomy = (
@@ -93,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_insertions(
         image, pixel_size_um=pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
         region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
-        strict=args.strict, craniectomy=craniectomy,
+        strict=args.strict, craniectomy=craniectomy, vessel_polarity=args.vessel_polarity,
+        pixel_size_source=source,
     )  # fmt: skip
     png = None
     if fig_path is not None:
