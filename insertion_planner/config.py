@@ -87,6 +87,11 @@ class SafetyMargins:
         ...demand this much more clearance.
     low_confidence_extra_um : float
         Extra clearance where segmentation confidence is low (errs toward forbidding).
+    hazard_diameter_um : float
+        The smallest vessel every plan guarantees to avoid: wherever the image could not
+        have shown a vessel this wide (``AvoidanceMap.detectable_diameter_um`` above it),
+        insertion is forbidden. 30 um: the cortical arterioles and venules of 30-40 um
+        diameter, the smallest named class of human pial vessels (Neuropathology 2003).
 
     Examples
     --------
@@ -108,6 +113,7 @@ class SafetyMargins:
     large_vessel_radius_um: float = 100.0
     large_vessel_extra_um: float = 25.0
     low_confidence_extra_um: float = 24.0
+    hazard_diameter_um: float = 30.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -115,6 +121,8 @@ class SafetyMargins:
             object.__setattr__(self, f.name, value)
         if self.large_vessel_radius_um == 0:
             raise ValueError("large_vessel_radius_um must be positive, got 0.0")
+        if self.hazard_diameter_um == 0:
+            raise ValueError("hazard_diameter_um must be positive, got 0.0")
 
     @property
     def positioning_error_um(self) -> float:

@@ -33,6 +33,8 @@ def plan_insertions(
     surface_height_um: NDArray[np.floating[Any]] | None = None,
     craniectomy: NDArray[np.bool_] | None = None,
     rng: int | np.random.Generator | None = None,
+    vessel_polarity: str = "dark",
+    pixel_size_source: str = "pixel_size_um",
     **options: Any,
 ) -> InsertionPlan:
     """Plan the insertion of up to 64 threads into the cortex shown in ``image``.
@@ -69,6 +71,11 @@ def plan_insertions(
         Exposed brain; default the whole image.
     rng : int, Generator or None
         Recorded as the seed in the plan's provenance (placement is deterministic).
+    vessel_polarity : {"dark", "bright"}
+        ``"bright"`` for fluorescence angiography (vessels brighter than tissue).
+    pixel_size_source : str
+        Where the pixel size came from (``"pixel_size_um"``, ``"--pixel-size-um"``,
+        ``"tiff-resolution"``, ``"ome-tiff"``), recorded in the plan's provenance.
     **options
         Passed to :func:`~insertion_planner.planning.plan_from_avoidance`
         (``tether_clearance_um``, ``max_incidence_deg``, ``skull_thickness_um``,
@@ -109,12 +116,19 @@ def plan_insertions(
         )
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     as_rng(rng)  # validates rng
-    vessels, amap = _vessels_and_avoidance(arr, px, mode, margins)
+    if not isinstance(pixel_size_source, str) or not pixel_size_source:
+        raise TypeError(f"pixel_size_source must be a non-empty str, got {pixel_size_source!r}")
+    vessels, amap = _vessels_and_avoidance(arr, px, mode, margins, vessel_polarity)
     return plan_from_avoidance(
         amap, n_threads=n_threads, region=region, robot=robot, dura_mode=mode, margins=margins,
         min_spacing_um=min_spacing_um, depth_um=depth_um, weight=weight,
         surface_height_um=surface_height_um, craniectomy=craniectomy, strict=strict, vessels=vessels,
-        image=arr, seed=seed, parameters={"pixel_size_um": px, "robot": spec.name}, **options,
+        image=arr, seed=seed, parameters={
+            "pixel_size_um": px, "pixel_size_source": pixel_size_source, "robot": spec.name,
+            "vessel_polarity": vessels.vessel_polarity,
+            "hazard_diameter_um": margins.hazard_diameter_um,
+            "undetectable_fraction": round(float(amap.undetectable.mean()), 6),
+        }, **options,
     )  # fmt: skip
 
 
@@ -162,22 +176,36 @@ def avoidance_for_plan(plan: InsertionPlan, image: NDArray[Any]) -> Any:
             f"image is not the one the plan was made from (sha256 {digest[:12]}..., "
             f"the plan's {plan.image_sha256[:12]}...)"
         )
-    return _vessels_and_avoidance(arr, plan.pixel_size_um, plan.dura_mode, plan.margins)[1]
+    polarity = str(plan.provenance.get("parameters", {}).get("vessel_polarity", "dark"))
+    return _vessels_and_avoidance(arr, plan.pixel_size_um, plan.dura_mode, plan.margins, polarity)[
+        1
+    ]
 
 
 def _image_array(image: Any) -> Any:
-    """The image as an array (lists and tuples converted), checked."""
+    """The image as an array (lists and tuples converted), checked (alpha kept)."""
+    from .segmentation._channels import image_channels
+
     arr = np.asarray(image) if isinstance(image, (list, tuple)) else image
+    if isinstance(arr, np.ndarray) and arr.ndim == 3 and arr.shape[2] in (2, 4):
+        image_channels(arr)  # the checks of every accepted layout
+        return arr
     check_image(arr, name="image")
     return arr
 
 
 def _vessels_and_avoidance(
-    image: Any, pixel_size_um: float, mode: DuraMode, margins: SafetyMargins
+    image: Any,
+    pixel_size_um: float,
+    mode: DuraMode,
+    margins: SafetyMargins,
+    vessel_polarity: str = "dark",
 ) -> tuple[Any, Any]:
     """Segmentation and avoidance map, the same for a new plan and a loaded one."""
     from .avoidance import build_avoidance_map
     from .segmentation import segment_vessels
 
-    vessels = segment_vessels(image, pixel_size_um=pixel_size_um, dura_mode=mode)
+    vessels = segment_vessels(
+        image, pixel_size_um=pixel_size_um, dura_mode=mode, vessel_polarity=vessel_polarity
+    )
     return vessels, build_avoidance_map(vessels, dura_mode=mode, margins=margins)

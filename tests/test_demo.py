@@ -14,7 +14,7 @@ import pytest
 import insertion_planner as ip
 from insertion_planner.cli import main
 
-SIZE = 384  # at 30 um/px an 11.5 mm field: small and fast, same code path as the default
+SIZE = 768  # at 12 um/px a 9.2 mm field: small and fast, same code path as the default
 
 
 def _chromium() -> str | None:
@@ -92,7 +92,7 @@ def demo_out(tmp_path_factory):
             "--size",
             str(SIZE),
             "--pixel-size-um",
-            "30",
+            "12",
             "--threads",
             "12",
         ]

@@ -46,7 +46,8 @@ class AvoidanceMap:
         Clearance the margin model demands there (nearest vessel's size, dura mode, and
         the low-confidence extra).
     allowed : (H, W) bool
-        ``clearance_um >= required_um``.
+        ``clearance_um >= required_um``, and the image could have shown a vessel of the
+        hazard diameter there (``detectable_diameter_um <= margins.hazard_diameter_um``).
     nearest_radius_um : (H, W) float32
         Radius of the nearest vessel, um.
     penetrating : (n, 3) float
@@ -54,6 +55,12 @@ class AvoidanceMap:
     margins : SafetyMargins
     dura_mode : DuraMode
     pixel_size_um : float
+    detectable_diameter_um : (H, W) float32
+        Smallest vessel diameter (um) the segmentation would have found at each pixel
+        (``inf`` where nothing could be seen: no data, unlit, bone, saturated).
+    undetectable : (H, W) bool
+        Pixels forbidden only because a vessel of the hazard diameter could have hidden
+        there unseen (not detected is not absent).
     """
 
     clearance_um: NDArray[np.float32]
@@ -64,6 +71,8 @@ class AvoidanceMap:
     margins: SafetyMargins
     dura_mode: DuraMode
     pixel_size_um: float
+    detectable_diameter_um: NDArray[np.float32]
+    undetectable: NDArray[np.bool_]
 
     @property
     def allowed_fraction(self) -> float:
@@ -149,6 +158,10 @@ def build_avoidance_map(
     the seed response, touch a found vessel or are at least ``UNCERTAIN_LENGTH_UM`` long.
     ``required_um`` = ``margins.required_um(dura_mode, nearest radius)`` plus
     ``margins.low_confidence_extra_um`` where confidence is below ``LOW_CONFIDENCE``.
+    Never planning blind: wherever the segmentation could not have seen a vessel of
+    ``margins.hazard_diameter_um`` (``vessels.detectable_diameter_um`` above it: noise,
+    blur, veil, glare, no data, no vessel contrast), the pixel is forbidden, and so is
+    every pixel closer to it than the required clearance of such a vessel.
 
     Parameters
     ----------
@@ -173,7 +186,9 @@ def build_avoidance_map(
     --------
     >>> import numpy as np
     >>> from insertion_planner import segment_vessels
-    >>> img = np.full((96, 96), 200, np.uint8); img[:, 40:46] = 90
+    >>> rng = np.random.default_rng(0)
+    >>> img = np.clip(rng.normal(200, 4, (96, 96)), 0, 255).astype(np.uint8)
+    >>> img[:, 40:46] = 90; img[:, 80] = 150                    # and a 12 um vessel
     >>> amap = build_avoidance_map(segment_vessels(img, pixel_size_um=12.0))
     >>> bool(amap.allowed[50, 43]), bool(amap.allowed[50, 5])
     (False, True)
@@ -199,9 +214,15 @@ def build_avoidance_map(
         clearance = np.maximum(dist.astype(np.float32) - allowance, 0) * np.float32(px)
         clearance[hazard] = 0
         radius = vessels.radius_um
-        nearest = radius[ri, ci].astype(np.float32)
-        # an uncertain candidate has no radius of its own: take it as a small vessel
-        nearest = np.where(vessels.mask[ri, ci], nearest, np.float32(0.5 * px)).astype(np.float32)
+        if vessels.mask.all() or not vessels.mask.any() or vessels.mask[ri, ci].all():
+            nearest = radius[ri, ci].astype(np.float32)
+        else:
+            # an uncertain candidate has no radius of its own: the nearest found vessel's
+            # radius rules (a faint shoulder of a large vessel is part of it)
+            _, (vr, vc) = ndi.distance_transform_edt(~vessels.mask, return_indices=True)
+            nearest = radius[vr, vc].astype(np.float32)
+        if not vessels.mask.any():
+            nearest = np.full(shape, np.float32(0.5 * px))
     else:
         diag = float(np.hypot(*shape)) * px
         clearance = np.full(shape, diag, np.float32)
@@ -211,6 +232,16 @@ def build_avoidance_map(
     required = np.where(low, required + np.float32(margins.low_confidence_extra_um), required)
     required = required.astype(np.float32)
     allowed = (clearance >= required) & ~hazard
+    blind = ~(vessels.detectable_diameter_um <= np.float32(margins.hazard_diameter_um))
+    undetectable = np.zeros(shape, bool)
+    if blind.any():
+        # a hazard-sized vessel could hide in a blind pixel: keep its clearance from them
+        d_blind = ndi.distance_transform_edt(~blind).astype(np.float32)
+        reach = (
+            margins.required_um(mode, 0.5 * margins.hazard_diameter_um) / px
+        ) + EDGE_ALLOWANCE_PX
+        undetectable = allowed & (d_blind <= np.float32(reach))
+        allowed &= ~undetectable
     return AvoidanceMap(
         clearance_um=_readonly(clearance.astype(np.float32)),
         required_um=_readonly(required),
@@ -220,4 +251,6 @@ def build_avoidance_map(
         margins=margins,
         dura_mode=mode,
         pixel_size_um=px,
+        detectable_diameter_um=vessels.detectable_diameter_um,
+        undetectable=_readonly(undetectable),
     )

@@ -1,0 +1,173 @@
+"""Relative darkness of blood: the image flattened so that vessels are positive and
+background close to zero, with bone, the unlit surround and specular glints left out."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+
+from . import _filters as flt
+
+__all__ = ["darkness", "bg_factor"]
+
+F32 = NDArray[np.float32]
+
+
+_BONE_GREEN_RED = 0.84
+"""Bone (and other whitish tissue) reflects green nearly as well as red (green/red about
+0.9); cortex, seen bare or through the dura, and blood reflect far less green (0.6-0.75)."""
+
+
+def bg_factor(size_px: float, shape: tuple[int, int]) -> int:
+    f = 1
+    while size_px / f > 12 and min(shape) // (2 * f) >= 16:
+        f *= 2
+    return f
+
+
+_UNLIT = 0.04
+"""A block whose mean brightness (red, or grey) is below this (10 of 255) is outside the
+lit field (the black surround of a fundus photograph). Blood under the brightest light
+stays above it in red, where haemoglobin absorbs least."""
+
+
+def _excluded(
+    green_s: F32, red_s: F32 | None, scale: float
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Blocks of a background level that are not cortex, and the unlit ones among them:
+    whitish bone (colour images) or unlit (mean brightness below ``_UNLIT``), each grown
+    by one block so mixed blocks at a border are included."""
+    unlit = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
+    if unlit.any():
+        unlit = ndi.binary_dilation(unlit, iterations=1)
+    if red_s is None:
+        return unlit, unlit
+    bone = (green_s > np.float32(_BONE_GREEN_RED) * red_s) & (green_s > np.float32(0.1 / scale))
+    if bone.any():
+        bone = ndi.binary_dilation(bone, iterations=1)
+    return unlit | bone, unlit
+
+
+def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> None:
+    """``mask &= blocks`` upsampled by ``f`` (nearest; pixels beyond the last whole block
+    take the last block), in place, without building the upsampled mask."""
+    hb, wb = blocks.shape
+    h, w = min(mask.shape[0], hb * f), min(mask.shape[1], wb * f)
+    hb, wb = h // f, w // f
+    if hb and wb:
+        view = mask[: hb * f, : wb * f].reshape(hb, f, wb, f)
+        view &= blocks[:hb, None, :wb, None]
+    if mask.shape[0] > hb * f:  # leftover rows and columns: nearest block
+        r = np.minimum(np.arange(hb * f, mask.shape[0]) // f, blocks.shape[0] - 1)
+        c = np.minimum(np.arange(mask.shape[1]) // f, blocks.shape[1] - 1)
+        mask[hb * f :] &= blocks[r][:, c]
+    if mask.shape[1] > wb * f:
+        r = np.minimum(np.arange(hb * f) // f, blocks.shape[0] - 1)
+        c = np.minimum(np.arange(wb * f, mask.shape[1]) // f, blocks.shape[1] - 1)
+        mask[: hb * f, wb * f :] &= blocks[r][:, c]
+
+
+def _inverse_background(
+    small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_]
+) -> F32:
+    """1 / background brightness at full resolution (see :func:`~._filters.background`),
+    from the block-mean level ``small`` (blocks of ``f`` px, where the window spans at
+    most 12 blocks), bilinearly upsampled. ``exclude``d blocks (bone, unlit) take the
+    value of the nearest other block first, so bright bone does not raise the cortex
+    background at the rim."""
+    if exclude.any() and not exclude.all():
+        _, (ri, ci) = ndi.distance_transform_edt(exclude, return_indices=True)
+        small = small[ri, ci]
+    bg = flt.background(small, size_px=size_px / f)
+    inv: F32 = (np.float32(1.0) / np.maximum(bg, np.float32(1e-3))).astype(np.float32)
+    return flt.upsample_linear(inv, shape, f) if f > 1 else inv
+
+
+def darkness(
+    green: F32,
+    red: F32 | None,
+    *,
+    size_px: float,
+    red_weight: float = 0.5,
+    scale: float = 1.0,
+    pool: ThreadPoolExecutor,
+) -> tuple[F32, F32, NDArray[np.bool_]]:
+    """Relative darkness of blood, (H, W) float32: vessels positive, background ~0.
+
+    Grey images: ``1 - grey / background``. Colour images: the same in green (where
+    haemoglobin absorbs most) minus ``red_weight`` times the same in red (where it absorbs
+    least): shading, shadows and vignetting darken all channels by the same factor and
+    cancel, blood does not. Whitish bone and unlit surroundings are left out of the
+    background estimate and set to 0 (no step at their border for the Hessian to take
+    for the side of a dark vessel). Specular glints (15 % above the background, nearly
+    white) are filled from their surroundings by normalised convolution.
+    """
+    shape = green.shape
+    f = bg_factor(size_px, shape)
+    gs = flt.block_mean(green, f) if f > 1 else green
+    rs = (flt.block_mean(red, f) if f > 1 else red) if red is not None else None
+    excl, unlit = _excluded(gs, rs, scale)
+    excluded = np.zeros(shape, bool)
+
+    def relative(channel: F32, small: F32) -> F32:
+        return channel * _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
+
+    fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
+    q = relative(green, gs)
+    qr = fut.result() if fut is not None else None
+    glint = q > np.float32(1.15)
+    dark = np.float32(1.0) - q
+    if qr is not None:
+        tmp = qr - np.float32(1.0)
+        tmp *= np.float32(red_weight)
+        dark += tmp
+    if excl.any():
+        # inside excluded blocks: whitish pixels (bone) are flat background, and so are
+        # pixels far darker than the lit background in red (or grey) in and beside unlit
+        # blocks (the fall-off at the edge of the lit field); beside bone such a pixel is
+        # blood: a thick vein leaving under the bone is dark in red too
+        px = (qr if qr is not None else q) < np.float32(0.3)
+        _and_blocks(px, unlit, f)
+        if red is not None:
+            px |= green > np.float32(_BONE_GREEN_RED) * red
+        _and_blocks(px, excl, f)
+        np.putmask(dark, px, np.float32(0))
+        excluded = px
+        # no glints on bone or in the dark: bright there is not specular
+        _and_blocks(glint, ~excl, f)
+    rows, cols = np.nonzero(glint)
+    if red is not None and rows.size:
+        # glints are white: bright in red as well as in green
+        white = red[rows, cols] > np.float32(0.6 / scale)
+        rows, cols = rows[white], cols[white]
+    level1 = flt.downsample2(dark) if min(dark.shape) >= 2 else dark
+    if rows.size and min(dark.shape) >= 16:
+        # fill glints (and one pixel around) by normalised convolution on the 2 x 2
+        # block-mean level (sigma 1.5 blocks): the level without the glint pixels
+        h, w = level1.shape
+        rr = np.clip(rows[:, None] + np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1]), 0, 2 * h - 1).ravel()
+        cc = np.clip(cols[:, None] + np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1]), 0, 2 * w - 1).ravel()
+        flat = np.unique(rr * (2 * w) + cc)
+        rr, cc = flat // (2 * w), flat % (2 * w)
+        # only the band of level rows holding glints (+ the kernel's reach) is filtered
+        r0, r1 = max(int(rr.min()) // 2 - 6, 0), min(int(rr.max()) // 2 + 7, h)
+        num = level1[r0:r1].copy()
+        den = np.ones_like(num)
+        np.subtract.at(num, (rr // 2 - r0, cc // 2), dark[rr, cc] * np.float32(0.25))
+        np.subtract.at(den, (rr // 2 - r0, cc // 2), np.float32(0.25))
+        num, den = flt.gauss(num, 1.5), flt.gauss(den, 1.5)
+        d = np.maximum(den[rr // 2 - r0, cc // 2], np.float32(1e-3))
+        dark[rr, cc] = np.where(d > 1e-3, num[rr // 2 - r0, cc // 2] / d, 0)
+        # the level's blocks holding filled pixels, again from the filled image
+        blocks = np.unique((rr // 2) * w + cc // 2)
+        br, bc = blocks // w, blocks % w
+        level1[br, bc] = (
+            dark[2 * br, 2 * bc]
+            + dark[2 * br + 1, 2 * bc]
+            + dark[2 * br, 2 * bc + 1]
+            + dark[2 * br + 1, 2 * bc + 1]
+        ) * 0.25
+    return dark, level1, excluded

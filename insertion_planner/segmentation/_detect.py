@@ -1,0 +1,356 @@
+"""Line evidence calibrated on the image's own noise, and the detectability of a vessel.
+
+Thresholds are not constants fitted to a renderer: each filter scale's response is
+compared with its own spread over the image (a robust estimate from the lower half of
+its distribution, which vessels do not reach), times the factor that gives a stated
+per-pixel false-alarm rate on white noise through the same filter. The same calibration
+predicts, pixel by pixel, the thinnest vessel the detector would have seen there.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+from scipy.special import erf
+
+from . import _filters as flt
+
+__all__ = [
+    "ALPHA_SEED",
+    "ALPHA_GROW",
+    "ScaleCalibration",
+    "signed_ridge",
+    "signed_disc",
+    "disc_evidence",
+    "vessel_contrast",
+    "ABSORPTION_LENGTH_UM",
+    "line_evidence",
+    "local_spread_ratio",
+    "detectable_diameter_px",
+]
+
+F32 = NDArray[np.float32]
+
+ALPHA_SEED = 1e-5
+"""Per-pixel false-alarm rate of a seed on noise alone (about 40 pixels of a 2048 x 2048
+image; they form specks that the speck test removes)."""
+
+ALPHA_GROW = 1e-2
+"""Per-pixel false-alarm rate of a pixel that extends a detection (hysteresis, Canny
+1986: a vessel is followed where it is faint, noise alone rarely connects to a seed)."""
+
+_CALIBRATION_SIDE = 768
+_LOWER_HALF = 0.6745  # standard-normal 75th percentile: (median - q25) / it = sigma
+
+
+def signed_ridge(sm: F32) -> F32:
+    """Signed dark-ridge measure of a smoothed image: ``e1 + min(e2, 0)`` with
+    ``e1 >= e2`` the eigenvalues of minus the finite-difference Hessian. Positive across
+    a dark line (one strong negative curvature), negative on bright lines; unlike a
+    clipped vesselness its distribution on background has two sides, so its spread can
+    be measured where no vessel is (Frangi et al. 1998, doi:10.1007/BFb0056195).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
+    >>> float(signed_ridge(-(xx**2))[3, 3]), float(signed_ridge(xx**2)[3, 3])
+    (2.0, -2.0)
+    """
+    mean, half_diff = flt._neg_hessian_eigen_parts(sm)
+    e2 = mean - half_diff
+    out = mean + half_diff
+    out += np.minimum(e2, 0)
+    return out
+
+
+def _robust_centre_spread(values: F32) -> tuple[float, float]:
+    """Median and the spread of the lower half, ``(median - q25) / 0.6745``."""
+    med, q25 = np.percentile(values, [50, 25])
+    return float(med), float(max(med - q25, 1e-12) / _LOWER_HALF)
+
+
+def signed_disc(sm: F32) -> F32:
+    """Signed dark-disc measure: the smaller eigenvalue of minus the Hessian (positive
+    where both curvatures are those of a dark disc: a penetrating vessel's stump).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
+    >>> float(signed_disc(-(xx**2 + yy**2))[3, 3])
+    2.0
+    """
+    mean, half_diff = flt._neg_hessian_eigen_parts(sm)
+    mean -= half_diff
+    return mean
+
+
+@functools.lru_cache(maxsize=64)
+def _noise_factor(s_eff: float, alpha: float, measure: str = "ridge") -> float:
+    """Factor k with P(R > median + k * spread) = alpha for R the signed ridge (or disc)
+    measure of white Gaussian noise smoothed at ``s_eff`` px (a fixed-seed simulation,
+    the same for every image: the filter is linear in the noise, so k does not depend on
+    its level)."""
+    rng = np.random.default_rng(20261130)
+    noise = rng.standard_normal((_CALIBRATION_SIDE, _CALIBRATION_SIDE)).astype(np.float32)
+    fn = signed_ridge if measure == "ridge" else signed_disc
+    r = fn(flt.gauss(noise, s_eff))
+    cut = int(3 * s_eff) + 2
+    v = r[cut:-cut, cut:-cut].ravel()
+    med, spread = _robust_centre_spread(v)
+    return float((np.quantile(v, 1.0 - alpha) - med) / spread)
+
+
+@dataclass(frozen=True)
+class ScaleCalibration:
+    """One filter scale: where it runs and the threshold the image gave it.
+
+    Attributes
+    ----------
+    scale_px : float
+        Gaussian scale in full-resolution pixels.
+    level : int
+        Pyramid level it runs on (0: full resolution).
+    sigma_level : float
+        Smoothing applied on that level (px of the level).
+    median, spread : float
+        Robust centre and spread of its response over the valid pixels.
+    k_seed, k_grow : float
+        Noise factors of ``ALPHA_SEED`` and ``ALPHA_GROW``.
+    """
+
+    scale_px: float
+    level: int
+    sigma_level: float
+    median: float
+    spread: float
+    k_seed: float
+    k_grow: float
+
+
+def _placement(s: float, n_levels: int) -> tuple[int, float]:
+    """Pyramid level and smoothing of a scale: thin scales (< 2 px) at full resolution,
+    wider ones on the coarsest level where they span at least 0.7 level pixels (the
+    block means already blur by about 0.5 level px)."""
+    level = 0
+    while s >= 2 and level + 1 < n_levels and s / 2 ** (level + 1) >= 0.7 - 1e-6:
+        level += 1
+    s_level = s / 2**level
+    return level, math.sqrt(max(s_level**2 - (0.25 if level else 0.0), 0.25))
+
+
+def line_evidence(
+    levels: list[F32], valid: list[NDArray[np.bool_]], scales: list[float]
+) -> tuple[F32, F32, F32, list[ScaleCalibration], F32]:
+    """Multi-scale line evidence, each scale against its own calibrated threshold.
+
+    Parameters
+    ----------
+    levels : list of (H_L, W_L) float32
+        Darkness image reduced by 2^L block means (``levels[0]`` full resolution).
+    valid : list of (H_L, W_L) bool
+        Pixels with data on each level (statistics are taken there only).
+    scales : list of float
+        Gaussian scales, full-resolution px.
+
+    Returns
+    -------
+    z_seed : (H, W) float32
+        Max over scales of (response - median) / (k_seed * spread): >= 1 is a seed.
+    z_grow : (H, W) float32
+        The same against the grow threshold: >= 1 extends a detection.
+    best : (H, W) float32
+        Scale (full-resolution px) of the largest ``z_seed``.
+    calibration : list of ScaleCalibration
+    finest : (H, W) float32
+        The finest scale's response (for the local spread of the detectability map).
+    """
+    shape = levels[0].shape
+    z_seed = np.full(shape, -np.inf, np.float32)
+    z_grow = np.full(shape, -np.inf, np.float32)
+    best = np.zeros(shape, np.float32)
+    cal: list[ScaleCalibration] = []
+    finest: F32 | None = None
+    for s in scales:
+        level, s_eff = _placement(s, len(levels))
+        r = signed_ridge(flt.gauss(levels[level], s_eff))
+        if finest is None:
+            finest = r
+        v = valid[level]
+        sample = r[::2, ::2][v[::2, ::2]]
+        if sample.size < 256:
+            sample = r.ravel()
+        med, spread = _robust_centre_spread(sample)
+        k_seed = _noise_factor(round(s_eff, 4), ALPHA_SEED)
+        k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW)
+        cal.append(ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow))
+        zs = r - np.float32(med)
+        zs *= np.float32(1.0 / (k_seed * spread))
+        if level:
+            zs = flt.upsample_linear(zs, shape, 2**level)
+        better = zs > z_seed
+        best[better] = np.float32(s)
+        np.maximum(z_seed, zs, out=z_seed)
+        zs *= np.float32(k_seed / k_grow)
+        np.maximum(z_grow, zs, out=z_grow)
+    assert finest is not None
+    return z_seed, z_grow, best, cal, finest
+
+
+def disc_evidence(dark: F32, valid: NDArray[np.bool_], *, sigma_px: float = 0.7) -> F32:
+    """Dark-disc evidence at full resolution, (H, W) float32: (signed disc measure -
+    median) / (seed threshold - median), calibrated like :func:`line_evidence`; >= 1 is a
+    compact dark speck unlikely to be noise (a penetrating stump)."""
+    r = signed_disc(flt.gauss(dark, sigma_px))
+    sample = r[::2, ::2][valid[::2, ::2]]
+    med, spread = _robust_centre_spread(sample if sample.size >= 256 else r.ravel())
+    k = _noise_factor(round(sigma_px, 4), ALPHA_SEED, "disc")
+    r -= np.float32(med)
+    r *= np.float32(1.0 / (k * spread))
+    return r
+
+
+def local_spread_ratio(
+    response: F32, valid: NDArray[np.bool_], *, block_px: int = 32, spread: float
+) -> F32:
+    """Local over global spread of a response, per pixel (bilinear between blocks of
+    ``block_px``): where noise or texture is stronger than on average (a darker corner,
+    glare, a thick veil) a vessel must be more contrasted to be seen. Blocks with too
+    few valid pixels take the largest ratio of the image."""
+    h, w = response.shape
+    b = max(8, min(block_px, h // 2, w // 2))
+    hb, wb = h // b, w // b
+    if hb < 1 or wb < 1:
+        return np.ones((h, w), np.float32)
+    blk = response[: hb * b : 2, : wb * b : 2].reshape(hb, b // 2, wb, b // 2)
+    ok = valid[: hb * b : 2, : wb * b : 2].reshape(hb, b // 2, wb, b // 2)
+    vals = np.where(ok, blk, np.nan).transpose(0, 2, 1, 3).reshape(hb, wb, -1)
+    enough = ok.transpose(0, 2, 1, 3).reshape(hb, wb, -1).sum(axis=2) >= vals.shape[2] // 4
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # blocks without valid pixels
+        med = np.nanpercentile(vals, 50, axis=2)
+        q25 = np.nanpercentile(vals, 25, axis=2)
+    ratio = ((med - q25) / _LOWER_HALF / max(spread, 1e-12)).astype(np.float32)
+    top = float(np.nanmax(np.where(enough, ratio, np.nan))) if enough.any() else 1.0
+    ratio = np.where(enough & np.isfinite(ratio), ratio, np.float32(top)).astype(np.float32)
+    # never below the global spread: calm blocks do not buy a finer guarantee
+    np.maximum(ratio, np.float32(1.0), out=ratio)
+    return flt.upsample_linear(ratio, (h, w), b)
+
+
+def _line_image(diameter_px: float, depth: float, blur_px: float, phase: float) -> F32:
+    """A (16, 128) darkness image of a vertical line: a lumen ``diameter_px`` wide of
+    darkness ``depth``, blurred by a Gaussian of ``blur_px``, integrated over pixels."""
+    x = np.arange(128, dtype=np.float64)[:, None] + (np.arange(8)[None, :] + 0.5) / 8 - 0.5
+    c = 64.0 + phase
+    b = max(blur_px, 0.2) * math.sqrt(2.0)
+    prof = 0.5 * (erf((x - c + diameter_px / 2) / b) - erf((x - c - diameter_px / 2) / b))
+    row = (depth * prof.mean(axis=1)).astype(np.float32)
+    return np.repeat(row[None, :], 16, axis=0)
+
+
+def detectable_diameter_px(
+    cal: list[ScaleCalibration],
+    *,
+    sample_depth: F32,
+    sample_diameter_px: F32,
+    absorption_length_px: float,
+    max_depth: float,
+    blur_px: float,
+    ratio: F32,
+    max_diameter_px: float,
+) -> F32:
+    """Smallest vessel diameter (px) the detector would have seeded at each pixel.
+
+    A forward model of the detector: a line of diameter D, of lumen darkness
+    ``u * (1 - exp(-D / l))`` (Beer-Lambert, ``l = absorption_length_px``; ``u`` fitted to
+    the sampled vessel pixels; capped near ``max_depth``), blurred by ``blur_px``, is filtered exactly as the image was
+    (block means, smoothing, signed ridge) at every scale, at the worse of two sub-pixel
+    phases; it is seen where some scale's response reaches that scale's seed threshold
+    times the local spread ``ratio``. Returns ``inf`` where no diameter up to
+    ``max_diameter_px`` would be seen.
+    """
+    # the samples' darkness was read on the image smoothed at 0.7 px: the model's lumen
+    # darkness per unit of Beer-Lambert absorbance is the median over the samples of what
+    # makes their blurred, smoothed centres as dark as they are
+    l_abs = max(absorption_length_px, 1e-6)
+    grid = np.arange(1.0, 21.0, 0.5)
+    seen = np.array([float(flt.gauss(_line_image(d, 1.0, blur_px, 0.0), 0.7)[8, 64]) for d in grid])
+    d_s = np.clip(sample_diameter_px, grid[0], grid[-1])
+    factor = np.interp(d_s, grid, seen) * -np.expm1(-d_s / l_abs)
+    unit_depth = float(np.median(sample_depth / np.maximum(factor, 1e-9)))
+    reference_depth = float(np.median(sample_depth))
+    diameters = np.unique(np.concatenate([np.arange(0.5, 8.0, 0.25), np.geomspace(8, 64, 12)]))
+    diameters = diameters[diameters <= max(max_diameter_px, 1.0)]
+    margin = np.zeros(diameters.size)
+    for i, d in enumerate(diameters):
+        depth = min(unit_depth * -math.expm1(-d / l_abs), max(max_depth, reference_depth) / 0.9)
+        seen = np.inf
+        for phase in (0.0, 0.5):
+            img = _line_image(float(d), depth, blur_px, phase)
+            best = 0.0
+            for c in cal:
+                lv = img
+                for _ in range(c.level):
+                    lv = flt.downsample2(lv)
+                r = signed_ridge(flt.gauss(lv, c.sigma_level))
+                centre = r[r.shape[0] // 2, (64 + int(phase)) // 2**c.level]
+                best = max(best, float(centre) / (c.k_seed * c.spread))
+            seen = min(seen, best)
+        margin[i] = seen
+    margin = np.maximum.accumulate(margin)
+    idx = np.searchsorted(margin, ratio.ravel(), side="left")
+    out = np.full(idx.shape, np.inf, np.float32)
+    ok = idx < diameters.size
+    out[ok] = diameters[idx[ok]].astype(np.float32)
+    return out.reshape(ratio.shape)
+
+
+ABSORPTION_LENGTH_UM = 100.0
+"""Depth of blood over which green light falls by 1/e, taken long on purpose: whole blood
+absorbs 100-300 /cm at 540-580 nm (Bosschaart et al. 2014, doi:10.1007/s10103-013-1446-7),
+i.e. 30-100 um; the longest makes thin vessels look faintest (the detector errs toward
+"not seen")."""
+
+
+def vessel_contrast(
+    dark_s: F32, mask: NDArray[np.bool_], radius_px: F32
+) -> tuple[F32, F32, float, float] | None:
+    """Contrast measured on the vessels found: the darkness and diameter (px) of the inner
+    pixels of vessels under 6 px wide (else under 10 px, else all vessels, whichever
+    first has 30 such pixels: thin vessels are judged by the thinnest found), the largest darkness (95th percentile) and the blur (px) from
+    the steepness of the edges of vessels at least 8 px wide. None when fewer than 30
+    inner vessel pixels were found: the image gives no contrast to judge by."""
+    inner = ndi.binary_erosion(mask, iterations=1) & (radius_px >= 1.0)
+    if int(inner.sum()) < 30:
+        return None
+    a = dark_s[inner]
+    r_in = radius_px[inner]
+    thin = r_in < 3.0
+    if int(thin.sum()) < 30:
+        thin = r_in < 5.0
+    if int(thin.sum()) >= 30:  # thin vessels are judged by the thinnest found
+        samples = (a[thin], 2.0 * r_in[thin])
+    else:
+        samples = (a, 2.0 * r_in)
+    max_depth = float(np.percentile(a, 95))
+    blur = 2.0  # assumed when no wide vessel shows an edge
+    wide = radius_px >= 4.0
+    edge = mask & ~ndi.binary_erosion(mask) & wide
+    if int(edge.sum()) >= 30:
+        gy = ndi.gaussian_filter(dark_s, 0.7, order=(1, 0))
+        gx = ndi.gaussian_filter(dark_s, 0.7, order=(0, 1))
+        grad = np.hypot(gy, gx)[edge]
+        plateau = ndi.maximum_filter(dark_s, size=7)[edge]
+        sel = grad > 0
+        if sel.sum() >= 30:
+            b_tot = float(np.median(plateau[sel] / (math.sqrt(2 * math.pi) * grad[sel])))
+            blur = math.sqrt(max(b_tot**2 - 0.7**2 - 0.7**2, 0.0))
+    return samples[0], samples[1], max_depth, blur
