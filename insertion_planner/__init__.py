@@ -29,6 +29,7 @@ from .planning import (
     replan,
     unlock_thread,
 )
+from .quality import ImageQuality, assess_image
 from .robot import (
     BrainMotion,
     SimulationReport,
@@ -71,6 +72,8 @@ __all__ = [
     "Thread",
     "load_plan",
     "plan_insertions",
+    "assess_image",
+    "ImageQuality",
     "replan",
     "move_thread",
     "lock_thread",

@@ -91,6 +91,10 @@ def plan_insertions(
         Bad input, naming the parameter.
     InfeasiblePlanError
         With ``strict=True`` when fewer than ``n_threads`` fit.
+    ImageQualityError
+        The image cannot support a plan (:func:`~insertion_planner.assess_image`): an
+        implausible pixel size, a blank or saturated frame, no vessel contrast, or a
+        vessel polarity that contradicts the image.
     """
     if (
         isinstance(n_threads, (int, np.integer))
@@ -118,7 +122,17 @@ def plan_insertions(
     as_rng(rng)  # validates rng
     if not isinstance(pixel_size_source, str) or not pixel_size_source:
         raise TypeError(f"pixel_size_source must be a non-empty str, got {pixel_size_source!r}")
+    from .errors import ImageQualityError
+    from .quality import PIXEL_SIZE_RANGE_UM, assess_image
+
+    if not PIXEL_SIZE_RANGE_UM[0] <= px <= PIXEL_SIZE_RANGE_UM[1]:
+        raise ImageQualityError(list(assess_image(arr, pixel_size_um=px).problems))
     vessels, amap = _vessels_and_avoidance(arr, px, mode, margins, vessel_polarity)
+    quality = assess_image(
+        arr, pixel_size_um=px, dura_mode=mode, vessel_polarity=vessel_polarity, vessels=vessels
+    )
+    if quality.problems:
+        raise ImageQualityError(list(quality.problems))
     return plan_from_avoidance(
         amap, n_threads=n_threads, region=region, robot=robot, dura_mode=mode, margins=margins,
         min_spacing_um=min_spacing_um, depth_um=depth_um, weight=weight,

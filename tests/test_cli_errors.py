@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+import insertion_planner as ip
 from insertion_planner.cli import SUBCOMMANDS, main
 
 
@@ -22,7 +23,8 @@ def files(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("inputs")
     rng = np.random.default_rng(0)
-    Image.fromarray((rng.random((128, 128, 3)) * 255).astype(np.uint8)).save(d / "good.png")
+    # a cortex (random pixels would be refused by the image-quality gate before the flags)
+    Image.fromarray(ip.synthetic_cortex(0, shape=(128, 128)).image).save(d / "good.png")
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(d / "small_mask.png")
     (d / "text.png").write_text("this is not an image\n")
     (d / "notes.txt").write_text("hello\n")

@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._validation import check_choice
+from ..imageio import bit_depth as _imageio_bit_depth
+from ..imageio import no_data_mask
 
 __all__ = ["ImageChannels", "image_channels", "bit_depth", "VESSEL_POLARITIES", "MAX_SIDE_PX"]
 
@@ -64,26 +66,16 @@ class ImageChannels:
 
 
 def bit_depth(image: NDArray[Any]) -> int:
-    """Bits in use of an integer image: 8 for uint8; for uint16 the smallest of 10, 12,
-    14 and 16 bits whose full scale covers the largest value (camera data in a 16-bit
-    container); 0 for float images.
+    """Bits in use (:func:`insertion_planner.imageio.bit_depth`; 0 for float images).
 
     Examples
     --------
     >>> import numpy as np
-    >>> bit_depth(np.array([[0, 4095]], np.uint16)), bit_depth(np.zeros((2, 2), np.uint8))
-    (12, 8)
+    >>> bit_depth(np.array([[0, 4095]], np.uint16)), bit_depth(np.zeros((2, 2), np.float32))
+    (12, 0)
     """
     arr = np.asarray(image)
-    if arr.dtype == np.uint8:
-        return 8
-    if arr.dtype == np.uint16:
-        top = int(arr.max()) if arr.size else 0
-        for bits in (10, 12, 14):
-            if top <= 2**bits - 1:
-                return bits
-        return 16
-    return 0
+    return 0 if arr.dtype.kind == "f" else _imageio_bit_depth(arr)
 
 
 def _check_array(image: Any) -> NDArray[Any]:
@@ -171,12 +163,9 @@ def image_channels(image: Any, *, vessel_polarity: str = "dark") -> ImageChannel
     shape = arr.shape[:2]
     bits = bit_depth(arr)
     full = float(2**bits - 1) if bits else 1.0
-    no_data = np.zeros(shape, bool)
+    no_data = no_data_mask(arr)
     if arr.ndim == 3 and arr.shape[2] in (2, 4):
-        no_data = arr[..., -1] < np.asarray(full / 2, dtype=np.float64)
         arr = arr[..., :-1] if arr.shape[2] == 4 else arr[..., 0]
-        if no_data.all():
-            no_data = np.ones(shape, bool)
     grey_as_rgb = arr.ndim == 3 and _is_grey(arr)
     if grey_as_rgb:
         arr = arr[..., 1]
