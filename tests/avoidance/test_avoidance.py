@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import insertion_planner as ip
-from insertion_planner.avoidance.avoidance_map import UNCERTAIN_CONFIDENCE
 
 
 @pytest.fixture(scope="module")
