@@ -39,7 +39,7 @@ from .robot import (
 )
 from .robots import PRESETS, RobotSpec, get_robot
 from .segmentation import VesselMap, segment_vessels
-from .synthetic import GroundTruth, SyntheticCase, synthetic_cortex
+from .synthetic import GroundTruth, Imaging, SyntheticCase, synthetic_cortex
 
 __version__ = "0.1.0"
 
@@ -60,6 +60,7 @@ __all__ = [
     "PlanFileError",
     "ImageQualityError",
     "synthetic_cortex",
+    "Imaging",
     "segment_vessels",
     "VesselMap",
     "build_avoidance_map",

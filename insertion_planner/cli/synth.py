@@ -38,6 +38,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--pixel-size-um", type=float, default=12.0, help="pixel side in micrometres (default 12)"
     )
+    p.add_argument(
+        "--imaging",
+        default="default",
+        choices=("default", "random"),
+        help=(
+            "camera model: default (the original appearance) or random (an Imaging drawn "
+            "from the seed, with abundant 20-40 um vessels; recorded in truth.npz)"
+        ),
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.set_defaults(run=run)
     return p
@@ -53,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         shape=tuple(args.shape),
         pixel_size_um=args.pixel_size_um,
         dura_mode=args.dura_mode,
+        imaging="random" if args.imaging == "random" else None,
     )
     written = write_case(case, args.out)
     t = case.truth

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from .case import KIND_CODES, GroundTruth, SyntheticCase
 from .generate import DURA_THICKNESS_UM, synthetic_cortex
+from .imaging import Imaging
 from .raster import rasterize_capsules
 
 __all__ = [
     "synthetic_cortex",
+    "Imaging",
     "SyntheticCase",
     "GroundTruth",
     "KIND_CODES",

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from .._arrays import readonly
 from ..config import DuraMode
 from ..frames import Grid
+from .imaging import Imaging
 
 if TYPE_CHECKING:  # pragma: no cover
     import trimesh
@@ -160,8 +161,9 @@ class SyntheticCase:
 
     Attributes
     ----------
-    image : (H, W, 3) uint8
-        Camera-like RGB image.
+    image : (H, W, 3) or (H, W) uint8 or uint16
+        Camera-like RGB image ((H, W) from a grey camera; uint16 holding
+        ``imaging.bit_depth`` bits above 8).
     pixel_size_um : float
     dura_mode : DuraMode
     seed : int
@@ -180,9 +182,14 @@ class SyntheticCase:
     craniectomy_radius_um : float
         Its radius, micrometres.
     truth : GroundTruth
+    imaging : Imaging
+        How the image was photographed (``Imaging()``: the original appearance).
+    thin_vessels : bool
+        Whether the abundant 20-40 um vessels of :mod:`insertion_planner.synthetic.thin`
+        were added to the trees.
     """
 
-    image: NDArray[np.uint8]
+    image: NDArray[np.uint8] | NDArray[np.uint16]
     pixel_size_um: float
     dura_mode: DuraMode
     seed: int
@@ -194,10 +201,18 @@ class SyntheticCase:
     craniectomy_center_rc: tuple[float, float]
     craniectomy_radius_um: float
     truth: GroundTruth = field(repr=False)
+    imaging: Imaging = field(default_factory=Imaging)
+    thin_vessels: bool = False
 
     def __post_init__(self) -> None:
+        image = np.asarray(self.image)
+        if image.dtype not in (np.uint8, np.uint16) or image.ndim not in (2, 3):
+            raise ValueError(
+                f"image must be a (H, W) or (H, W, 3) uint8/uint16 array, "
+                f"got {image.dtype} {image.shape}"
+            )
+        object.__setattr__(self, "image", _readonly(image, image.dtype))
         for name, dtype in (
-            ("image", np.uint8),
             ("region", bool),
             ("region_polygon", np.float64),
             ("functional_weight", np.float32),

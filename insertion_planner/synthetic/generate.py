@@ -12,10 +12,12 @@ from .._validation import check_positive
 from ..config import DuraMode
 from ..frames import Grid
 from .case import GroundTruth, SyntheticCase
+from .imaging import Imaging
 from .raster import rasterize_capsules
 from .region import target_region
-from .render import RenderStyle, render_image
+from .render import render_image
 from .surface import craniectomy_disk, surface_height
+from .thin import add_thin_vessels
 from .trees import (
     ARTERY,
     KIND_NAMES,
@@ -59,6 +61,8 @@ def synthetic_cortex(
     shape: tuple[int, int] = (2048, 2048),
     pixel_size_um: float = 12.0,
     dura_mode: DuraMode | str = "durectomy",
+    imaging: Imaging | str | None = None,
+    thin_vessels: bool | None = None,
 ) -> SyntheticCase:
     """Generate a synthetic image of cortex exposed by a round craniectomy, with ground truth.
 
@@ -80,12 +84,25 @@ def synthetic_cortex(
     pixel_size_um : float
         Pixel side, micrometres (positive, finite).
     dura_mode : {'durectomy', 'transdural'} or DuraMode
+    imaging : None, 'random' or Imaging
+        How the cortex is photographed (:class:`Imaging`). None: ``Imaging()``, the
+        original appearance (images identical to earlier versions); ``'random'``:
+        ``Imaging.random(seed, dura_mode)``, drawn from the case's seed; or an
+        :class:`Imaging`. Recorded as ``case.imaging``. The ground truth never depends
+        on it.
+    thin_vessels : bool or None
+        Add abundant thin pial vessels of 20-40 um diameter branching off the trees
+        (:mod:`insertion_planner.synthetic.thin`). None (default): added whenever
+        ``imaging`` is given (not None), so ``imaging=None`` keeps the original cases
+        exactly. They are part of the ground truth; the rest of the geometry is the same
+        with or without them.
 
     Returns
     -------
     SyntheticCase
-        ``image`` (H, W, 3) uint8 plus region, functional weight, grid with surface height
-        and ``truth`` (:class:`GroundTruth`).
+        ``image`` ((H, W, 3), or (H, W) for a grey camera; uint8, or uint16 above 8 bits)
+        plus region, functional weight, grid with surface height, ``truth``
+        (:class:`GroundTruth`) and the ``imaging`` used.
 
     Raises
     ------
@@ -94,8 +111,8 @@ def synthetic_cortex(
         not a number.
     ValueError
         When ``seed`` is negative, a side is out of range, ``pixel_size_um`` is not
-        positive and finite or makes the field of view wider than 200 mm, or
-        ``dura_mode`` is unknown.
+        positive and finite or makes the field of view wider than 200 mm,
+        ``dura_mode`` is unknown, or ``imaging`` is a string other than ``'random'``.
 
     Examples
     --------
@@ -105,6 +122,9 @@ def synthetic_cortex(
     ((256, 256, 3), dtype('uint8'), (256, 256))
     >>> bool((case.truth.mask <= case.craniectomy).all())
     True
+    >>> other = ip.synthetic_cortex(0, shape=(256, 256), imaging="random")
+    >>> other.imaging == ip.Imaging.random(0, "durectomy"), other.thin_vessels
+    (True, True)
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
@@ -120,9 +140,15 @@ def synthetic_cortex(
         )
     mode = DuraMode.parse(dura_mode)
     transdural = mode is DuraMode.TRANSDURAL
-    s_surface, s_trees, s_region, s_render = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    if thin_vessels is not None and not isinstance(thin_vessels, (bool, np.bool_)):
+        raise TypeError(f"thin_vessels must be a bool or None, got {thin_vessels!r}")
+    thin = imaging is not None if thin_vessels is None else bool(thin_vessels)
+    # The first four streams are those of the original generator (same cases); the thin
+    # vessels get a stream of their own, and a random camera is Imaging.random(seed).
+    s_surface, s_trees, s_region, s_render, s_thin = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
     )
+    im = _resolve_imaging(imaging, seed, mode)
 
     craniectomy, center_rc, radius_um = craniectomy_disk(hw, ps)
     z = surface_height(hw, ps, s_surface)
@@ -135,6 +161,14 @@ def synthetic_cortex(
         disk_r_um=radius_um,
         dural=transdural,
     )
+    if thin:
+        add_thin_vessels(
+            net,
+            s_thin,
+            extent_um=extent,
+            center_um=(center_rc[1] * ps, center_rc[0] * ps),
+            disk_r_um=radius_um,
+        )
 
     xy = np.asarray(net.xy, dtype=np.float64).reshape(-1, 2)
     radius = np.asarray(net.radius, dtype=np.float64)
@@ -178,7 +212,7 @@ def synthetic_cortex(
         transdural=transdural,
         glint_weight=glint,
         rng=s_render,
-        style=RenderStyle(),
+        imaging=im,
     )
     return SyntheticCase(
         image=image,
@@ -193,7 +227,22 @@ def synthetic_cortex(
         craniectomy_center_rc=center_rc,
         craniectomy_radius_um=radius_um,
         truth=truth,
+        imaging=im,
+        thin_vessels=thin,
     )
+
+
+def _resolve_imaging(imaging: Imaging | str | None, seed: int, mode: DuraMode) -> Imaging:
+    """The :class:`Imaging` a ``synthetic_cortex`` call asks for."""
+    if imaging is None:
+        return Imaging()
+    if isinstance(imaging, Imaging):
+        return imaging
+    if isinstance(imaging, str):
+        if imaging != "random":
+            raise ValueError(f"imaging must be None, 'random' or an Imaging, got {imaging!r}")
+        return Imaging.random(seed, mode)
+    raise TypeError(f"imaging must be None, 'random' or an Imaging, got {type(imaging).__name__}")
 
 
 def _build_graph(

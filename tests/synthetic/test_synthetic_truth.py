@@ -73,7 +73,7 @@ def test_transdural_has_dural_vessels(case_t):
     assert (t.kind == KIND_CODES["dural"]).any()
 
 
-@pytest.mark.parametrize("fixture", ["case_wide", "case_d"])
+@pytest.mark.parametrize("fixture", ["case_wide", "case_d", "case_thin"])
 def test_murray_law_at_every_bifurcation(fixture, request):
     g = request.getfixturevalue(fixture).truth.graph
     nodes = list(_bifurcations(g))
@@ -156,7 +156,7 @@ def _brute_force_mask(c):
     return inside & c.craniectomy, margin
 
 
-@pytest.mark.parametrize("fixture", ["case_d", "case_t", "case_wide"])
+@pytest.mark.parametrize("fixture", ["case_d", "case_t", "case_wide", "case_thin"])
 def test_mask_is_union_of_graph_tubes(fixture, request):
     c = request.getfixturevalue(fixture)
     expected, margin = _brute_force_mask(c)
@@ -186,7 +186,7 @@ def test_penetrating_in_graph_and_mask(case_d):
         assert len(zs) == 1  # each stump: one surface node joined to one deep node
 
 
-@pytest.mark.parametrize("fixture", ["case_d", "case_t"])
+@pytest.mark.parametrize("fixture", ["case_d", "case_t", "case_thin"])
 def test_penetrating_vessels_leave_pial_vessels(fixture, request):
     """Every penetrating vessel's surface end touches a pial artery or vein (Duvernoy
     1981): none stands alone in free cortex, where a 20 um stump would be invisible."""
@@ -206,8 +206,9 @@ def test_penetrating_vessels_leave_pial_vessels(fixture, request):
     assert checked >= 10
 
 
-def test_vessels_lie_on_surface(case_t):
-    c = case_t
+@pytest.mark.parametrize("fixture", ["case_t", "case_thin"])
+def test_vessels_lie_on_surface(fixture, request):
+    c = request.getfixturevalue(fixture)
     g = c.truth.graph
     for _, a in g.nodes(data=True):
         zs = float(c.grid.height_at([a["rc"]])[0])
