@@ -79,7 +79,9 @@ class KinematicLimitError(PlannerError):
 
 
 class PlanFileError(PlannerError, ValueError):
-    """A plan file that is missing, malformed, fails its JSON Schema or was tampered with."""
+    """A plan file that is missing, malformed, fails its JSON Schema (a value out of its
+    range, NaN or infinity: the message names its JSON path), was tampered with, or holds a
+    plan no planner could have written."""
 
 
 class ImageQualityError(PlannerError):

@@ -17,8 +17,6 @@ import json
 import math
 import os
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -27,7 +25,8 @@ from numpy.typing import NDArray
 from ._io import atomic_write_text
 from .config import DuraMode, PlannerConfig, SafetyMargins
 from .errors import PlanFileError
-from .plan_checks import decode_region, encode_region, plan_problems
+from .plan_checks import MAX_NESTING, decode_region, encode_region, plan_problems, read_plan_json
+from .plan_schema import _schema_text, plan_schema, schema_markdown, schema_problem
 from .robots import RobotSpec
 
 __all__ = [
@@ -42,6 +41,7 @@ __all__ = [
     "encode_region",
     "decode_region",
     "plan_problems",
+    "MAX_NESTING",
 ]
 
 SCHEMA_VERSION = "1.0"
@@ -307,6 +307,14 @@ class InsertionPlan:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dura_mode", DuraMode.parse(self.dura_mode))
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        px = self.pixel_size_um
+        if (
+            isinstance(px, bool)
+            or not isinstance(px, (int, float, np.number))
+            or not px > 0
+            or not math.isfinite(px)
+        ):
+            raise ValueError(f"pixel_size_um must be a positive finite number, got {px!r}")
         threads = tuple(sorted(self.threads, key=lambda t: (t.order, t.id)))
         ids = [t.id for t in threads]
         if len(set(ids)) != len(ids):
@@ -465,32 +473,24 @@ def _checksum(d: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@lru_cache(maxsize=1)
-def _schema_text() -> str:
-    return resources.files("insertion_planner").joinpath("schema/plan.schema.json").read_text()
-
-
-def plan_schema() -> dict[str, Any]:
-    """The JSON Schema of plan files, as a dict.
-
-    Examples
-    --------
-    >>> plan_schema()["properties"]["schema_version"]["const"]
-    '1.0'
-    """
-    schema: dict[str, Any] = json.loads(_schema_text())
-    return schema
-
-
 def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
-    """Read a plan file, validate it against the JSON Schema and its checksum.
+    """Read a plan file and check everything in it; a plan file is checked, never trusted.
+
+    The file's checksum is a content hash that anyone can recompute, so the content
+    itself is checked, in this order: the text (every number finite -- Python's ``json``
+    would accept ``NaN``, ``Infinity`` and numbers beyond the double range -- no duplicate
+    key, nesting at most ``MAX_NESTING`` deep), the JSON Schema (types and the range of
+    every number: pixel size 0.5-100 um, depths in (0, 10000] um, clearances >= 0, pixels
+    inside 8192 x 8192, thread ids and orders 0-63, ...), the checksum, the values of each
+    section (robot, config, margins, threads, geometry), and the plan's semantics (see
+    :func:`plan_problems`: pixels inside the image and the region, unit needle axes,
+    clearances meeting their requirements, ids and orders 0..n-1, ...).
 
     Raises
     ------
     PlanFileError
-        When the file is missing, not JSON, fails the schema (the message names the
-        first failing field), its checksum does not match its content (tampered), or
-        it holds a plan no planner could have written (see :func:`plan_problems`).
+        One line naming the file and the JSON path of the first failing value (e.g.
+        ``image/pixel_size_um``, ``threads/0/entry_um/2``), or the thread concerned.
 
     Examples
     --------
@@ -501,41 +501,52 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
     ...     p.to_json(pathlib.Path(d) / "plan.json")
     ...     load_plan(pathlib.Path(d) / "plan.json") == p
     True
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     bad = pathlib.Path(d) / "bad.json"
+    ...     _ = bad.write_text(p.to_json_text().replace('"pixel_size_um": 12.0', '"pixel_size_um": NaN'))
+    ...     load_plan(bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    insertion_planner.errors.PlanFileError: plan file '...bad.json' holds a value no plan can hold at image/pixel_size_um: NaN is not a finite number
     """
-    import jsonschema
-
     p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise PlanFileError(f"plan file {p!r} does not exist")
-    try:
-        with open(p, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanFileError(f"plan file {p!r} is not valid JSON: {exc}") from None
-    validator = jsonschema.Draft202012Validator(plan_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        e = errors[0]
-        where = "/".join(str(x) for x in e.absolute_path) or "(top level)"
-        reason = e.message
-        if len(reason) > 160:  # messages quote the failing value, which may be a whole array
-            reason = f"fails {e.validator!r} {_short(e.validator_value)}"
-        raise PlanFileError(f"plan file {p!r} fails the plan schema at {where}: {reason}")
+    data = read_plan_json(p)
+    problem = schema_problem(data)
+    if problem is not None:
+        raise PlanFileError(f"plan file {p!r} fails the plan schema at {problem}")
     if data["checksum"] != _checksum(data):
         raise PlanFileError(
             f"plan file {p!r} was modified after it was written: its checksum does not match its content"
         )
-    try:
-        plan = InsertionPlan.from_dict(data)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise PlanFileError(
-            f"plan file {p!r} holds inconsistent values: {_short(str(exc), 200)}"
-        ) from None
+    plan = _from_checked_dict(p, data)
     problems = plan_problems(plan)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")
     return plan
+
+
+def _from_checked_dict(p: str, data: dict[str, Any]) -> InsertionPlan:
+    """:meth:`InsertionPlan.from_dict`, a section's bad value named by the section's path."""
+    sections: tuple[tuple[str, Any], ...] = (
+        ("robot/spec", lambda: RobotSpec.from_dict(dict(data["robot"]["spec"]))),
+        ("config", lambda: PlannerConfig(**data["config"])),
+        ("margins", lambda: SafetyMargins(**data["margins"])),
+        *((f"threads/{i}", lambda t=t: Thread.from_dict(t)) for i, t in enumerate(data["threads"])),
+        ("geometry", lambda: PlanGeometry.from_dict(data["geometry"])),
+        ("region", lambda: data.get("region") and decode_region(data["region"], tuple(data["image"]["shape"]))),
+        ("(top level)", lambda: InsertionPlan.from_dict(data)),
+    )  # fmt: skip
+    for where, build in sections:
+        try:
+            out = build()
+        except (ValueError, TypeError, KeyError) as exc:
+            why = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise PlanFileError(
+                f"plan file {p!r} holds an invalid value at {where}: {_short(why, 200)}"
+            ) from None
+    assert isinstance(out, InsertionPlan)
+    return out
 
 
 def _short(value: Any, n: int = 80) -> str:
@@ -566,47 +577,6 @@ def _example_plan() -> InsertionPlan:
         get_robot("R1-2019"), PlannerConfig(n_threads=2), SafetyMargins(), threads, geo, 2,
         None, 4.0, 4.0, 0.0, None, {"package_version": "0.1.0", "parameters": {}, "seed": 0},
     )  # fmt: skip
-
-
-def schema_markdown() -> str:
-    """The plan JSON Schema rendered as markdown (the content of ``docs/json-schema.md``)."""
-    schema = plan_schema()
-    lines = [
-        "# Plan JSON format",
-        "",
-        "<!-- Generated by `python -m insertion_planner.plan --markdown`; do not edit by hand. -->",
-        "",
-        schema.get("description", ""),
-        "",
-        f"Schema: `insertion_planner/schema/plan.schema.json` (`{schema['$id']}`), "
-        "printed by `insertion-planner schema`.",
-        "",
-    ]
-
-    def walk(node: dict[str, Any], prefix: str, required: set[str]) -> None:
-        props = node.get("properties", {})
-        for name in sorted(props):
-            sub = props[name]
-            path = f"{prefix}{name}"
-            kind = sub.get("type", "const" if "const" in sub else "any")
-            if isinstance(kind, list):
-                kind = " or ".join(kind)
-            if "const" in sub:
-                kind = f"{kind} = {json.dumps(sub['const'])}"
-            if "enum" in sub:
-                kind = f"{kind}, one of {', '.join(json.dumps(v) for v in sub['enum'])}"
-            req = "yes" if name in required else "no"
-            desc = " ".join(sub.get("description", "").split())
-            lines.append(f"| `{path}` | {kind} | {req} | {desc} |")
-            if sub.get("type") == "object":
-                walk(sub, path + ".", set(sub.get("required", [])))
-            items = sub.get("items")
-            if isinstance(items, dict) and items.get("type") == "object":
-                walk(items, path + "[].", set(items.get("required", [])))
-
-    lines += ["| field | type | required | meaning |", "|---|---|---|---|"]
-    walk(schema, "", set(schema.get("required", [])))
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the docs test

@@ -1,22 +1,136 @@
-"""Semantic checks of a plan and the compact encoding of its target region.
+"""Checks of plan files and plans, and the compact encoding of a plan's target region.
 
-:func:`plan_problems` finds what no planner could have written (used by
-:func:`~insertion_planner.load_plan`, since a file's checksum is a content hash that
-anyone can recompute); :func:`encode_region` / :func:`decode_region` store the target
-region in the plan file.
+A plan file is checked, never trusted (its checksum is a content hash that anyone can
+recompute). :func:`~insertion_planner.load_plan` asks, in turn: :func:`json_text_problem`
+(the raw text, read by :func:`read_plan_json`: numbers JSON forbids but Python's ``json``
+accepts -- ``NaN``, ``Infinity``, numbers beyond the double range -- duplicate keys and
+nesting deeper than any plan, each named by its JSON path), the JSON Schema (types and
+every range, :func:`~insertion_planner.plan_schema.schema_problem`), and
+:func:`plan_problems` (what no planner could have written). :func:`encode_region` /
+:func:`decode_region` store the target region in the plan file.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .config import MAX_THREADS
+from .errors import PlanFileError
 
-__all__ = ["encode_region", "decode_region", "plan_problems"]
+__all__ = [
+    "encode_region",
+    "decode_region",
+    "plan_problems",
+    "json_text_problem",
+    "json_path",
+    "read_plan_json",
+    "MAX_NESTING",
+    "MAX_PLAN_BYTES",
+]
+
+MAX_NESTING = 32
+"""Deepest nesting of arrays and objects accepted in a plan file (a plan needs 5)."""
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]|[^\s\[\]{},:"]+')
+_NON_FINITE = {"NaN", "Infinity", "-Infinity"}
+
+
+def json_path(parts: Any) -> str:
+    """A JSON path as plan-file messages write it: keys and indices joined by ``/``.
+
+    Examples
+    --------
+    >>> json_path(["threads", 0, "entry_um", 2])
+    'threads/0/entry_um/2'
+    >>> json_path([])
+    '(top level)'
+    """
+    return "/".join(str(p) for p in parts) or "(top level)"
+
+
+def _short_path(parts: list[Any], n: int = 12) -> str:
+    text = json_path(parts[:n])
+    return text + "/..." if len(parts) > n else text
+
+
+def json_text_problem(text: str, *, max_depth: int = MAX_NESTING) -> str | None:
+    """The first problem of a JSON text that its parser would let through, or None.
+
+    Python's ``json`` accepts ``NaN``, ``Infinity`` and ``-Infinity``, turns a number
+    beyond the double range (``1e999``) into infinity, keeps the last of duplicate keys,
+    and recurses once per level of nesting (a deeply nested file ends in a
+    ``RecursionError``). This scans the text once, without recursion, and returns one
+    line naming the JSON path of the first such value. Other syntax errors are left to
+    the parser.
+
+    Examples
+    --------
+    >>> json_text_problem('{"image": {"shape": [4, 4], "pixel_size_um": NaN}}')
+    'image/pixel_size_um: NaN is not a finite number'
+    >>> json_text_problem('{"threads": [{"entry_um": [0, 1e999, 0]}]}')
+    'threads/0/entry_um/1: 1e999 overflows to infinity'
+    >>> json_text_problem('[' * 40 + ']' * 40)
+    '0/0/0/0/0/0/0/0/0/0/0/0/...: nested deeper than 32 levels'
+    >>> json_text_problem('{"a": 1, "a": 2}')
+    "a: duplicate key 'a'"
+    >>> json_text_problem('{"a": [1.5, -2e300, "NaN"]}') is None
+    True
+    """
+    # each open container: [is_object, key or index, expecting a key, keys seen]
+    stack: list[list[Any]] = []
+
+    def here() -> list[Any]:
+        return [frame[1] for frame in stack]
+
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        c = tok[0]
+        if c in "[{":
+            if len(stack) >= max_depth:
+                return f"{_short_path(here())}: nested deeper than {max_depth} levels"
+            stack.append([c == "{", None if c == "{" else 0, c == "{", set()])
+        elif c in "]}":
+            if stack:
+                stack.pop()
+        elif c == ",":
+            if stack:
+                top = stack[-1]
+                if top[0]:
+                    top[2] = True
+                else:
+                    top[1] += 1
+        elif c == ":":
+            if stack and stack[-1][0]:
+                stack[-1][2] = False
+        elif c == '"':
+            if stack and stack[-1][0] and stack[-1][2]:
+                top = stack[-1]
+                try:
+                    key = json.loads(tok)
+                except ValueError:
+                    key = tok[1:-1]
+                if key in top[3]:
+                    top[1] = key
+                    return f"{_short_path(here())}: duplicate key {key!r}"
+                top[3].add(key)
+                top[1] = key
+        elif tok in _NON_FINITE:
+            return f"{_short_path(here())}: {tok} is not a finite number"
+        elif c in "-0123456789":
+            try:
+                value = float(tok)
+            except ValueError:
+                continue  # not a number: the parser names it
+            if not math.isfinite(value):
+                return f"{_short_path(here())}: {tok[:24]} overflows to infinity"
+    return None
 
 
 def encode_region(mask: NDArray[np.bool_]) -> dict[str, str]:
@@ -66,6 +180,47 @@ def decode_region(data: dict[str, Any], shape: tuple[int, int]) -> NDArray[np.bo
     if not out.any():
         raise ValueError("region is empty")
     return out
+
+
+MAX_PLAN_BYTES = 64 * 2**20
+"""Largest plan file read (a 64-thread plan with 2,000 vessel segments is under 1 MiB)."""
+
+
+def read_plan_json(path: str) -> Any:
+    """The parsed JSON of plan file ``path``, its text checked first (:func:`json_text_problem`).
+
+    Raises
+    ------
+    PlanFileError
+        The file is missing, larger than ``MAX_PLAN_BYTES``, not UTF-8 JSON, or holds a
+        value :func:`json_text_problem` finds (named by its JSON path).
+    """
+    if not os.path.isfile(path):
+        raise PlanFileError(f"plan file {path!r} does not exist")
+    size = os.path.getsize(path)
+    if size > MAX_PLAN_BYTES:
+        raise PlanFileError(
+            f"plan file {path!r} is {size / 2**20:.0f} MiB, larger than any plan "
+            f"(limit {MAX_PLAN_BYTES // 2**20} MiB)"
+        )
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanFileError(f"plan file {path!r} is not valid JSON: {exc}") from None
+    problem = json_text_problem(text)
+    if problem is not None:
+        raise PlanFileError(f"plan file {path!r} holds a value no plan can hold at {problem}")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        why = " ".join(str(exc).split())
+        why = why if len(why) <= 160 else why[:157] + "..."
+        raise PlanFileError(f"plan file {path!r} is not valid JSON: {why}") from None
+
+
+def _no_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not a finite number")  # found earlier, with its path
 
 
 _CHECKED = ("planned", "locked", "inserted", "validated")
@@ -138,6 +293,9 @@ def plan_problems(plan: Any) -> list[str]:
     orders = [t.order for t in plan.threads]
     if len(set(orders)) != len(orders):
         out.append(f"threads share an insertion order: orders {sorted(orders)}")
+    else:
+        out += _not_numbered("insertion orders", orders)
+    out += _not_numbered("thread ids", [t.id for t in plan.threads])
     if len(active) > MAX_THREADS:
         out.append(f"{len(active)} active threads, more than {MAX_THREADS}")
     if len(active) > 1:
@@ -149,3 +307,13 @@ def plan_problems(plan: Any) -> list[str]:
             out.append(f"threads {active[a].id} and {active[b].id}: {dist[a, b]:.1f} um apart, less than "
                        f"min_spacing_um={plan.config.min_spacing_um}")  # fmt: skip
     return out
+
+
+def _not_numbered(what: str, values: list[int]) -> list[str]:
+    """``[problem]`` when ``values`` are not 0..n-1 each once (duplicates reported elsewhere)."""
+    n = len(values)
+    extra = sorted(set(values) - set(range(n)))
+    if not extra:
+        return []
+    missing = sorted(set(range(n)) - set(values))
+    return [f"{what} must be 0..{n - 1} each once, got {extra[:3]} instead of {missing[:3]}"]

@@ -1,9 +1,11 @@
 """The ``insertion-planner`` command line.
 
 Each subcommand lives in its own module of this package with two functions,
-``add_parser(subparsers)`` and ``run(args) -> int``. Bad input is answered with a
-one-line error on stderr and exit status 2, never a traceback; output files are written
-atomically, so none is left half-written.
+``add_parser(subparsers)`` and ``run(args) -> int``. Bad input and refusals (a
+``PlannerError``: an image that cannot support a plan, ``plan --strict`` when fewer threads
+fit, an untrustworthy plan file) are answered with a one-line error on stderr and exit
+status 2, never a traceback; ``simulate`` returns 1 when some thread was not validated.
+Output files are written atomically, so none is left half-written.
 """
 
 from __future__ import annotations
@@ -45,21 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ..errors import PlannerError
+
     try:
         return int(args.run(args))
     except (ValueError, TypeError, OSError) as exc:
         sys.stderr.write(f"insertion-planner {args.command}: error: {_one_line(exc)}\n")
         return 2
+    except PlannerError as exc:  # a refusal: the request cannot be met as given
+        sys.stderr.write(f"insertion-planner {args.command}: {_one_line(exc)}\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("insertion-planner: interrupted\n")
         return 130
-    except Exception as exc:
-        from ..errors import PlannerError
-
-        if isinstance(exc, PlannerError):
-            sys.stderr.write(f"insertion-planner {args.command}: {_one_line(exc)}\n")
-            return 3
-        raise
 
 
 def _one_line(exc: BaseException) -> str:

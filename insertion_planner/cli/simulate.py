@@ -58,8 +58,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default=None,
         metavar="IMAGE",
         help=(
-            "the image the plan was made from (checked by its SHA-256): its avoidance map "
-            "is rebuilt so that a failed insertion is re-placed, not retried at the same site"
+            "the image the plan was made from (checked by its SHA-256): its avoidance map is "
+            "rebuilt and judges every site (never the plan's stored clearances), and a failed "
+            "insertion is re-placed, not retried at the same site"
         ),
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random parts (default 0)")
@@ -68,7 +69,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Simulate, then write the report (and the plan); nothing is written on error."""
+    """Simulate, then write the report (and the plan); nothing is written on error.
+
+    Returns 0 when every thread was validated, 1 when some thread was rejected or failed
+    (the report is still written); bad input raises (exit status 2 from ``main``).
+    With ``--image``, the avoidance map rebuilt from the image judges every site.
+    """
     from .._io import atomic_write_text, check_output_path
     from ..imageio import read_image
     from ..pipeline import avoidance_for_plan
@@ -105,4 +111,5 @@ def run(args: argparse.Namespace) -> int:
         for rec in report.insertions:
             if rec.status == "rejected":
                 sys.stdout.write(f"  thread {rec.thread_id}: {'; '.join(rec.reasons)}\n")
-    return 0
+    # exit status: 0 only when every thread was validated, 1 when any was not (docs/cli.md)
+    return 0 if report.ok and report.n_threads > 0 else 1

@@ -28,6 +28,7 @@ __all__ = [
     "SITE_CONSTRAINTS",
     "Candidates",
     "site_checks",
+    "map_clearance",
     "zone_mask",
     "make_candidates",
     "CLEARANCE_BONUS",
@@ -108,14 +109,54 @@ def site_scores(weight: NDArray[np.float64], slack_um: NDArray[np.float64]) -> N
     return 1.0 + weight + CLEARANCE_BONUS * np.clip(slack_um / CLEARANCE_REF_UM, 0.0, 1.0)
 
 
+def _map_allows(allowed: Any, clear: Any, req: Any) -> NDArray[np.bool_]:
+    """The 2-D vessel-clearance rule: the map allows the pixel and its clearance meets the
+    requirement there (elementwise). Planning, edits and simulation all ask this rule."""
+    out: NDArray[np.bool_] = np.asarray(allowed, bool) & (np.asarray(clear) >= np.asarray(req))
+    return out
+
+
 def zone_mask(avoidance: Any, region: NDArray[np.bool_], scene: Scene) -> NDArray[np.bool_]:
     """Pixels passing the region, craniectomy and 2-D vessel clearance constraints, (H, W)."""
-    clear = np.asarray(avoidance.clearance_um)
-    req = np.asarray(avoidance.required_um)
-    out: NDArray[np.bool_] = (
-        region & scene.craniectomy & np.asarray(avoidance.allowed) & (clear >= req)
-    )
+    vessel = _map_allows(avoidance.allowed, avoidance.clearance_um, avoidance.required_um)
+    out: NDArray[np.bool_] = region & scene.craniectomy & vessel
     return out
+
+
+def map_clearance(
+    avoidance: Any, rc: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """What an avoidance map says of (n, 2) pixel sites (row, col), judged at the nearest pixel.
+
+    Returns
+    -------
+    clearance_um, required_um : (n,) float
+        The map's clearance and required clearance there (at the nearest pixel inside
+        the image for a site outside it).
+    ok : (n,) bool
+        The site is inside the image and passes the 2-D vessel-clearance rule (the map
+        allows it and its clearance meets the requirement).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> amap = SimpleNamespace(clearance_um=np.array([[0.0, 60.0, 120.0]]),
+    ...                        required_um=np.full((1, 3), 86.5), allowed=np.array([[False, False, True]]))
+    >>> clear, req, ok = map_clearance(amap, [[0, 1.2], [0, 2], [0, 7]])
+    >>> clear.tolist(), ok.tolist()
+    ([60.0, 120.0, 120.0], [False, True, False])
+    """
+    pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
+    allowed = np.asarray(avoidance.allowed)
+    h, w = allowed.shape
+    finite = np.isfinite(pts).all(axis=1)
+    ij = np.rint(np.where(finite[:, None], pts, -1.0)).astype(np.int64)
+    inside = finite & (ij[:, 0] >= 0) & (ij[:, 0] < h) & (ij[:, 1] >= 0) & (ij[:, 1] < w)
+    ij = np.clip(ij, 0, [h - 1, w - 1])
+    r, c = ij[:, 0], ij[:, 1]
+    clear = np.asarray(avoidance.clearance_um)[r, c].astype(np.float64)
+    req = np.asarray(avoidance.required_um)[r, c].astype(np.float64)
+    return clear, req, inside & _map_allows(allowed[r, c], clear, req)
 
 
 def site_checks(
@@ -140,11 +181,10 @@ def _site_checks(
     inside = (ij[:, 0] >= 0) & (ij[:, 0] < h) & (ij[:, 1] >= 0) & (ij[:, 1] < w)
     ij = np.clip(ij, 0, [h - 1, w - 1])
     r, c = ij[:, 0], ij[:, 1]
-    clear = np.asarray(avoidance.clearance_um)[r, c].astype(np.float64)
-    req = np.asarray(avoidance.required_um)[r, c].astype(np.float64)
+    clear, req, on_map = map_clearance(avoidance, ij)
     # only vessels nearer than the 2-D clearance can lower it (or fail the requirement)
     path = penetrating_path_clearance_um(scene, ij, upto_um=np.maximum(clear, req))
-    vessel = np.asarray(avoidance.allowed)[r, c] & (clear >= req) & (path >= req)
+    vessel = on_map & (path >= req)
     slope_ok = incidence_rad(scene, ij) <= scene.max_incidence_rad + 1e-9
     reach = tether_lengths_um(scene, ij) <= scene.thread_length_um
     checks = {

@@ -4,7 +4,8 @@
 plan: the vessels as capsules, the obstacle meshes, the surface normals and the stage
 box. :func:`assess` runs the per-thread checks on many threads at once (reach and joint
 limits, tilt, incidence on the surface, needle length, head collision with the skull
-rim and the implant, 3-D vessel clearance, tether reach) and returns their cycle times;
+rim and the implant, 3-D vessel clearance, the site on the image's avoidance map when
+there is one, tether reach) and returns their cycle times;
 :class:`LaidTethers` checks one thread against the threads already inserted.
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "approach_um",
     "LaidTethers",
     "surface_normals",
+    "site_map_reasons",
 ]
 
 _TILT_TOL_RAD = math.radians(0.5)
@@ -59,6 +61,8 @@ class SimulationScene:
     approach_top_z_um: float = 0.0
     required_floor_um: float = 0.0
     required_extra_um: float = 0.0
+    site_map: Any = None
+    pixel_size_um: float = 1.0
 
 
 def approach_um(
@@ -106,9 +110,20 @@ def surface_normals(
 
 
 def make_scene(
-    plan: Any, robot: RobotSpec, *, collision_margin_um: float, clearance_tolerance_um: float
+    plan: Any,
+    robot: RobotSpec,
+    *,
+    collision_margin_um: float,
+    clearance_tolerance_um: float,
+    avoidance: Any = None,
 ) -> SimulationScene:
-    """Build the :class:`SimulationScene` of ``plan`` for ``robot``."""
+    """Build the :class:`SimulationScene` of ``plan`` for ``robot``.
+
+    With ``avoidance`` (an avoidance map of the plan's image), that map judges every site
+    (:func:`site_map_reasons`) and its penetrating vessels join the 3-D path check, so
+    neither the stored clearances nor the stored vessels can excuse a site; the stored
+    vessels can still reject one.
+    """
     g = plan.geometry
     z = _surface_z(g.surface)
     dura = float(g.dura_thickness_um)
@@ -131,6 +146,8 @@ def make_scene(
     if g.max_incidence_rad > 0:
         incidence = min(incidence, g.max_incidence_rad)
     capsules = vessel_capsules(g.vessel_segments_um, g.penetrating_um)
+    if avoidance is not None:
+        capsules = np.concatenate([capsules, _map_penetrating(plan, avoidance, z_min, z_max, dura)])
     top = z_max + dura
     if len(capsules):
         top = max(top, float(capsules[:, [2, 5]].max() + capsules[:, 6].max()))
@@ -150,7 +167,78 @@ def make_scene(
         tether_clearance_um=float(g.tether_clearance_um), exit_um=np.asarray(g.thread_exit_um, float),
         collision_margin_um=collision_margin_um, clearance_tolerance_um=clearance_tolerance_um,
         approach_top_z_um=top + 1.0, required_floor_um=floor, required_extra_um=extra,
+        site_map=avoidance, pixel_size_um=float(plan.pixel_size_um),
     )  # fmt: skip
+
+
+def _map_penetrating(
+    plan: Any, avoidance: Any, z_min: float, z_max: float, dura: float
+) -> NDArray[np.float64]:
+    """The map's penetrating vessels (row, col, radius_um) as capsules (m, 7) spanning every needle path."""
+    pen = np.asarray(getattr(avoidance, "penetrating", np.zeros((0, 3))), dtype=np.float64)
+    pen = pen.reshape(-1, 3)
+    px = float(plan.pixel_size_um)
+    deepest = max((float(t.depth_um) for t in plan.threads), default=0.0)
+    out = np.empty((len(pen), 7))
+    out[:, 0] = out[:, 3] = pen[:, 1] * px
+    out[:, 1] = out[:, 4] = pen[:, 0] * px
+    out[:, 2] = z_max + dura
+    out[:, 5] = z_min - deepest - dura
+    out[:, 6] = pen[:, 2]
+    return out
+
+
+def site_map_reasons(
+    threads: list[Any], scene: SimulationScene, required_um: NDArray[np.float64]
+) -> tuple[list[str | None], NDArray[np.float64], NDArray[np.float64]]:
+    """Judge each thread's site on the scene's avoidance map (the image's, never the file's).
+
+    A site is judged at its recorded pixel and at the pixel of its entry point (where the
+    needle goes), the worse of the two, by the 2-D vessel-clearance rule of planning
+    (:func:`~insertion_planner.planning.candidates.map_clearance`); the requirement is the
+    map's plus the robot's extra needle radius, and never less than ``required_um``.
+
+    Returns
+    -------
+    reasons : list of (str or None)
+        A ``vessel_clearance: ...`` line with the numbers for each rejected site.
+    clearance_um, required_um : (n,) float
+        The map's clearance at each site and the requirement it was judged against.
+    """
+    from ..planning.candidates import map_clearance
+
+    n = len(threads)
+    pixel = np.array([t.pixel for t in threads], dtype=np.float64).reshape(n, 2)
+    entry = np.array([t.entry_um for t in threads], dtype=np.float64).reshape(n, 3)
+    at_entry = entry[:, [1, 0]] / scene.pixel_size_um
+    verdicts = [map_clearance(scene.site_map, rc) for rc in (pixel, at_entry)]
+    reasons: list[str | None] = [None] * n
+    clear = np.empty(n)
+    need = np.empty(n)
+    hidden = getattr(scene.site_map, "undetectable", None)
+    for i in range(n):
+        worst = None
+        for (c, r, ok), rc in zip(verdicts, (pixel, at_entry), strict=True):
+            req = max(float(r[i]) + scene.required_extra_um, float(required_um[i]))
+            bad = not ok[i] or c[i] < req
+            if worst is None or (bad, -c[i]) > (worst[0], -worst[1]):
+                worst = (bad, float(c[i]), req, rc[i])
+        assert worst is not None
+        bad, clear[i], need[i], rc = worst
+        if not bad:
+            continue
+        row, col = (int(v) for v in np.rint(rc))
+        where = f"site ({row}, {col}) in the image's avoidance map"
+        if clear[i] >= need[i]:
+            unseen = hidden is not None and 0 <= row < hidden.shape[0] and 0 <= col < hidden.shape[1] \
+                and bool(hidden[row, col])  # fmt: skip
+            why = "a vessel could hide there unseen" if unseen else "the map forbids it"
+            reasons[i] = (f"vessel_clearance: {where} is not allowed ({why}; {clear[i]:.1f} um from a "
+                          f"vessel edge, {need[i]:.1f} um required)")  # fmt: skip
+        else:
+            reasons[i] = (f"vessel_clearance: {where} is {clear[i]:.1f} um from a vessel edge, "
+                          f"{need[i]:.1f} um required")  # fmt: skip
+    return reasons, clear, need
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,6 +291,12 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     tether_len = np.array([np.linalg.norm(np.diff(np.asarray(t.tether_um, float).reshape(-1, 3), axis=0),
                                           axis=1).sum() for t in threads])  # fmt: skip
     names = list(scene.obstacles.meshes)
+    on_map: list[str | None] = [None] * n
+    judged_clear, judged_required = clear, required
+    if scene.site_map is not None:
+        on_map, map_clear, map_required = site_map_reasons(threads, scene, required)
+        judged_clear = np.minimum(clear, map_clear)
+        judged_required = np.maximum(required, map_required)
     for i in range(n):
         why = reasons[i]
         if outside[i].any():
@@ -228,6 +322,9 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
         if clear[i] < required[i] - scene.clearance_tolerance_um:
             why.append(f"vessel_clearance: needle path {clear[i]:.1f} um from a vessel edge, "
                        f"{required[i]:.1f} um required")  # fmt: skip
+        map_reason = on_map[i]
+        if map_reason is not None:
+            why.append(map_reason)
         if tether_len[i] > scene.thread_length_um + 1e-6:
             why.append(
                 f"tether_reach: tether {tether_len[i]:.0f} um, thread {scene.thread_length_um:.0f} um"
@@ -237,7 +334,9 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
         deflection = (
             r.puncture_deflection_um_per_mm * dura / 1000.0 / np.maximum(np.cos(incidence), 0.1)
         )
-    return Assessment(reasons, clear, head_clear, tilt, incidence, deflection, times, required)
+    return Assessment(
+        reasons, judged_clear, head_clear, tilt, incidence, deflection, times, judged_required
+    )
 
 
 def _cross(

@@ -98,8 +98,14 @@ def simulate(
     max_retries : int
         Retries per thread after failed insertions.
     avoidance : AvoidanceMap, optional
-        For replanning a plan loaded from a file; without one (and without the plan's
-        in-memory map) a failed thread is retried at the same site.
+        The avoidance map of the plan's image, e.g. rebuilt for a loaded plan by
+        :func:`~insertion_planner.avoidance_for_plan`. Given, it judges every site: a site
+        it does not allow, or whose clearance there is below the required clearance
+        there, is rejected for ``vessel_clearance`` with both numbers, whatever the plan
+        records (stored clearances and stored vessels cannot excuse a site), and its
+        penetrating vessels join the 3-D needle-path check. A failed insertion is
+        re-placed on this map (or the plan's in-memory one); without either it is
+        retried at the same site.
     collision_margin_um : float
         Smallest allowed distance of the head and needle to the skull rim or implant.
     clearance_tolerance_um : float
@@ -141,7 +147,9 @@ def simulate(
     fail_rng, mc_rng = (np.random.default_rng(s) for s in gen.integers(0, 2**63 - 1, size=2))
 
     _check_threads(plan)
-    scene = make_scene(plan, spec, collision_margin_um=margin, clearance_tolerance_um=tol)
+    judge = _site_map(plan, avoidance)
+    scene = make_scene(plan, spec, collision_margin_um=margin, clearance_tolerance_um=tol,
+                       avoidance=judge)  # fmt: skip
     assessor = _Assessor(scene)
     current = plan
     assessor.add([t for t in current.threads if t.status not in ("removed", "failed", "inserted")])
@@ -227,6 +235,29 @@ def simulate(
         n_failed=sum(1 for s in statuses.values() if s == "failed"), n_retries=n_retries,
         monte_carlo_samples=samples, settings=_jsonable(settings), plan=current,
     )  # fmt: skip
+
+
+def _site_map(plan: Any, avoidance: Any) -> Any:
+    """``avoidance``, checked against the plan (None stays None)."""
+    amap = avoidance
+    if amap is None:
+        return None
+    for name in ("clearance_um", "required_um", "allowed"):
+        if not hasattr(amap, name):
+            raise TypeError(f"avoidance must be an AvoidanceMap, got {type(amap).__name__}")
+        shape = np.shape(getattr(amap, name))
+        if tuple(shape) != tuple(plan.image_shape):
+            raise ValueError(
+                f"avoidance {name} has shape {tuple(shape)}, the plan's image {tuple(plan.image_shape)}"
+            )
+    px = getattr(amap, "pixel_size_um", None)
+    if px is not None and abs(float(px) - float(plan.pixel_size_um)) > 1e-6 * float(
+        plan.pixel_size_um
+    ):
+        raise ValueError(
+            f"avoidance was built at {float(px)} um per pixel, the plan at {float(plan.pixel_size_um)}"
+        )
+    return amap
 
 
 def _check_threads(plan: Any) -> None:
