@@ -16,9 +16,37 @@ __all__ = ["darkness", "bg_factor"]
 F32 = NDArray[np.float32]
 
 
-_BONE_GREEN_RED = 0.84
-"""Bone (and other whitish tissue) reflects green nearly as well as red (green/red about
-0.9); cortex, seen bare or through the dura, and blood reflect far less green (0.6-0.75)."""
+_BONE_RATIO_GAP = 0.08
+"""Bone (and other whitish tissue) reflects green nearly as well as red; cortex, bare or
+through the dura, reflects far less green (published cortex 0.6-0.75 against bone ~0.9
+under neutral balance). The ratios depend on the camera's white balance, so bone is
+told apart within each image: the vessel-free background of the blocks is split by
+Otsu's threshold on its green/red ratio, and the whiter group is bone when its mean ratio
+exceeds the other's by this much (a cortex without bone splits by under 0.06: shading
+and texture; a rim of bone by 0.1-0.3)."""
+
+
+def _bone_ratio(green_s: F32, red_s: F32, lit: NDArray[np.bool_], size_px: float) -> float | None:
+    """Green/red ratio above which a block (or pixel) is whitish bone in this image, or
+    None when the image shows no separate whitish group (Otsu 1979,
+    doi:10.1109/TSMC.1979.4310076). ``size_px``: the vessel-closing window, in blocks."""
+    from skimage.filters import threshold_otsu
+
+    if int(lit.sum()) < 16:
+        return None
+    gb = flt.background(green_s, size_px=size_px)
+    rb = flt.background(red_s, size_px=size_px)
+    ok = lit & (rb > 0)
+    if int(ok.sum()) < 16:
+        return None
+    q = (gb[ok] / rb[ok]).astype(np.float64)
+    if float(q.max() - q.min()) < _BONE_RATIO_GAP:
+        return None
+    t = float(threshold_otsu(q))
+    hi, lo = q > t, q <= t
+    if not hi.any() or not lo.any() or float(q[hi].mean() - q[lo].mean()) < _BONE_RATIO_GAP:
+        return None
+    return t
 
 
 def bg_factor(size_px: float, shape: tuple[int, int]) -> int:
@@ -35,20 +63,23 @@ stays above it in red, where haemoglobin absorbs least."""
 
 
 def _excluded(
-    green_s: F32, red_s: F32 | None, scale: float
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Blocks of a background level that are not cortex, and the unlit ones among them:
-    whitish bone (colour images) or unlit (mean brightness below ``_UNLIT``), each grown
-    by one block so mixed blocks at a border are included."""
-    unlit = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
-    if unlit.any():
-        unlit = ndi.binary_dilation(unlit, iterations=1)
+    green_s: F32, red_s: F32 | None, scale: float, size_px: float
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], float | None]:
+    """Blocks of a background level that are not cortex, the unlit ones among them, and
+    the green/red ratio of bone in this image (None: no bone): whitish bone (colour
+    images) or unlit (mean brightness below ``_UNLIT``), each grown by one block so mixed
+    blocks at a border are included."""
+    raw_unlit = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
+    unlit = ndi.binary_dilation(raw_unlit, iterations=1) if raw_unlit.any() else raw_unlit
     if red_s is None:
-        return unlit, unlit
-    bone = (green_s > np.float32(_BONE_GREEN_RED) * red_s) & (green_s > np.float32(0.1 / scale))
+        return unlit, unlit, None
+    ratio = _bone_ratio(green_s, red_s, ~raw_unlit, size_px)
+    if ratio is None:
+        return unlit, unlit, None
+    bone = (green_s > np.float32(ratio) * red_s) & ~raw_unlit
     if bone.any():
         bone = ndi.binary_dilation(bone, iterations=1)
-    return unlit | bone, unlit
+    return unlit | bone, unlit, ratio
 
 
 def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> None:
@@ -109,7 +140,7 @@ def darkness(
     f = bg_factor(size_px, shape)
     gs = flt.block_mean(green, f) if f > 1 else green
     rs = (flt.block_mean(red, f) if f > 1 else red) if red is not None else None
-    excl, unlit = _excluded(gs, rs, scale)
+    excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f)
     excluded = np.zeros(shape, bool)
 
     def relative(channel: F32, small: F32) -> F32:
@@ -131,8 +162,8 @@ def darkness(
         # blood: a thick vein leaving under the bone is dark in red too
         px = (qr if qr is not None else q) < np.float32(0.3)
         _and_blocks(px, unlit, f)
-        if red is not None:
-            px |= green > np.float32(_BONE_GREEN_RED) * red
+        if red is not None and bone_ratio is not None:
+            px |= green > np.float32(bone_ratio) * red
         _and_blocks(px, excl, f)
         np.putmask(dark, px, np.float32(0))
         excluded = px
