@@ -10,6 +10,7 @@ import numpy as np
 from ._validation import check_positive
 from .config import DuraMode
 from .segmentation import VesselMap, segment_vessels
+from .segmentation._channels import image_channels
 
 __all__ = ["ImageQuality", "assess_image", "PIXEL_SIZE_RANGE_UM"]
 
@@ -23,6 +24,19 @@ _FEW_VESSELS = 0.03
 vessel while the other polarity finds over three times as much (a cortex at any
 magnification shows 5-25 % vessel; the sides of a dark vessel read as two thin bright
 ones, so the other polarity alone is no proof)."""
+
+MAX_NOISE_FRACTION = 1.0 / 3.0
+"""Pixel noise above a third of the brightness: even an opaque vessel one pixel wide lies
+within three sigma of the noise (a pure-noise frame, or a sensor at its gain limit)."""
+
+MIN_CONTRAST_TO_NOISE = 1.0
+"""The vessels found must be darker than one sigma of pixel noise. A real vessel is seen
+by integrating along its length, so it may be fainter than the noise of a pixel, but not
+by much in a median over every vessel found: in pure noise the "vessels" found are the
+noise's own structure, about 0.8 sigma dark (a frame of white noise, measured)."""
+
+UNLIT_FRACTION = 0.04
+"""Below 4 % of full scale (10 of 255) a pixel is black: outside the lit field."""
 
 _MIN_SEEN_FRACTION = 0.05
 """Below this share of the field with data, lit and unsaturated, there is nothing to plan on."""
@@ -40,6 +54,10 @@ class ImageQuality:
         Share of the field without data (alpha), and without data, unlit, bone or saturated.
     vessel_fraction : float
         Share of the field segmented as vessel.
+    noise_fraction : float
+        Pixel noise relative to the brightness.
+    vessel_contrast : float
+        Median relative darkness of the vessels found (nan: none found).
     opposite_vessel_fraction : float
         The same with the other vessel polarity (a contradiction shows here).
     median_detectable_diameter_um : float
@@ -47,6 +65,8 @@ class ImageQuality:
     """
 
     problems: tuple[str, ...]
+    noise_fraction: float
+    vessel_contrast: float
     no_data_fraction: float
     unseen_fraction: float
     vessel_fraction: float
@@ -99,7 +119,7 @@ def assess_image(
     >>> import numpy as np
     >>> q = assess_image(np.zeros((64, 64), np.uint8), pixel_size_um=12.0)
     >>> q.usable, q.problems[0].split(":")[0]
-    (False, 'no part of the field is lit and unsaturated')
+    (False, 'no part of the field is lit')
     >>> assess_image(np.zeros((64, 64), np.uint8), pixel_size_um=0.012).problems[0][:28]
     'pixel_size_um 0.012 is outsi'
     """
@@ -112,6 +132,8 @@ def assess_image(
                 f"pixel_size_um {px:g} is outside the plausible {lo:g}-{hi:g} um: "
                 "is it in mm or m instead of um?",
             ),
+            noise_fraction=float("nan"),
+            vessel_contrast=float("nan"),
             no_data_fraction=float("nan"),
             unseen_fraction=float("nan"),
             vessel_fraction=float("nan"),
@@ -127,24 +149,40 @@ def assess_image(
     seen = np.isfinite(detectable)
     problems: list[str] = []
     no_data = float(np.asarray(vm.no_data).mean())
+    ch = image_channels(image, vessel_polarity=vm.vessel_polarity)
+    saturated = float(ch.saturated.mean())
+    unlit = float(((ch.red if ch.red is not None else ch.green) < UNLIT_FRACTION / ch.scale).mean())
     unseen = 1.0 - float(seen.mean())
     if no_data > 1.0 - _MIN_SEEN_FRACTION:
         problems.append(f"no data: {no_data:.0%} of the image is transparent")
+    elif saturated > 1.0 - _MIN_SEEN_FRACTION:
+        problems.append(f"saturated: {saturated:.0%} of the image is at the top of its range")
+    elif unlit > 1.0 - _MIN_SEEN_FRACTION:
+        problems.append(
+            f"no part of the field is lit: {unlit:.0%} of the image is black (below "
+            f"{UNLIT_FRACTION:.0%} of full scale)"
+        )
     elif not seen.any() and vm.mask.mean() < 1e-4:
-        lit = _lit_fraction(vm)
-        if lit < _MIN_SEEN_FRACTION:
-            problems.append(
-                "no part of the field is lit and unsaturated: a blank, black or saturated frame"
-            )
-        else:
-            problems.append(
-                "no vessel contrast: a cortex must show vessels, none was found "
-                "(a constant, defocused or pure-noise frame)"
-            )
+        problems.append(
+            "no vessel contrast: a cortex must show vessels, none was found "
+            "(a constant, defocused or pure-noise frame)"
+        )
     elif not seen.any():
         problems.append("no vessel contrast to judge what the image could show")
+    noise = vm.noise_fraction
+    if np.isfinite(noise) and noise > MAX_NOISE_FRACTION:
+        problems.append(
+            f"pure noise: pixel noise is {noise:.0%} of the brightness (at most "
+            f"{MAX_NOISE_FRACTION:.0%} can show a vessel)"
+        )
+    elif np.isfinite(noise) and vm.vessel_contrast < MIN_CONTRAST_TO_NOISE * noise:
+        problems.append(
+            f"no vessel contrast above the noise: the vessels found are {vm.vessel_contrast:.0%} "
+            f"darker than the tissue, pixel noise is {noise:.0%}"
+        )
     other = "bright" if vm.vessel_polarity == "dark" else "dark"
-    opposite = segment_vessels(image, pixel_size_um=px, dura_mode=mode, vessel_polarity=other)
+    small, px_small = _half(np.asarray(image), px)
+    opposite = segment_vessels(small, pixel_size_um=px_small, dura_mode=mode, vessel_polarity=other)
     frac, frac_other = float(vm.mask.mean()), float(opposite.mask.mean())
     if frac_other > max(3.0 * frac, 0.01) and frac < _FEW_VESSELS:
         problems.append(
@@ -153,6 +191,8 @@ def assess_image(
         )
     return ImageQuality(
         problems=tuple(problems),
+        noise_fraction=float(vm.noise_fraction),
+        vessel_contrast=float(vm.vessel_contrast),
         no_data_fraction=no_data,
         unseen_fraction=unseen,
         vessel_fraction=frac,
@@ -163,7 +203,15 @@ def assess_image(
     )
 
 
-def _lit_fraction(vm: VesselMap) -> float:
-    """Share of the field the detector could examine (calibrated scales had spread)."""
-    spread = vm.calibration[0].spread if vm.calibration else 0.0
-    return 0.0 if spread <= 1e-9 else 1.0
+def _half(image: Any, pixel_size_um: float) -> tuple[Any, float]:
+    """The image at half resolution (2 x 2 block means, dtype kept) when it is at least
+    512 px a side, for the polarity check: a share of vessel pixels does not need the
+    finest scale."""
+    if min(image.shape[:2]) < 512:
+        return image, pixel_size_um
+    h, w = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
+    a = image[:h, :w].astype(np.float32)
+    a = 0.25 * (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2])
+    if image.dtype.kind == "u":
+        a = np.rint(a).astype(image.dtype)
+    return a.astype(image.dtype, copy=False), 2.0 * pixel_size_um

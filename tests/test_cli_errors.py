@@ -22,7 +22,6 @@ def files(tmp_path_factory):
     from insertion_planner.plan import _example_plan
 
     d = tmp_path_factory.mktemp("inputs")
-    rng = np.random.default_rng(0)
     # a cortex (random pixels would be refused by the image-quality gate before the flags)
     Image.fromarray(ip.synthetic_cortex(0, shape=(128, 128)).image).save(d / "good.png")
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(d / "small_mask.png")

@@ -19,7 +19,7 @@ def _cortex(seed=0):
     "image, words",
     [
         (np.zeros((128, 128, 3), np.uint8), "lit"),  # black frame
-        (np.full((128, 128), 255, np.uint8), "lit"),  # saturated frame
+        (np.full((128, 128), 255, np.uint8), "saturated"),  # saturated frame
         (np.full((128, 128), 140, np.uint16), "vessel contrast"),  # constant frame
         (
             np.dstack([np.full((128, 128, 3), 150, np.uint8), np.zeros((128, 128), np.uint8)]),

@@ -49,6 +49,11 @@ def _bone_ratio(green_s: F32, red_s: F32, lit: NDArray[np.bool_], size_px: float
     return t
 
 
+GLINT_LEVEL = 0.75
+"""Least brightness (fraction of full scale) of a specular glint: a mirror reflection of
+the light source is far brighter than diffusely lit tissue and nearly saturates."""
+
+
 def bg_factor(size_px: float, shape: tuple[int, int]) -> int:
     f = 1
     while size_px / f > 12 and min(shape) // (2 * f) >= 16:
@@ -149,7 +154,10 @@ def darkness(
     fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
     q = relative(green, gs)
     qr = fut.result() if fut is not None else None
-    glint = q > np.float32(1.15)
+    # specular glints are 15 % above the background and near the top of the range (a
+    # highlight nearly saturates); bright noise alone is not filled, so the noise stays
+    # two-sided for the calibration of the detector
+    glint = (q > np.float32(1.15)) & (green >= np.float32(GLINT_LEVEL / scale))
     dark = np.float32(1.0) - q
     if qr is not None:
         tmp = qr - np.float32(1.0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +92,17 @@ def signed_disc(sm: F32) -> F32:
 
 
 @functools.lru_cache(maxsize=64)
+def _unit_spread(s_eff: float, measure: str = "ridge") -> float:
+    """Spread (lower-half estimate) of the measure for white noise of unit sigma."""
+    rng = np.random.default_rng(20261130)
+    noise = rng.standard_normal((256, 256)).astype(np.float32)
+    fn = signed_ridge if measure == "ridge" else signed_disc
+    r = fn(flt.gauss(noise, s_eff))
+    cut = int(3 * s_eff) + 2
+    return _robust_centre_spread(r[cut:-cut, cut:-cut].ravel())[1]
+
+
+@functools.lru_cache(maxsize=64)
 def _noise_factor(s_eff: float, alpha: float, measure: str = "ridge") -> float:
     """Factor k with P(R > median + k * spread) = alpha for R the signed ridge (or disc)
     measure of white Gaussian noise smoothed at ``s_eff`` px (a fixed-seed simulation,
@@ -146,9 +156,20 @@ def _placement(s: float, n_levels: int) -> tuple[int, float]:
     return level, math.sqrt(max(s_level**2 - (0.25 if level else 0.0), 0.25))
 
 
+def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
+    lab, _ = ndi.label(grow, structure=np.ones((3, 3), bool))
+    keep = np.unique(lab[seed & grow])
+    return np.isin(lab, keep[keep > 0])
+
+
 def line_evidence(
-    levels: list[F32], valid: list[NDArray[np.bool_]], scales: list[float]
-) -> tuple[F32, F32, F32, list[ScaleCalibration], F32]:
+    levels: list[F32],
+    valid: list[NDArray[np.bool_]],
+    scales: list[float],
+    *,
+    quantisation: float = 0.0,
+) -> tuple[F32, F32, F32, list[ScaleCalibration], F32, NDArray[np.bool_]]:
     """Multi-scale line evidence, each scale against its own calibrated threshold.
 
     Parameters
@@ -159,6 +180,10 @@ def line_evidence(
         Pixels with data on each level (statistics are taken there only).
     scales : list of float
         Gaussian scales, full-resolution px.
+    quantisation : float
+        Sigma of the quantisation noise of ``levels[0]`` (a step over sqrt(12)): no
+        image is quieter than that, so no spread is taken below what it gives (a
+        noise-free drawing would otherwise make every rounding error a vessel).
 
     Returns
     -------
@@ -171,11 +196,15 @@ def line_evidence(
     calibration : list of ScaleCalibration
     finest : (H, W) float32
         The finest scale's response (for the local spread of the detectability map).
+    detected : (H, W) bool
+        Union over scales of the hysteresis detections made within each scale (seeds at
+        ``ALPHA_SEED``, extended at ``ALPHA_GROW``; Canny 1986).
     """
     shape = levels[0].shape
     z_seed = np.full(shape, -np.inf, np.float32)
     z_grow = np.full(shape, -np.inf, np.float32)
     best = np.zeros(shape, np.float32)
+    detected = np.zeros(shape, bool)
     cal: list[ScaleCalibration] = []
     finest: F32 | None = None
     for s in scales:
@@ -184,33 +213,45 @@ def line_evidence(
         if finest is None:
             finest = r
         v = valid[level]
-        sample = r[::2, ::2][v[::2, ::2]]
+        step = max(1, int(math.sqrt(r.size / 250_000)))
+        sample = r[::step, ::step][v[::step, ::step]]
         if sample.size < 256:
             sample = r.ravel()
         med, spread = _robust_centre_spread(sample)
+        floor = quantisation / 2**level * _unit_spread(round(s_eff, 4))
+        spread = max(spread, floor)
         k_seed = _noise_factor(round(s_eff, 4), ALPHA_SEED)
         k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW)
         cal.append(ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow))
         zs = r - np.float32(med)
         zs *= np.float32(1.0 / (k_seed * spread))
+        # hysteresis within the scale: noise crossing the grow threshold at one scale
+        # forms small clusters; merged over scales first they would join into large ones
+        found = _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
         if level:
             zs = flt.upsample_linear(zs, shape, 2**level)
+            found = flt.upsample_linear(found.astype(np.float32), shape, 2**level) >= 0.5
+        detected |= found
         better = zs > z_seed
         best[better] = np.float32(s)
         np.maximum(z_seed, zs, out=z_seed)
         zs *= np.float32(k_seed / k_grow)
         np.maximum(z_grow, zs, out=z_grow)
     assert finest is not None
-    return z_seed, z_grow, best, cal, finest
+    return z_seed, z_grow, best, cal, finest, detected
 
 
-def disc_evidence(dark: F32, valid: NDArray[np.bool_], *, sigma_px: float = 0.7) -> F32:
+def disc_evidence(
+    dark: F32, valid: NDArray[np.bool_], *, sigma_px: float = 0.7, quantisation: float = 0.0
+) -> F32:
     """Dark-disc evidence at full resolution, (H, W) float32: (signed disc measure -
     median) / (seed threshold - median), calibrated like :func:`line_evidence`; >= 1 is a
     compact dark speck unlikely to be noise (a penetrating stump)."""
     r = signed_disc(flt.gauss(dark, sigma_px))
-    sample = r[::2, ::2][valid[::2, ::2]]
+    step = max(1, int(math.sqrt(r.size / 250_000)))
+    sample = r[::step, ::step][valid[::step, ::step]]
     med, spread = _robust_centre_spread(sample if sample.size >= 256 else r.ravel())
+    spread = max(spread, quantisation * _unit_spread(round(sigma_px, 4), "disc"))
     k = _noise_factor(round(sigma_px, 4), ALPHA_SEED, "disc")
     r -= np.float32(med)
     r *= np.float32(1.0 / (k * spread))
@@ -231,29 +272,48 @@ def local_spread_ratio(
         return np.ones((h, w), np.float32)
     blk = response[: hb * b : 2, : wb * b : 2].reshape(hb, b // 2, wb, b // 2)
     ok = valid[: hb * b : 2, : wb * b : 2].reshape(hb, b // 2, wb, b // 2)
-    vals = np.where(ok, blk, np.nan).transpose(0, 2, 1, 3).reshape(hb, wb, -1)
-    enough = ok.transpose(0, 2, 1, 3).reshape(hb, wb, -1).sum(axis=2) >= vals.shape[2] // 4
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # blocks without valid pixels
-        med = np.nanpercentile(vals, 50, axis=2)
-        q25 = np.nanpercentile(vals, 25, axis=2)
-    ratio = ((med - q25) / _LOWER_HALF / max(spread, 1e-12)).astype(np.float32)
-    top = float(np.nanmax(np.where(enough, ratio, np.nan))) if enough.any() else 1.0
+    vals = np.where(ok, blk, np.float32(np.inf)).transpose(0, 2, 1, 3).reshape(hb, wb, -1)
+    count = ok.transpose(0, 2, 1, 3).reshape(hb, wb, -1).sum(axis=2)
+    enough = count >= vals.shape[2] // 4
+    vals.sort(axis=2)  # invalid (inf) last: the order statistics of the valid ones
+    n = np.maximum(count, 1)
+
+    def order_stat(p: float) -> NDArray[np.float32]:
+        k = np.minimum((p * (n - 1)).astype(np.intp), vals.shape[2] - 1)
+        return np.take_along_axis(vals, k[..., None], axis=2)[..., 0]
+
+    med, q25 = order_stat(0.5), order_stat(0.25)
+    with np.errstate(invalid="ignore"):
+        ratio = ((med - q25) / _LOWER_HALF / max(spread, 1e-12)).astype(np.float32)
+    top = float(ratio[enough].max()) if enough.any() else 1.0
     ratio = np.where(enough & np.isfinite(ratio), ratio, np.float32(top)).astype(np.float32)
     # never below the global spread: calm blocks do not buy a finer guarantee
     np.maximum(ratio, np.float32(1.0), out=ratio)
     return flt.upsample_linear(ratio, (h, w), b)
 
 
-def _line_image(diameter_px: float, depth: float, blur_px: float, phase: float) -> F32:
-    """A (16, 128) darkness image of a vertical line: a lumen ``diameter_px`` wide of
-    darkness ``depth``, blurred by a Gaussian of ``blur_px``, integrated over pixels."""
+def _line_profiles(diameters_px: NDArray[np.float64], blur_px: float, phase: float) -> F32:
+    """(n, 128) darkness profiles across vertical lines of unit lumen darkness, one per
+    diameter, blurred by a Gaussian of ``blur_px`` and integrated over pixels (a line
+    along the rows is the same in every row: its Hessian is the second derivative across
+    it, so the 2-D filters reduce to these profiles)."""
     x = np.arange(128, dtype=np.float64)[:, None] + (np.arange(8)[None, :] + 0.5) / 8 - 0.5
     c = 64.0 + phase
     b = max(blur_px, 0.2) * math.sqrt(2.0)
-    prof = 0.5 * (erf((x - c + diameter_px / 2) / b) - erf((x - c - diameter_px / 2) / b))
-    row = (depth * prof.mean(axis=1)).astype(np.float32)
-    return np.repeat(row[None, :], 16, axis=0)
+    half = np.asarray(diameters_px, np.float64)[:, None, None] / 2
+    prof = 0.5 * (erf((x - c + half) / b) - erf((x - c - half) / b))
+    return prof.mean(axis=2).astype(np.float32)
+
+
+def _filtered(profiles: F32, level: int, sigma_level: float) -> F32:
+    """Profiles filtered as the image was on pyramid ``level`` (2 x 2 block means, then a
+    Gaussian of ``sigma_level`` truncated at 3 sigma, edge mode)."""
+    p = profiles
+    for _ in range(level):
+        p = 0.5 * (p[:, 0::2] + p[:, 1::2])
+    if sigma_level > 0.05:
+        p = ndi.gaussian_filter1d(p, sigma_level, axis=1, mode="nearest", truncate=3.0)
+    return p
 
 
 def detectable_diameter_px(
@@ -282,29 +342,26 @@ def detectable_diameter_px(
     # makes their blurred, smoothed centres as dark as they are
     l_abs = max(absorption_length_px, 1e-6)
     grid = np.arange(1.0, 21.0, 0.5)
-    seen = np.array([float(flt.gauss(_line_image(d, 1.0, blur_px, 0.0), 0.7)[8, 64]) for d in grid])
+    seen = _filtered(_line_profiles(grid, blur_px, 0.0), 0, 0.7)[:, 64].astype(np.float64)
     d_s = np.clip(sample_diameter_px, grid[0], grid[-1])
     factor = np.interp(d_s, grid, seen) * -np.expm1(-d_s / l_abs)
     unit_depth = float(np.median(sample_depth / np.maximum(factor, 1e-9)))
     reference_depth = float(np.median(sample_depth))
     diameters = np.unique(np.concatenate([np.arange(0.5, 8.0, 0.25), np.geomspace(8, 64, 12)]))
     diameters = diameters[diameters <= max(max_diameter_px, 1.0)]
-    margin = np.zeros(diameters.size)
-    for i, d in enumerate(diameters):
-        depth = min(unit_depth * -math.expm1(-d / l_abs), max(max_depth, reference_depth) / 0.9)
-        seen = np.inf
-        for phase in (0.0, 0.5):
-            img = _line_image(float(d), depth, blur_px, phase)
-            best = 0.0
-            for c in cal:
-                lv = img
-                for _ in range(c.level):
-                    lv = flt.downsample2(lv)
-                r = signed_ridge(flt.gauss(lv, c.sigma_level))
-                centre = r[r.shape[0] // 2, (64 + int(phase)) // 2**c.level]
-                best = max(best, float(centre) / (c.k_seed * c.spread))
-            seen = min(seen, best)
-        margin[i] = seen
+    depth = np.minimum(
+        unit_depth * -np.expm1(-diameters / l_abs), max(max_depth, reference_depth) / 0.9
+    )
+    margin = np.full(diameters.size, np.inf)
+    for phase in (0.0, 0.5):
+        prof = _line_profiles(diameters, blur_px, phase) * depth[:, None].astype(np.float32)
+        best = np.zeros(diameters.size)
+        for c in cal:
+            p = _filtered(prof, c.level, c.sigma_level)
+            x = (64 + int(phase)) // 2**c.level
+            ridge = -(p[:, x + 1] + p[:, x - 1] - 2 * p[:, x])  # minus the second difference
+            best = np.maximum(best, ridge / (c.k_seed * c.spread))
+        margin = np.minimum(margin, best)
     margin = np.maximum.accumulate(margin)
     idx = np.searchsorted(margin, ratio.ravel(), side="left")
     out = np.full(idx.shape, np.inf, np.float32)
@@ -344,13 +401,22 @@ def vessel_contrast(
     blur = 2.0  # assumed when no wide vessel shows an edge
     wide = radius_px >= 4.0
     edge = mask & ~ndi.binary_erosion(mask) & wide
-    if int(edge.sum()) >= 30:
-        gy = ndi.gaussian_filter(dark_s, 0.7, order=(1, 0))
-        gx = ndi.gaussian_filter(dark_s, 0.7, order=(0, 1))
-        grad = np.hypot(gy, gx)[edge]
-        plateau = ndi.maximum_filter(dark_s, size=7)[edge]
+    er, ec = np.nonzero(edge)
+    if er.size >= 30:
+        # central differences of the 0.7 px smoothed darkness (the gradient of a Gaussian of
+        # sqrt(0.7^2 + 0.7^2) px in all), and the plateau: the darkest pixel within 3 px
+        h, w = dark_s.shape
+        up, dn = np.maximum(er - 1, 0), np.minimum(er + 1, h - 1)
+        lf, rt = np.maximum(ec - 1, 0), np.minimum(ec + 1, w - 1)
+        grad = 0.5 * np.hypot(dark_s[dn, ec] - dark_s[up, ec], dark_s[er, rt] - dark_s[er, lf])
+        plateau = np.full(er.size, -np.inf, np.float32)
+        for dr in range(-3, 4):
+            for dc in range(-3, 4):
+                rr = np.clip(er + dr, 0, h - 1)
+                cc = np.clip(ec + dc, 0, w - 1)
+                np.maximum(plateau, dark_s[rr, cc], out=plateau)
         sel = grad > 0
         if sel.sum() >= 30:
             b_tot = float(np.median(plateau[sel] / (math.sqrt(2 * math.pi) * grad[sel])))
-            blur = math.sqrt(max(b_tot**2 - 0.7**2 - 0.7**2, 0.0))
+            blur = math.sqrt(max(b_tot**2 - 0.7**2, 0.0))
     return samples[0], samples[1], max_depth, blur

@@ -72,6 +72,11 @@ class VesselMap:
     vessel_polarity : {"dark", "bright"}
     calibration : tuple of ScaleCalibration
         Each filter scale's threshold as measured on this image.
+    noise_fraction : float
+        Pixel noise relative to the background brightness (1.4826 MAD of the fine-scale
+        residual of the relative darkness over the lit pixels; nan when none is lit).
+    vessel_contrast : float
+        Median relative darkness of the inner pixels of the vessels found (nan: none).
     """
 
     mask: NDArray[np.bool_]
@@ -86,6 +91,8 @@ class VesselMap:
     no_data: NDArray[np.bool_]
     vessel_polarity: str = "dark"
     calibration: tuple[ScaleCalibration, ...] = ()
+    noise_fraction: float = float("nan")
+    vessel_contrast: float = float("nan")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -99,6 +106,25 @@ class VesselMap:
 
 
 F32 = NDArray[np.float32]
+
+
+_RESIDUAL_KEEPS = 0.873
+"""Share of white noise's sigma left in an image minus its 1 px Gaussian smoothing (the
+truncated kernel of ``_filters.gauss``, measured on simulated noise)."""
+
+
+def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
+    """Pixel noise relative to the brightness: 1.4826 MAD of ``green`` minus its 1 px
+    Gaussian smoothing over a sample of the ``valid`` pixels, divided by their median
+    brightness (nan when too few)."""
+    step = max(1, int(np.sqrt(green.size / 250_000)))
+    sel = valid[::step, ::step]
+    resid = (green - flt.gauss(green, 1.0))[::step, ::step][sel]
+    level = float(np.median(green[::step, ::step][sel])) if resid.size else 0.0
+    if resid.size < 64 or level <= 0:
+        return float("nan")
+    mad = float(np.median(np.abs(resid - np.median(resid))))
+    return 1.4826 * mad / _RESIDUAL_KEEPS / level
 
 
 def _fill_small_holes(
@@ -345,6 +371,7 @@ def segment_vessels(
     if dmin > dmax:
         raise ValueError(f"min_diameter_um must not exceed max_diameter_um, got {dmin} > {dmax}")
     shape = ch.green.shape
+    green_raw = ch.green
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # independent branches beside this thread
         # 1. relative darkness, glints filled, shading cancelled by the red channel
@@ -361,26 +388,38 @@ def segment_vessels(
 
         # 2. line evidence per scale against its own calibrated threshold; stump discs
         # on the worker meanwhile
-        fut_discs = pool.submit(disc_evidence, dark, valid)
+        # quantisation noise in relative darkness: a step of the bit depth in use, over
+        # sqrt(12), relative to the median brightness of the lit pixels
+        level = float(np.median(ch.green[::4, ::4][lit[::4, ::4]])) if lit.any() else 0.0
+        step = 1.0 if ch.bit_depth else 1.0 / 65535.0 / ch.scale
+        quant = step / np.sqrt(12.0) / level if level > 0 else 0.0
+        fut_discs = pool.submit(disc_evidence, dark, valid, quantisation=quant)
         scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)
         levels, valids = [dark], [valid]
         while len(levels) < 8 and min(levels[-1].shape) >= 16:
             levels.append(flt.downsample2(levels[-1]))
             valids.append(flt.downsample2(valids[-1].astype(np.float32)) > np.float32(0.99))
-        z_seed, z_grow, best, cal, finest = line_evidence(levels, valids, scales)
+        z_seed, z_grow, best, cal, finest, detected = line_evidence(
+            levels, valids, scales, quantisation=quant
+        )
         z_seed[~lit] = 0
         z_grow[~lit] = 0
-        detected = _hysteresis(z_seed, z_seed >= 1, z_grow >= 1)
+        detected &= lit
         disc_z = fut_discs.result()
         discs = (disc_z >= 1) & lit
 
         # 3. lumen edges at full resolution: darkness at least EDGE_FRACTION of the local peak
         dark_s = flt.gauss(dark, 0.7)
+        # pixels above the grow evidence but outside every detection (the shoulders of a
+        # wide vessel's response) are examined too: lighter than the lumen edge, they are
+        # confidently not vessel; as dark, they stay uncertain (a hazard when line-like)
+        examined = detected | (z_grow >= 1)
         rows, cols, ok, ratio = _lumen_edges(
-            dark_s, detected, best, f=1, shape=shape, edge_fraction=EDGE_FRACTION
+            dark_s, examined, best, f=1, shape=shape, edge_fraction=EDGE_FRACTION
         )
         mask = np.zeros(shape, bool)
-        mask[rows[ok], cols[ok]] = True
+        keep = ok & detected[rows, cols]
+        mask[rows[keep], cols[keep]] = True
         mask |= discs
         # holes up to the cross-section of the widest vessel: a junction centre or a light
         # reflex, not tissue one could plan in
@@ -412,6 +451,7 @@ def segment_vessels(
         )  # fmt: skip
         detectable *= np.float32(px)
     detectable[~valid] = np.inf
+    noise_fraction = _noise_fraction(green_raw, valid)
     return VesselMap(
         mask=_readonly(mask),
         radius_um=_readonly(radius_um),
@@ -425,4 +465,6 @@ def segment_vessels(
         no_data=_readonly(ch.no_data),
         vessel_polarity=vessel_polarity,
         calibration=tuple(cal),
+        noise_fraction=noise_fraction,
+        vessel_contrast=float(np.median(contrast[0])) if contrast is not None else float("nan"),
     )
