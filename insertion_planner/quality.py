@@ -19,11 +19,12 @@ PIXEL_SIZE_RANGE_UM = (0.5, 100.0)
 camera resolves 2-50 um per pixel; outside 0.5-100 um the value is most likely in the
 wrong unit (mm or m typed for um)."""
 
-_FEW_VESSELS = 0.03
-"""A polarity contradicts the image when, as declared, under this share of the field is
-vessel while the other polarity finds over three times as much (a cortex at any
-magnification shows 5-25 % vessel; the sides of a dark vessel read as two thin bright
-ones, so the other polarity alone is no proof)."""
+POLARITY_BACKGROUND = 0.15
+"""Under the right vessel polarity the tissue, the majority of the field, is the
+background: its median pixel sits within a few % of the background envelope. Read with
+the wrong polarity the envelope is drawn by the vessels and the median pixel lies far
+below it (fluorescence read as dark: ~70 %). The declared polarity contradicts the image
+when its median is beyond this and over three times the other polarity's."""
 
 MAX_NOISE_FRACTION = 1.0 / 3.0
 """Pixel noise above a third of the brightness: even an opaque vessel one pixel wide lies
@@ -58,8 +59,9 @@ class ImageQuality:
         Pixel noise relative to the brightness.
     vessel_contrast : float
         Median relative darkness of the vessels found (nan: none found).
-    opposite_vessel_fraction : float
-        The same with the other vessel polarity (a contradiction shows here).
+    background_darkness, opposite_background_darkness : float
+        Median relative darkness of the lit field under the declared polarity and under
+        the other one (the tissue sits near 0 under the right one).
     median_detectable_diameter_um : float
         Median thinnest vessel the detector would see where it sees anything (inf if nowhere).
     """
@@ -70,7 +72,8 @@ class ImageQuality:
     no_data_fraction: float
     unseen_fraction: float
     vessel_fraction: float
-    opposite_vessel_fraction: float
+    background_darkness: float
+    opposite_background_darkness: float
     median_detectable_diameter_um: float
 
     @property
@@ -92,8 +95,8 @@ def assess_image(
     Problems: a pixel size outside ``PIXEL_SIZE_RANGE_UM`` (a unit mistake); almost no
     field with data, lit and unsaturated (blank, black, saturated or transparent frames);
     no vessel contrast where a cortex must show vessels (constant frames, pure noise); the
-    declared vessel polarity contradicting the image (bright vessels declared dark shows
-    far more vessel with the other polarity).
+    declared vessel polarity contradicting the image (read with it, the median pixel lies
+    far below the background: the bright vessels drew the background envelope).
 
     Parameters
     ----------
@@ -137,7 +140,8 @@ def assess_image(
             no_data_fraction=float("nan"),
             unseen_fraction=float("nan"),
             vessel_fraction=float("nan"),
-            opposite_vessel_fraction=float("nan"),
+            background_darkness=float("nan"),
+            opposite_background_darkness=float("nan"),
             median_detectable_diameter_um=float("nan"),
         )
     vm = vessels
@@ -182,12 +186,13 @@ def assess_image(
         )
     other = "bright" if vm.vessel_polarity == "dark" else "dark"
     small, px_small = _half(np.asarray(image), px)
-    opposite = segment_vessels(small, pixel_size_um=px_small, dura_mode=mode, vessel_polarity=other)
-    frac, frac_other = float(vm.mask.mean()), float(opposite.mask.mean())
-    if frac_other > max(3.0 * frac, 0.01) and frac < _FEW_VESSELS:
+    own = _median_darkness(small, px_small, vm.vessel_polarity)
+    opp = _median_darkness(small, px_small, other)
+    if own > POLARITY_BACKGROUND and own > 3.0 * max(opp, 0.01):
         problems.append(
-            f"vessels look {other}, not {vm.vessel_polarity}: {frac_other:.1%} of the image is "
-            f"vessel with vessel_polarity='{other}' against {frac:.1%} as declared"
+            f"vessels look {other}, not {vm.vessel_polarity}: read as {vm.vessel_polarity}, "
+            f"the median pixel is {own:.0%} darker than the background, read as {other} "
+            f"{opp:.0%} (declare vessel_polarity='{other}')"
         )
     return ImageQuality(
         problems=tuple(problems),
@@ -195,12 +200,28 @@ def assess_image(
         vessel_contrast=float(vm.vessel_contrast),
         no_data_fraction=no_data,
         unseen_fraction=unseen,
-        vessel_fraction=frac,
-        opposite_vessel_fraction=frac_other,
+        vessel_fraction=float(vm.mask.mean()),
+        background_darkness=own,
+        opposite_background_darkness=opp,
         median_detectable_diameter_um=float(np.median(detectable[seen]))
         if seen.any()
         else float("inf"),
     )
+
+
+def _median_darkness(image: Any, pixel_size_um: float, polarity: str) -> float:
+    """Median relative darkness of the lit, unsaturated pixels read with ``polarity``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .segmentation._darkness import darkness
+
+    ch = image_channels(image, vessel_polarity=polarity)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        dark, _, excluded = darkness(
+            ch.green, ch.red, size_px=1.5 * 700.0 / pixel_size_um, scale=ch.scale, pool=pool
+        )
+    keep = ~excluded & ~ch.no_data & ~ch.saturated
+    return float(np.median(dark[keep])) if keep.any() else 0.0
 
 
 def _half(image: Any, pixel_size_um: float) -> tuple[Any, float]:

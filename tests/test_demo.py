@@ -14,7 +14,7 @@ import pytest
 import insertion_planner as ip
 from insertion_planner.cli import main
 
-SIZE = 768  # at 12 um/px a 9.2 mm field: small and fast, same code path as the default
+SIZE = 1024  # at 12 um/px a 12.3 mm field: small and fast, same code path as the default
 
 
 def _chromium() -> str | None:

@@ -44,7 +44,7 @@ def test_pixel_size_in_the_wrong_unit_is_refused_before_any_work(px):
 def test_a_cortex_passes_the_gate():
     q = ip.assess_image(_cortex(), pixel_size_um=12.0)
     assert q.usable and q.problems == ()
-    assert 0.02 < q.vessel_fraction < 0.4 and q.opposite_vessel_fraction < 3 * q.vessel_fraction
+    assert 0.02 < q.vessel_fraction < 0.4 and q.background_darkness < 0.05
     assert q.median_detectable_diameter_um <= 30.0
 
 
@@ -77,3 +77,40 @@ def test_cli_refuses_the_black_frame_and_writes_nothing(tmp_path, capsys):
         and len(err) == 1
         and "image cannot support a plan" in err[0]
     )
+
+
+@pytest.mark.skipif(not CASES.is_dir(), reason="../shared/cases not present")
+def test_the_detectability_floor_is_named_when_it_binds():
+    """Through a thick dura veil a 30 um vessel could hide unseen in most of the field: the
+    plan says so, and records the share of the region forbidden for that reason."""
+    from skimage import io
+
+    img = io.imread(CASES / "other_renderer_transdural_512.png")
+    plan = ip.plan_insertions(img, pixel_size_um=12.0, dura_mode="transdural", n_threads=16)
+    params = plan.provenance["parameters"]
+    assert plan.binding_constraint == "detectability"
+    assert params["hazard_diameter_um"] == 30.0
+    assert 0.3 < params["region_undetectable_fraction"] <= 1.0
+
+
+def test_a_defocused_half_is_not_planned_blind():
+    """The right half defocused (Gaussian 4 px): every site keeps its clearance from the
+    true vessels, thin ones included, and the defocused half is judged less visible."""
+    from scipy import ndimage as ndi
+
+    case = ip.synthetic_cortex(5, shape=(512, 512), imaging=ip.Imaging())
+    img = case.image.astype(float)
+    for k in range(3):
+        img[:, 256:, k] = ndi.gaussian_filter(img[..., k], 4.0)[:, 256:]
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    region = np.zeros((512, 512), bool)
+    region[60:450, 60:450] = True
+    plan = ip.plan_insertions(img, pixel_size_um=12.0, n_threads=32, region=region)
+    dist = ndi.distance_transform_edt(~case.truth.mask)
+    for t in plan.threads:
+        r, c = (int(round(v)) for v in t.pixel)
+        assert max(dist[r, c] - 1, 0) * 12.0 >= t.required_clearance_um
+    blur = plan.vessels.blur_px
+    assert np.median(blur[100:400, 320:450]) >= 3.0 > np.median(blur[100:400, 60:200])
+    det = plan.vessels.detectable_diameter_um[100:400, 320:450]
+    assert np.median(det[np.isfinite(det)]) > 30.0  # a 30 um vessel would be blurred away

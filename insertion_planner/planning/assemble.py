@@ -241,7 +241,22 @@ def diagnose(
     with it relaxed (``min_spacing`` relaxed to half).
     """
     ones = np.ones(region.shape, bool)
-    relaxed: dict[str, tuple[Any, NDArray[np.bool_], Scene, float]] = {
+    relaxed: dict[str, tuple[Any, NDArray[np.bool_], Scene, float]] = {}
+    blind = getattr(avoidance, "undetectable", None)
+    if blind is not None and np.asarray(blind).any():
+        # the detectability floor alone (before vessel_clearance, which relaxes it too:
+        # a tie means the floor is what binds, and a better image is the remedy)
+        relaxed["detectability"] = (
+            replace(
+                avoidance,
+                allowed=np.asarray(avoidance.allowed) | np.asarray(blind),
+                undetectable=np.zeros(region.shape, bool),
+            ),
+            region,
+            scene,
+            min_spacing_um,
+        )
+    relaxed |= {
         "vessel_clearance": (
             SimpleNamespace(
                 clearance_um=np.full(region.shape, np.inf),

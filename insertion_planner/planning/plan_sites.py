@@ -164,6 +164,12 @@ def plan_from_avoidance(
         "craniectomy": "whole image" if craniectomy is None else "given",
         **(parameters or {}),
     }  # fmt: skip
+    blind = getattr(avoidance, "undetectable", None)
+    if blind is not None and reg.any():
+        # never planning blind: the share of the target region forbidden only because a
+        # vessel of the hazard diameter could hide there unseen
+        params["hazard_diameter_um"] = float(margins.hazard_diameter_um)
+        params["region_undetectable_fraction"] = round(float(np.asarray(blind)[reg].mean()), 6)
     return build_plan(
         avoidance, grid=grid, region=reg, scene=scene, config=config, margins=margins, robot=spec,
         robot_name=robot_name, dura_mode=mode, weight=w, vessels=vessels, image=image,

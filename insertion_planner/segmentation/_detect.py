@@ -28,6 +28,8 @@ __all__ = [
     "signed_disc",
     "disc_evidence",
     "vessel_contrast",
+    "blur_map_px",
+    "BLUR_STEPS_PX",
     "ABSORPTION_LENGTH_UM",
     "line_evidence",
     "local_spread_ratio",
@@ -156,11 +158,26 @@ def _placement(s: float, n_levels: int) -> tuple[int, float]:
     return level, math.sqrt(max(s_level**2 - (0.25 if level else 0.0), 0.25))
 
 
+def _repeat(a: NDArray[np.generic], f: int, shape: tuple[int, int]) -> NDArray[np.generic]:
+    """Nearest upsampling of a level of f x f blocks to ``shape`` (edge blocks repeated)."""
+    out = np.repeat(np.repeat(a, f, axis=0), f, axis=1)
+    if out.shape[0] < shape[0] or out.shape[1] < shape[1]:
+        out = np.pad(
+            out,
+            ((0, max(0, shape[0] - out.shape[0])), (0, max(0, shape[1] - out.shape[1]))),
+            mode="edge",
+        )
+    return np.ascontiguousarray(out[: shape[0], : shape[1]])
+
+
 def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
-    lab, _ = ndi.label(grow, structure=np.ones((3, 3), bool))
-    keep = np.unique(lab[seed & grow])
-    return np.isin(lab, keep[keep > 0])
+    lab, n = ndi.label(grow, structure=np.ones((3, 3), bool))
+    keep = np.zeros(n + 1, bool)
+    keep[lab[seed & grow]] = True
+    keep[0] = False
+    out: NDArray[np.bool_] = keep[lab]
+    return out
 
 
 def line_evidence(
@@ -205,39 +222,55 @@ def line_evidence(
     z_grow = np.full(shape, -np.inf, np.float32)
     best = np.zeros(shape, np.float32)
     detected = np.zeros(shape, bool)
-    cal: list[ScaleCalibration] = []
+    cal_by_scale: dict[float, ScaleCalibration] = {}
     finest: F32 | None = None
-    for s in scales:
-        level, s_eff = _placement(s, len(levels))
-        r = signed_ridge(flt.gauss(levels[level], s_eff))
-        if finest is None:
-            finest = r
-        v = valid[level]
-        step = max(1, int(math.sqrt(r.size / 250_000)))
-        sample = r[::step, ::step][v[::step, ::step]]
-        if sample.size < 256:
-            sample = r.ravel()
-        med, spread = _robust_centre_spread(sample)
-        floor = quantisation / 2**level * _unit_spread(round(s_eff, 4))
-        spread = max(spread, floor)
-        k_seed = _noise_factor(round(s_eff, 4), ALPHA_SEED)
-        k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW)
-        cal.append(ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow))
-        zs = r - np.float32(med)
-        zs *= np.float32(1.0 / (k_seed * spread))
-        # hysteresis within the scale: noise crossing the grow threshold at one scale
-        # forms small clusters; merged over scales first they would join into large ones
-        found = _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
+    placed = [(s, *_placement(s, len(levels))) for s in scales]
+    for level in sorted({p[1] for p in placed}):
+        # the scales of one level are merged there, then brought to full resolution once
+        lv_shape = levels[level].shape
+        zs_l = np.full(lv_shape, -np.inf, np.float32)
+        zg_l = np.full(lv_shape, -np.inf, np.float32)
+        best_l = np.zeros(lv_shape, np.float32)
+        found_l = np.zeros(lv_shape, bool)
+        for s, lv, s_eff in placed:
+            if lv != level:
+                continue
+            r = signed_ridge(flt.gauss(levels[level], s_eff))
+            if finest is None:
+                finest = r
+            v = valid[level]
+            step = max(1, int(math.sqrt(r.size / 250_000)))
+            sample = r[::step, ::step][v[::step, ::step]]
+            if sample.size < 256:
+                sample = r.ravel()
+            med, spread = _robust_centre_spread(sample)
+            floor = quantisation / 2**level * _unit_spread(round(s_eff, 4))
+            spread = max(spread, floor)
+            k_seed = _noise_factor(round(s_eff, 4), ALPHA_SEED)
+            k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW)
+            cal_by_scale[s] = ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow)
+            zs = r - np.float32(med)
+            zs *= np.float32(1.0 / (k_seed * spread))
+            # hysteresis within the scale: noise crossing the grow threshold at one scale
+            # forms small clusters; merged over scales first they would join into large ones
+            found_l |= _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
+            best_l[zs > zs_l] = np.float32(s)
+            np.maximum(zs_l, zs, out=zs_l)
+            zs *= np.float32(k_seed / k_grow)
+            np.maximum(zg_l, zs, out=zg_l)
         if level:
-            zs = flt.upsample_linear(zs, shape, 2**level)
-            found = flt.upsample_linear(found.astype(np.float32), shape, 2**level) >= 0.5
-        detected |= found
-        better = zs > z_seed
-        best[better] = np.float32(s)
-        np.maximum(z_seed, zs, out=z_seed)
-        zs *= np.float32(k_seed / k_grow)
-        np.maximum(z_grow, zs, out=z_grow)
+            f = 2**level
+            zs_l = flt.upsample_linear(zs_l, shape, f)
+            zg_l = flt.upsample_linear(zg_l, shape, f)
+            best_l = _repeat(best_l, f, shape)
+            found_l = _repeat(found_l.view(np.uint8), f, shape).view(bool)
+        better = zs_l > z_seed
+        np.copyto(best, best_l, where=better)
+        np.maximum(z_seed, zs_l, out=z_seed)
+        np.maximum(z_grow, zg_l, out=z_grow)
+        detected |= found_l
     assert finest is not None
+    cal = [cal_by_scale[s] for s in scales]
     return z_seed, z_grow, best, cal, finest, detected
 
 
@@ -321,9 +354,10 @@ def detectable_diameter_px(
     *,
     sample_depth: F32,
     sample_diameter_px: F32,
+    sample_blur_px: NDArray[np.floating],
     absorption_length_px: float,
     max_depth: float,
-    blur_px: float,
+    blur_px: F32,
     ratio: F32,
     max_diameter_px: float,
 ) -> F32:
@@ -341,10 +375,20 @@ def detectable_diameter_px(
     # darkness per unit of Beer-Lambert absorbance is the median over the samples of what
     # makes their blurred, smoothed centres as dark as they are
     l_abs = max(absorption_length_px, 1e-6)
+    steps = np.asarray(BLUR_STEPS_PX)
+    level = np.searchsorted(steps, np.asarray(blur_px, np.float64) - 1e-6).clip(0, steps.size - 1)
     grid = np.arange(1.0, 21.0, 0.5)
-    seen = _filtered(_line_profiles(grid, blur_px, 0.0), 0, 0.7)[:, 64].astype(np.float64)
     d_s = np.clip(sample_diameter_px, grid[0], grid[-1])
-    factor = np.interp(d_s, grid, seen) * -np.expm1(-d_s / l_abs)
+    lv_s = np.searchsorted(steps, np.asarray(sample_blur_px, np.float64) - 1e-6).clip(
+        0, steps.size - 1
+    )
+    factor = np.empty(d_s.size)
+    for k, b in enumerate(steps):
+        sel = lv_s == k
+        if sel.any():
+            seen = _filtered(_line_profiles(grid, float(b), 0.0), 0, 0.7)[:, 64]
+            factor[sel] = np.interp(d_s[sel], grid, seen.astype(np.float64))
+    factor *= -np.expm1(-d_s / l_abs)
     unit_depth = float(np.median(sample_depth / np.maximum(factor, 1e-9)))
     reference_depth = float(np.median(sample_depth))
     diameters = np.unique(np.concatenate([np.arange(0.5, 8.0, 0.25), np.geomspace(8, 64, 12)]))
@@ -352,22 +396,95 @@ def detectable_diameter_px(
     depth = np.minimum(
         unit_depth * -np.expm1(-diameters / l_abs), max(max_depth, reference_depth) / 0.9
     )
-    margin = np.full(diameters.size, np.inf)
-    for phase in (0.0, 0.5):
-        prof = _line_profiles(diameters, blur_px, phase) * depth[:, None].astype(np.float32)
-        best = np.zeros(diameters.size)
-        for c in cal:
-            p = _filtered(prof, c.level, c.sigma_level)
-            x = (64 + int(phase)) // 2**c.level
-            ridge = -(p[:, x + 1] + p[:, x - 1] - 2 * p[:, x])  # minus the second difference
-            best = np.maximum(best, ridge / (c.k_seed * c.spread))
-        margin = np.minimum(margin, best)
-    margin = np.maximum.accumulate(margin)
-    idx = np.searchsorted(margin, ratio.ravel(), side="left")
-    out = np.full(idx.shape, np.inf, np.float32)
-    ok = idx < diameters.size
-    out[ok] = diameters[idx[ok]].astype(np.float32)
+    out = np.full(ratio.size, np.inf, np.float32)
+    flat_ratio = ratio.ravel()
+    flat_level = level.ravel()
+    for k in np.unique(flat_level):
+        margin = np.full(diameters.size, np.inf)
+        for phase in (0.0, 0.5):
+            prof = _line_profiles(diameters, float(steps[k]), phase) * depth[:, None].astype(
+                np.float32
+            )
+            best = np.zeros(diameters.size)
+            for c in cal:
+                p = _filtered(prof, c.level, c.sigma_level)
+                x = (64 + int(phase)) // 2**c.level
+                ridge = -(p[:, x + 1] + p[:, x - 1] - 2 * p[:, x])  # minus the 2nd difference
+                best = np.maximum(best, ridge / (c.k_seed * c.spread))
+            margin = np.minimum(margin, best)
+        margin = np.maximum.accumulate(margin)
+        sel = np.flatnonzero(flat_level == k)
+        idx = np.searchsorted(margin, flat_ratio[sel], side="left")
+        ok = idx < diameters.size
+        out[sel[ok]] = diameters[idx[ok]].astype(np.float32)
     return out.reshape(ratio.shape)
+
+
+BLUR_STEPS_PX = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+"""Blur levels (Gaussian sigma, px) the detectability model is evaluated at; each pixel
+takes the next level up from its local estimate (the estimate errs toward "not seen")."""
+
+_REBLUR_PX = 1.0
+
+
+def blur_map_px(
+    dark_s: F32,
+    mask: NDArray[np.bool_],
+    radius_px: F32,
+    *,
+    smoothing_px: float = 0.7,
+    block_px: int = 64,
+) -> F32:
+    """Local optical blur (Gaussian sigma, px) at each pixel, from the sharpness of the
+    edges of vessels at least 6 px wide, by re-blurring (Zhuo & Sim 2011,
+    doi:10.1016/j.patcog.2011.03.009): at a step blurred by s, the gradient falls by
+    ``R = sqrt(s^2 + s0^2) / s`` when blurred again by ``s0``, so ``s = s0 / sqrt(R^2 - 1)``.
+    ``dark_s`` was smoothed by ``smoothing_px``, which is taken off. Medians over blocks
+    of ``block_px``; blocks without such edges take the nearest measured block's value, at
+    least the median of the measured ones (defocus varies smoothly with depth); 2 px everywhere when
+    no wide vessel edge exists at all."""
+    h, w = dark_s.shape
+    edge = mask & ~ndi.binary_erosion(mask) & (radius_px >= 3.0)
+    er, ec = np.nonzero(edge)
+    if er.size < 30:
+        return np.full((h, w), np.float32(2.0))
+
+    def grad_at(img: F32) -> NDArray[np.float64]:
+        up, dn = np.maximum(er - 1, 0), np.minimum(er + 1, h - 1)
+        lf, rt = np.maximum(ec - 1, 0), np.minimum(ec + 1, w - 1)
+        return 0.5 * np.hypot(img[dn, ec] - img[up, ec], img[er, rt] - img[er, lf])
+
+    g1 = grad_at(dark_s)
+    g2 = grad_at(flt.gauss(dark_s, _REBLUR_PX))
+    ok = (g2 > 0) & (g1 > g2)
+    rr = np.where(ok, g1 / np.maximum(g2, 1e-12), 1.0)
+    s_tot = np.where(ok, _REBLUR_PX / np.sqrt(np.maximum(rr**2 - 1.0, 1e-6)), np.inf)
+    est = np.sqrt(np.maximum(s_tot**2 - smoothing_px**2, 0.0))
+    b = max(8, min(block_px, h, w))
+    hb, wb = max(1, -(-h // b)), max(1, -(-w // b))
+    key = np.minimum(er // b, hb - 1) * wb + np.minimum(ec // b, wb - 1)
+    order = np.argsort(key, kind="stable")
+    key_s, est_s = key[order], est[order]
+    starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
+    counts = np.diff(np.r_[starts, key_s.size])
+    blocks = np.full(hb * wb, np.nan)
+    for st, n in zip(starts, counts, strict=True):
+        if n >= 8:
+            blocks[key_s[st]] = np.median(est_s[st : st + n])
+    blocks = blocks.reshape(hb, wb)
+    known = np.isfinite(blocks)
+    if not known.any():
+        blocks[:] = float(np.median(est[np.isfinite(est)])) if np.isfinite(est).any() else 2.0
+    elif not known.all():
+        # defocus varies smoothly with depth: the nearest measured block, but never less
+        # than the median of the measured ones (a patch with no wide vessel is not
+        # taken for the sharpest)
+        _, (ri, ci) = ndi.distance_transform_edt(~known, return_indices=True)
+        fill = np.maximum(blocks[ri, ci], np.median(blocks[known]))
+        blocks = np.where(known, blocks, fill)
+    blocks = np.minimum(blocks, BLUR_STEPS_PX[-1]).astype(np.float32)
+    out = flt.upsample_linear(blocks, (hb * b, wb * b), b)[:h, :w]
+    return np.ascontiguousarray(out)
 
 
 ABSORPTION_LENGTH_UM = 100.0
@@ -379,44 +496,24 @@ i.e. 30-100 um; the longest makes thin vessels look faintest (the detector errs 
 
 def vessel_contrast(
     dark_s: F32, mask: NDArray[np.bool_], radius_px: F32
-) -> tuple[F32, F32, float, float] | None:
+) -> tuple[F32, F32, NDArray[np.intp], float] | None:
     """Contrast measured on the vessels found: the darkness and diameter (px) of the inner
     pixels of vessels under 6 px wide (else under 10 px, else all vessels, whichever
-    first has 30 such pixels: thin vessels are judged by the thinnest found), the largest darkness (95th percentile) and the blur (px) from
-    the steepness of the edges of vessels at least 8 px wide. None when fewer than 30
-    inner vessel pixels were found: the image gives no contrast to judge by."""
+    first has 30 such pixels: thin vessels are judged by the thinnest found), their flat
+    indices, and the largest darkness (95th percentile). None when fewer than 30 inner
+    vessel pixels were found: the image gives no contrast to judge by."""
     inner = ndi.binary_erosion(mask, iterations=1) & (radius_px >= 1.0)
     if int(inner.sum()) < 30:
         return None
     a = dark_s[inner]
     r_in = radius_px[inner]
+    flat = np.flatnonzero(inner)
     thin = r_in < 3.0
     if int(thin.sum()) < 30:
         thin = r_in < 5.0
-    if int(thin.sum()) >= 30:  # thin vessels are judged by the thinnest found
-        samples = (a[thin], 2.0 * r_in[thin])
-    else:
-        samples = (a, 2.0 * r_in)
+    if int(thin.sum()) < 30:
+        thin = np.ones(r_in.shape, bool)
+    # thin vessels are judged by the thinnest found
+    samples = (a[thin], 2.0 * r_in[thin], flat[thin])
     max_depth = float(np.percentile(a, 95))
-    blur = 2.0  # assumed when no wide vessel shows an edge
-    wide = radius_px >= 4.0
-    edge = mask & ~ndi.binary_erosion(mask) & wide
-    er, ec = np.nonzero(edge)
-    if er.size >= 30:
-        # central differences of the 0.7 px smoothed darkness (the gradient of a Gaussian of
-        # sqrt(0.7^2 + 0.7^2) px in all), and the plateau: the darkest pixel within 3 px
-        h, w = dark_s.shape
-        up, dn = np.maximum(er - 1, 0), np.minimum(er + 1, h - 1)
-        lf, rt = np.maximum(ec - 1, 0), np.minimum(ec + 1, w - 1)
-        grad = 0.5 * np.hypot(dark_s[dn, ec] - dark_s[up, ec], dark_s[er, rt] - dark_s[er, lf])
-        plateau = np.full(er.size, -np.inf, np.float32)
-        for dr in range(-3, 4):
-            for dc in range(-3, 4):
-                rr = np.clip(er + dr, 0, h - 1)
-                cc = np.clip(ec + dc, 0, w - 1)
-                np.maximum(plateau, dark_s[rr, cc], out=plateau)
-        sel = grad > 0
-        if sel.sum() >= 30:
-            b_tot = float(np.median(plateau[sel] / (math.sqrt(2 * math.pi) * grad[sel])))
-            blur = math.sqrt(max(b_tot**2 - 0.7**2, 0.0))
-    return samples[0], samples[1], max_depth, blur
+    return samples[0], samples[1], samples[2], max_depth

@@ -20,6 +20,7 @@ from ._darkness import darkness
 from ._detect import (
     ABSORPTION_LENGTH_UM,
     ScaleCalibration,
+    blur_map_px,
     detectable_diameter_px,
     disc_evidence,
     line_evidence,
@@ -77,6 +78,9 @@ class VesselMap:
         residual of the relative darkness over the lit pixels; nan when none is lit).
     vessel_contrast : float
         Median relative darkness of the inner pixels of the vessels found (nan: none).
+    blur_px : (H, W) float32 or None
+        Local optical blur (Gaussian sigma, px) measured on the edges of wide vessels
+        (None when no vessel was found).
     """
 
     mask: NDArray[np.bool_]
@@ -93,6 +97,7 @@ class VesselMap:
     calibration: tuple[ScaleCalibration, ...] = ()
     noise_fraction: float = float("nan")
     vessel_contrast: float = float("nan")
+    blur_px: NDArray[np.float32] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -111,6 +116,16 @@ F32 = NDArray[np.float32]
 _RESIDUAL_KEEPS = 0.873
 """Share of white noise's sigma left in an image minus its 1 px Gaussian smoothing (the
 truncated kernel of ``_filters.gauss``, measured on simulated noise)."""
+
+
+def _block_max(a: F32, f: int) -> F32:
+    """Maxima over f x f blocks (the last partial blocks included): ceil(H/f) x ceil(W/f)."""
+    h, w = a.shape
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    if (hp, wp) != (h, w):
+        a = np.pad(a, ((0, hp - h), (0, wp - w)), mode="edge")
+    out: F32 = a.reshape(hp // f, f, wp // f, f).max(axis=(1, 3))
+    return out
 
 
 def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
@@ -440,16 +455,22 @@ def segment_vessels(
 
     # 6. the thinnest vessel the detector would have seen at each pixel
     contrast = vessel_contrast(dark_s, mask, radius_um / np.float32(px))
+    blur: F32 | None = None
     if contrast is None:
         detectable = np.full(shape, np.inf, np.float32)
     else:
-        depth_s, diam_s, max_depth, blur = contrast
-        detectable = detectable_diameter_px(
+        depth_s, diam_s, index_s, max_depth = contrast
+        blur = blur_map_px(dark_s, mask, radius_um / np.float32(px))
+        # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each at
+        # its worst (largest) blur and spread, and is spread back to the pixels
+        coarse = detectable_diameter_px(
             cal, sample_depth=depth_s, sample_diameter_px=diam_s,
-            absorption_length_px=ABSORPTION_LENGTH_UM / px, max_depth=max_depth, blur_px=blur,
-            ratio=spread_ratio, max_diameter_px=dmax / px,
+            sample_blur_px=blur.ravel()[index_s], absorption_length_px=ABSORPTION_LENGTH_UM / px,
+            max_depth=max_depth, blur_px=_block_max(blur, 8), ratio=_block_max(spread_ratio, 8),
+            max_diameter_px=dmax / px,
         )  # fmt: skip
-        detectable *= np.float32(px)
+        detectable = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[: shape[0], : shape[1]]
+        detectable = np.ascontiguousarray(detectable) * np.float32(px)
     detectable[~valid] = np.inf
     noise_fraction = _noise_fraction(green_raw, valid)
     return VesselMap(
@@ -467,4 +488,5 @@ def segment_vessels(
         calibration=tuple(cal),
         noise_fraction=noise_fraction,
         vessel_contrast=float(np.median(contrast[0])) if contrast is not None else float("nan"),
+        blur_px=None if blur is None else _readonly(blur),
     )

@@ -39,9 +39,10 @@ def test_simulate_with_image_replaces_failed_threads(tmp_path, capsys):
 
     import insertion_planner as ip
 
-    case = ip.synthetic_cortex(2, shape=(384, 384), pixel_size_um=20.0)
+    # at 12 um/px a 30 um vessel spans 2.5 px: the image can show every hazard
+    case = ip.synthetic_cortex(2, shape=(512, 512), pixel_size_um=12.0)
     np.save(tmp_path / "cortex.npy", case.image)
-    assert main(["plan", str(tmp_path / "cortex.npy"), "--pixel-size-um", "20", "--threads", "24",
+    assert main(["plan", str(tmp_path / "cortex.npy"), "--pixel-size-um", "12", "--threads", "24",
                  "--out", str(tmp_path / "plan.json")]) == 0  # fmt: skip
     original = json.loads((tmp_path / "plan.json").read_text())
     sites = {t["id"]: t["pixel"] for t in original["threads"]}
