@@ -12,6 +12,7 @@ from scipy import ndimage as ndi
 from .._arrays import readonly as _readonly
 from ..config import DuraMode, SafetyMargins
 from ..segmentation import VesselMap
+from ..segmentation import _filters as flt
 
 __all__ = ["AvoidanceMap", "build_avoidance_map", "LOW_CONFIDENCE", "UNCERTAIN_CONFIDENCE"]
 
@@ -141,6 +142,24 @@ def _uncertain(vessels: VesselMap, *, min_area_px: int = 6) -> NDArray[np.bool_]
     return out
 
 
+def _distance_lower_bound(mask: NDArray[np.bool_], block: int = 2) -> NDArray[np.float32]:
+    """Distance (px) from each pixel to the nearest ``mask`` pixel, never overstated:
+    the exact transform of the ``block`` x ``block`` any-pooled mask, in full-resolution
+    px, less the farthest a pixel and its block's centre can be apart on both ends
+    (``(block - 1) * sqrt(2)``); 4 times cheaper than the full-resolution transform."""
+    h, w = mask.shape
+    hp, wp = -(-h // block) * block, -(-w // block) * block
+    padded = np.zeros((hp, wp), bool)
+    padded[:h, :w] = mask
+    pooled = padded.reshape(hp // block, block, wp // block, block).any(axis=(1, 3))
+    d = ndi.distance_transform_edt(~pooled).astype(np.float32) * np.float32(block)
+    d = np.maximum(d - np.float32((block - 1) * np.sqrt(2.0)), 0)
+    d[pooled] = 0
+    full = np.repeat(np.repeat(d, block, axis=0), block, axis=1)[:h, :w]
+    out: NDArray[np.float32] = np.ascontiguousarray(full)
+    return out
+
+
 def build_avoidance_map(
     vessels: VesselMap,
     *,
@@ -213,16 +232,14 @@ def build_avoidance_map(
         allowance = np.float32(EDGE_ALLOWANCE_PX)
         clearance = np.maximum(dist.astype(np.float32) - allowance, 0) * np.float32(px)
         clearance[hazard] = 0
-        radius = vessels.radius_um
-        if vessels.mask.all() or not vessels.mask.any() or vessels.mask[ri, ci].all():
-            nearest = radius[ri, ci].astype(np.float32)
-        else:
-            # an uncertain candidate has no radius of its own: the nearest found vessel's
-            # radius rules (a faint shoulder of a large vessel is part of it)
-            _, (vr, vc) = ndi.distance_transform_edt(~vessels.mask, return_indices=True)
-            nearest = radius[vr, vc].astype(np.float32)
-        if not vessels.mask.any():
-            nearest = np.full(shape, np.float32(0.5 * px))
+        radius = np.asarray(vessels.radius_um, np.float32)
+        # an uncertain candidate has no radius of its own: that of a found vessel within
+        # 2 px (a faint shoulder of it), else a small vessel's. A shoulder further out is
+        # itself kept clear of, which keeps more than a large vessel's extra from the
+        # vessel beyond it.
+        own = np.where(vessels.mask, radius, flt.max5(radius))
+        own = np.where(own > 0, own, np.float32(0.5 * px)).astype(np.float32)
+        nearest = own[ri, ci]
     else:
         diag = float(np.hypot(*shape)) * px
         clearance = np.full(shape, diag, np.float32)
@@ -236,7 +253,7 @@ def build_avoidance_map(
     undetectable = np.zeros(shape, bool)
     if blind.any():
         # a hazard-sized vessel could hide in a blind pixel: keep its clearance from them
-        d_blind = ndi.distance_transform_edt(~blind).astype(np.float32)
+        d_blind = _distance_lower_bound(blind)
         reach = (
             margins.required_um(mode, 0.5 * margins.hazard_diameter_um) / px
         ) + EDGE_ALLOWANCE_PX
