@@ -1,7 +1,8 @@
 """Draw docs/img/retina_segmentation.png: segment_vessels on skimage.data.retina().
 
 The fundus photograph (1411 x 1411 px, about 10 um/px) with the vessel mask and the
-centreline graph overlaid, beside the vesselness map.
+centreline graph overlaid, the vesselness map, and the avoidance map: allowed, forbidden
+by a vessel's clearance, and forbidden because a 30 um vessel could hide there unseen.
 
     .venv/bin/python benchmarks/fig_retina_segmentation.py
 """
@@ -25,7 +26,8 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "img" / "retina_segmenta
 def main() -> None:
     image = data.retina()
     vm = ip.segment_vessels(image, pixel_size_um=10.0)
-    fig, ax = plt.subplots(1, 3, figsize=(15, 5.4), constrained_layout=True)
+    am = ip.build_avoidance_map(vm)
+    fig, ax = plt.subplots(1, 4, figsize=(20, 5.4), constrained_layout=True)
     ax[0].imshow(image)
     ax[0].set_title("skimage.data.retina() (~10 um/px)")
     overlay = image.astype(np.float32) / 255.0 * 0.55
@@ -41,6 +43,19 @@ def main() -> None:
     im = ax[2].imshow(vm.vesselness, cmap="magma", vmin=0, vmax=1)
     ax[2].set_title("vesselness")
     fig.colorbar(im, ax=ax[2], shrink=0.8)
+    allowed, blind = np.asarray(am.allowed), np.asarray(am.undetectable)
+    seen = np.isfinite(vm.detectable_diameter_um)
+    rgb = np.zeros(image.shape[:2] + (3,), np.float32)
+    rgb[seen & ~allowed] = (0.55, 0.1, 0.1)  # a vessel's clearance
+    rgb[blind] = (1.0, 0.6, 0.1)  # a 30 um vessel could hide unseen
+    rgb[~seen] = (0.25, 0.25, 0.25)  # nothing seen: unlit, no vessel contrast
+    rgb[allowed] = (0.2, 0.8, 0.3)
+    ax[3].imshow(rgb)
+    ax[3].set_title(
+        f"allowed {100 * allowed.mean():.1f} % (green); clearance (red); "
+        f"could hide a 30 um vessel {100 * blind.mean():.1f} % (orange); unseen (grey)",
+        fontsize=9,
+    )
     for a in ax:
         a.set_axis_off()
     OUT.parent.mkdir(parents=True, exist_ok=True)

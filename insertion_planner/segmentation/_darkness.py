@@ -177,6 +177,13 @@ def darkness(
         excluded = px
         # no glints on bone or in the dark: bright there is not specular
         _and_blocks(glint, ~excl, f)
+    # a black pixel (below _UNLIT of full scale) shows nothing, whatever its block: the
+    # edge of the lit field crossing a block is not a dark vessel (and what it hides is
+    # unseen, so it is excluded, never taken for tissue)
+    black = (red if red is not None else green) < np.float32(_UNLIT / scale)
+    if black.any():
+        np.putmask(dark, black, np.float32(0))
+        excluded = excluded | black
     rows, cols = np.nonzero(glint)
     if red is not None and rows.size:
         # glints are white: bright in red as well as in green
