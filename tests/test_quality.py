@@ -114,3 +114,38 @@ def test_a_defocused_half_is_not_planned_blind():
     assert np.median(blur[100:400, 320:450]) >= 3.0 > np.median(blur[100:400, 60:200])
     det = plan.vessels.detectable_diameter_um[100:400, 320:450]
     assert np.median(det[np.isfinite(det)]) > 30.0  # a 30 um vessel would be blurred away
+
+
+def _fluorescein_like(seed):
+    """A synthetic cortex's green channel inverted into a 12-bit grey frame: sparse
+    vessels bright on a dim background, with the true vessel mask."""
+    case = ip.synthetic_cortex(seed, shape=(512, 512))
+    green = case.image[..., 1].astype(np.float64) / 255.0
+    return np.rint((1.0 - green) * 0.8 * 4095).astype(np.uint16), case.truth.mask
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_fluorescein_like_bright_vessels_declared_bright_are_avoided(seed):
+    """Another instance of fluorescence: declared bright, every site keeps its clearance
+    from the true vessels."""
+    from scipy import ndimage as ndi
+
+    img, truth = _fluorescein_like(seed)
+    plan = ip.plan_insertions(img, pixel_size_um=12.0, n_threads=16, vessel_polarity="bright")
+    dist = ndi.distance_transform_edt(~truth)
+    assert len(plan.threads) >= 1
+    for t in plan.threads:
+        r, c = (int(round(v)) for v in t.pixel)
+        assert max(dist[r, c] - 1, 0) * 12.0 >= t.required_clearance_um
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sparse bright vessels declared dark are not recognised as a contradiction: the "
+    "median-darkness rule needs the vessels to draw the background envelope (dense "
+    "angiograms such as the shared ICG case are refused)",
+)
+def test_sparse_bright_vessels_declared_dark_are_refused():
+    img, _ = _fluorescein_like(1)
+    with pytest.raises(ip.ImageQualityError, match="vessels look bright"):
+        ip.plan_insertions(img, pixel_size_um=12.0, n_threads=8)
