@@ -19,6 +19,7 @@ from ._channels import image_channels
 from ._darkness import darkness
 from ._detect import (
     ABSORPTION_LENGTH_UM,
+    LAYER_PERCENTILES,
     ScaleCalibration,
     blur_map_px,
     detectable_diameter_px,
@@ -346,7 +347,9 @@ def segment_vessels(
     pixel_size_um : float
         Side of a pixel in micrometres (> 0).
     dura_mode : {"durectomy", "transdural"}
-        Recorded on the result (dural vessels are found like pial ones and are hazards).
+        Dural vessels are found like pial ones and are hazards; through the dura the
+        vessels lie at two depths, so what the image could show is judged by the fainter
+        and blurrier of the vessels found (``LAYER_PERCENTILES``).
     vessel_polarity : {"dark", "bright"}
         ``"bright"`` for fluorescence angiography (vessels brighter than tissue).
     min_diameter_um, max_diameter_um : float
@@ -460,14 +463,15 @@ def segment_vessels(
         detectable = np.full(shape, np.inf, np.float32)
     else:
         depth_s, diam_s, index_s, max_depth = contrast
-        blur = blur_map_px(dark_s, mask, radius_um / np.float32(px))
+        contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
+        blur = blur_map_px(dark_s, mask, radius_um / np.float32(px), percentile=blur_pct)
         # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each at
         # its worst (largest) blur and spread, and is spread back to the pixels
         coarse = detectable_diameter_px(
             cal, sample_depth=depth_s, sample_diameter_px=diam_s,
             sample_blur_px=blur.ravel()[index_s], absorption_length_px=ABSORPTION_LENGTH_UM / px,
             max_depth=max_depth, blur_px=_block_max(blur, 8), ratio=_block_max(spread_ratio, 8),
-            max_diameter_px=dmax / px,
+            max_diameter_px=dmax / px, contrast_percentile=contrast_pct,
         )  # fmt: skip
         detectable = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[: shape[0], : shape[1]]
         detectable = np.ascontiguousarray(detectable) * np.float32(px)
