@@ -146,12 +146,6 @@ def test_icg_like_12bit_tiff_left_at_dark_is_refused(tmp_path, cortex512):
     _refused(_cli("plan", src, "--pixel-size-um", PX, "--out", out), out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a photo cropped by the user: sites are placed on the frame edge (pixel row 0) "
-    "as if no vessel could lie beyond it; a site 36 um from a vessel just outside the crop "
-    "(86.5 um required)",
-)
 def test_cropped_photo_keeps_clearance_from_what_lies_beyond_the_frame(tmp_path):
     full = np.asarray(Image.open(_shared("cortex_rgb_256.png")).convert("RGB"))
     mask = np.load(_shared("vessels_mask_256.npy"))
@@ -270,11 +264,6 @@ def test_strip_too_small_to_show_a_vessel_is_refused(tmp_path, cortex512):
 # --- crashes, tracebacks, more than one line ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--pixel-size-um 1, 2 or 4 (inside the documented 0.5-100 um) crashes with an "
-    "IndexError traceback in the detectability model, exit status 1",
-)
 @pytest.mark.parametrize("px", ["1", "2"])
 def test_small_pixel_size_inside_the_range_never_crashes(tmp_path, px):
     src = tmp_path / "cortex.png"
@@ -286,12 +275,6 @@ def test_small_pixel_size_inside_the_range_never_crashes(tmp_path, px):
     assert len([line for line in r.stderr.splitlines() if line.strip()]) <= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a very dark frame (12-bit camera data opened by an 8-bit tool: values 0-13) is "
-    "refused, but stderr carries four lines of numpy RuntimeWarning ('Mean of empty slice') "
-    "before the one-line error",
-)
 def test_very_dark_frame_refusal_is_one_line(tmp_path):
     case = ip.synthetic_cortex(8, shape=(512, 512), imaging="random")
     src = tmp_path / "dark.png"

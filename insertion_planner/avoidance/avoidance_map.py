@@ -180,7 +180,8 @@ def build_avoidance_map(
     Never planning blind: wherever the segmentation could not have seen a vessel of
     ``margins.hazard_diameter_um`` (``vessels.detectable_diameter_um`` above it: noise,
     blur, veil, glare, no data, no vessel contrast), the pixel is forbidden, and so is
-    every pixel closer to it than the required clearance of such a vessel.
+    every pixel closer to it than the required clearance of such a vessel; the same
+    holds for the frame's edge (what lies beyond a cropped photograph was not seen).
 
     Parameters
     ----------
@@ -209,11 +210,11 @@ def build_avoidance_map(
     >>> img = np.clip(rng.normal(200, 4, (96, 96)), 0, 255).astype(np.uint8)
     >>> img[:, 40:46] = 90; img[:, 80] = 150                    # and a 12 um vessel
     >>> amap = build_avoidance_map(segment_vessels(img, pixel_size_um=12.0))
-    >>> bool(amap.allowed[50, 43]), bool(amap.allowed[50, 5])
-    (False, True)
+    >>> bool(amap.allowed[50, 43]), bool(amap.allowed[50, 20]), bool(amap.allowed[50, 2])
+    (False, True, False)
     >>> float(amap.clearance_um[50, 43])
     0.0
-    >>> bool(amap.clearance_um[50, 5] > amap.required_um[50, 5])
+    >>> bool(amap.clearance_um[50, 20] > amap.required_um[50, 20])
     True
     """
     if not isinstance(vessels, VesselMap):
@@ -251,14 +252,20 @@ def build_avoidance_map(
     allowed = (clearance >= required) & ~hazard
     blind = ~(vessels.detectable_diameter_um <= np.float32(margins.hazard_diameter_um))
     undetectable = np.zeros(shape, bool)
+    reach = margins.required_um(mode, 0.5 * margins.hazard_diameter_um) / px + EDGE_ALLOWANCE_PX
+    # beyond the frame nothing was seen: a vessel just outside a cropped photograph is
+    # kept clear of like one in an unseen pixel
+    rr = np.minimum(np.arange(shape[0]), np.arange(shape[0])[::-1])[:, None]
+    cc = np.minimum(np.arange(shape[1]), np.arange(shape[1])[::-1])[None, :]
+    near_edge = np.minimum(rr, cc) + 1 <= reach
+    undetectable |= allowed & near_edge
+    allowed &= ~near_edge
     if blind.any():
         # a hazard-sized vessel could hide in a blind pixel: keep its clearance from them
         d_blind = _distance_lower_bound(blind)
-        reach = (
-            margins.required_um(mode, 0.5 * margins.hazard_diameter_um) / px
-        ) + EDGE_ALLOWANCE_PX
-        undetectable = allowed & (d_blind <= np.float32(reach))
-        allowed &= ~undetectable
+        hidden = allowed & (d_blind <= np.float32(reach))
+        undetectable |= hidden
+        allowed &= ~hidden
     return AvoidanceMap(
         clearance_um=_readonly(clearance.astype(np.float32)),
         required_um=_readonly(required),

@@ -272,6 +272,8 @@ def line_evidence(
         detected |= found_l
     assert finest is not None
     cal = [cal_by_scale[s] for s in scales]
+    if finest.shape != shape:  # the finest scale ran on a coarser level (large pixels)
+        finest = flt.upsample_linear(finest, shape, 2 ** cal[0].level)
     return z_seed, z_grow, best, cal, finest, detected
 
 

@@ -408,7 +408,8 @@ def segment_vessels(
         # on the worker meanwhile
         # quantisation noise in relative darkness: a step of the bit depth in use, over
         # sqrt(12), relative to the median brightness of the lit pixels
-        level = float(np.median(ch.green[::4, ::4][lit[::4, ::4]])) if lit.any() else 0.0
+        lit_sample = ch.green[::4, ::4][lit[::4, ::4]]
+        level = float(np.median(lit_sample)) if lit_sample.size else 0.0
         step = 1.0 if ch.bit_depth else 1.0 / 65535.0 / ch.scale
         quant = step / np.sqrt(12.0) / level if level > 0 else 0.0
         fut_discs = pool.submit(disc_evidence, dark, valid, quantisation=quant)
