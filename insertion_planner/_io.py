@@ -10,6 +10,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output_path",
+    "check_outputs",
 ]
 
 
@@ -59,3 +60,36 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_outputs(
+    inputs: dict[str, str | None], outputs: dict[str, str | None], *, force: bool
+) -> None:
+    """Refuse an output that is an input or another output of the same command (by
+    resolved path and by inode, so links are caught), or that exists without ``force``.
+
+    ``inputs`` and ``outputs`` map the option a user typed (``"--out"``) to its path (or
+    None when not given); the message names the option.
+
+    Raises
+    ------
+    ValueError
+        Naming the output option and the input or output it collides with.
+    """
+    for opt, path in outputs.items():
+        if path is None:
+            continue
+        for other, given in [*inputs.items(), *outputs.items()]:
+            if given is not None and other != opt and _same_file(path, given):
+                raise ValueError(f"{opt} {path!r} is the same file as {other}; choose another")
+        if os.path.lexists(path) and not force:
+            raise ValueError(f"{opt} {path!r} already exists; use --force to overwrite it")
+
+
+def _same_file(a: str, b: str) -> bool:
+    if Path(a).resolve() == Path(b).resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False

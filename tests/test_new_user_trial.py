@@ -330,12 +330,6 @@ def small_plan(tmp_path):
     return img, plan
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate --out (or --plan-out) over one of its inputs replaces it: "
-    "'simulate plan.json --image img.png --out img.png' writes the JSON report over the "
-    "photograph, exit 0",
-)
 @pytest.mark.parametrize("over", ["plan", "image"])
 def test_simulate_never_writes_over_its_inputs(small_plan, over):
     img, plan = small_plan

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -143,25 +141,10 @@ def _pixel_size(given: float | None, meta: dict[str, Any]) -> tuple[float, str]:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Outputs never overwrite an input or each other, nor an existing file without --force."""
+    from .._io import check_outputs
+
     inputs = {"IMAGE": args.image, "--region": args.region, "--craniectomy": args.craniectomy}
-    outputs = {"--out": args.out, "--figure": args.figure}
-    for opt, path in outputs.items():
-        if path is None:
-            continue
-        for other, given in [*inputs.items(), *outputs.items()]:
-            if given is not None and other != opt and _same_file(path, given):
-                raise ValueError(f"{opt} {path!r} is the same file as {other}; choose another")
-        if os.path.lexists(path) and not args.force:
-            raise ValueError(f"{opt} {path!r} already exists; use --force to overwrite it")
-
-
-def _same_file(a: str, b: str) -> bool:
-    if Path(a).resolve() == Path(b).resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist yet
-        return False
+    check_outputs(inputs, {"--out": args.out, "--figure": args.figure}, force=args.force)
 
 
 def _for_display(image: np.ndarray, meta: dict[str, Any]) -> np.ndarray:

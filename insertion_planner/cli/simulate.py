@@ -64,6 +64,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random parts (default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(run=run)
     return p
 
@@ -75,12 +76,17 @@ def run(args: argparse.Namespace) -> int:
     (the report is still written); bad input raises (exit status 2 from ``main``).
     With ``--image``, the avoidance map rebuilt from the image judges every site.
     """
-    from .._io import atomic_write_text, check_output_path
+    from .._io import atomic_write_text, check_output_path, check_outputs
     from ..imageio import read_image
     from ..pipeline import avoidance_for_plan
     from ..plan import load_plan
     from ..robot import simulate
 
+    check_outputs(
+        {"PLAN.json": args.plan, "--image": args.image},
+        {"--out": args.out, "--plan-out": args.plan_out},
+        force=args.force,
+    )
     out = check_output_path(args.out, name="--out") if args.out else None
     plan_out = check_output_path(args.plan_out, name="--plan-out") if args.plan_out else None
     plan = load_plan(args.plan)
