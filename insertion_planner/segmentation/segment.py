@@ -190,16 +190,6 @@ def _expand(
     return r[ok], c[ok]
 
 
-def _hysteresis(resp: F32, seed: NDArray[np.bool_], low: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Connected components of ``low`` (8-connected) holding a ``seed`` pixel."""
-    lab, n = ndi.label(low, structure=np.ones((3, 3), bool))
-    keep = np.zeros(n + 1, bool)
-    keep[lab[seed & low]] = True
-    keep[0] = False
-    out: NDArray[np.bool_] = keep[lab]
-    return out
-
-
 def _confidence(
     z_seed: F32,
     z_grow: F32,
