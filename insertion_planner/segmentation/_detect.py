@@ -328,13 +328,15 @@ def local_spread_ratio(
     return flt.upsample_linear(ratio, (h, w), b)
 
 
-def _line_profiles(diameters_px: NDArray[np.float64], blur_px: float, phase: float) -> F32:
+def _line_profiles(
+    diameters_px: NDArray[np.float64], blur_px: float, phase: float, length: int = 128
+) -> F32:
     """(n, 128) darkness profiles across vertical lines of unit lumen darkness, one per
     diameter, blurred by a Gaussian of ``blur_px`` and integrated over pixels (a line
     along the rows is the same in every row: its Hessian is the second derivative across
     it, so the 2-D filters reduce to these profiles)."""
-    x = np.arange(128, dtype=np.float64)[:, None] + (np.arange(8)[None, :] + 0.5) / 8 - 0.5
-    c = 64.0 + phase
+    x = np.arange(length, dtype=np.float64)[:, None] + (np.arange(8)[None, :] + 0.5) / 8 - 0.5
+    c = length // 2 + phase
     b = max(blur_px, 0.2) * math.sqrt(2.0)
     half = np.asarray(diameters_px, np.float64)[:, None, None] / 2
     prof = 0.5 * (erf((x - c + half) / b) - erf((x - c - half) / b))
@@ -406,16 +408,18 @@ def detectable_diameter_px(
     out = np.full(ratio.size, np.inf, np.float32)
     flat_ratio = ratio.ravel()
     flat_level = level.ravel()
+    # long enough for the coarsest level to keep 8 samples either side of the line
+    length = max(128, 16 * 2 ** max(c.level for c in cal))
     for k in np.unique(flat_level):
         margin = np.full(diameters.size, np.inf)
         for phase in (0.0, 0.5):
-            prof = _line_profiles(diameters, float(steps[k]), phase) * depth[:, None].astype(
-                np.float32
-            )
+            prof = _line_profiles(diameters, float(steps[k]), phase, length) * depth[
+                :, None
+            ].astype(np.float32)
             best = np.zeros(diameters.size)
             for c in cal:
                 p = _filtered(prof, c.level, c.sigma_level)
-                x = (64 + int(phase)) // 2**c.level
+                x = (length // 2 + int(phase)) // 2**c.level
                 ridge = -(p[:, x + 1] + p[:, x - 1] - 2 * p[:, x])  # minus the 2nd difference
                 best = np.maximum(best, ridge / (c.k_seed * c.spread))
             margin = np.minimum(margin, best)
