@@ -440,11 +440,32 @@ blurrier quarter the blur. Through a thick veil (transmission 0.25, blur 4 px, i
 independent test renderer) the medians allowed 30 um pial vessels; these percentiles are
 the least that kept every one of them forbidden there."""
 
-BLUR_STEPS_PX = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+BLUR_STEPS_PX = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 """Blur levels (Gaussian sigma, px) the detectability model is evaluated at; each pixel
 takes the next level up from its local estimate (the estimate errs toward "not seen")."""
 
 _REBLUR_PX = 1.0
+
+
+def _reblur_estimates(
+    dark_s: F32, er: NDArray[np.intp], ec: NDArray[np.intp], s0: float, smoothing_px: float
+) -> NDArray[np.float64]:
+    """Blur (px) at edge pixels (``er``, ``ec``) by re-blurring with ``s0``; inf where the
+    gradient did not fall."""
+    h, w = dark_s.shape
+
+    def grad_at(img: F32) -> NDArray[np.float64]:
+        up, dn = np.maximum(er - 1, 0), np.minimum(er + 1, h - 1)
+        lf, rt = np.maximum(ec - 1, 0), np.minimum(ec + 1, w - 1)
+        return 0.5 * np.hypot(img[dn, ec] - img[up, ec], img[er, rt] - img[er, lf])
+
+    g1 = grad_at(dark_s)
+    g2 = grad_at(flt.gauss(dark_s, s0))
+    ok = (g2 > 0) & (g1 > g2)
+    rr = np.where(ok, g1 / np.maximum(g2, 1e-12), 1.0)
+    s_tot = np.where(ok, s0 / np.sqrt(np.maximum(rr**2 - 1.0, 1e-6)), np.inf)
+    out: NDArray[np.float64] = np.sqrt(np.maximum(s_tot**2 - smoothing_px**2, 0.0))
+    return out
 
 
 def blur_map_px(
@@ -465,26 +486,27 @@ def blur_map_px(
     least the median of the measured ones (defocus varies smoothly with depth); 2 px everywhere when
     no wide vessel edge exists at all."""
     h, w = dark_s.shape
-    edge = mask & ~ndi.binary_erosion(mask) & (radius_px >= 3.0)
-    er, ec = np.nonzero(edge)
-    if er.size < 30:
-        return np.full((h, w), np.float32(2.0))
-
-    def grad_at(img: F32) -> NDArray[np.float64]:
-        up, dn = np.maximum(er - 1, 0), np.minimum(er + 1, h - 1)
-        lf, rt = np.maximum(ec - 1, 0), np.minimum(ec + 1, w - 1)
-        return 0.5 * np.hypot(img[dn, ec] - img[up, ec], img[er, rt] - img[er, lf])
-
-    g1 = grad_at(dark_s)
-    g2 = grad_at(flt.gauss(dark_s, _REBLUR_PX))
-    ok = (g2 > 0) & (g1 > g2)
-    rr = np.where(ok, g1 / np.maximum(g2, 1e-12), 1.0)
-    s_tot = np.where(ok, _REBLUR_PX / np.sqrt(np.maximum(rr**2 - 1.0, 1e-6)), np.inf)
-    est = np.sqrt(np.maximum(s_tot**2 - smoothing_px**2, 0.0))
-    fin = np.isfinite(est)
-    er, ec, est = er[fin], ec[fin], est[fin]
-    if er.size < 30:
-        return np.full((h, w), np.float32(2.0))
+    boundary = mask & ~ndi.binary_erosion(mask)
+    s0, est, er, ec = _REBLUR_PX, np.zeros(0), np.zeros(0, np.intp), np.zeros(0, np.intp)
+    for _ in range(4):
+        # a step is measured on vessels wider than four of its blurs, with a re-blur of
+        # about the blur itself (the ratio is ill-conditioned when s0 << s: a first small
+        # estimate is refined until it settles)
+        min_radius = max(3.0, 2.0 * s0)
+        er, ec = np.nonzero(boundary & (radius_px >= min_radius))
+        if er.size < 30:
+            break
+        est = _reblur_estimates(dark_s, er, ec, s0, smoothing_px)
+        fin = np.isfinite(est)
+        er, ec, est = er[fin], ec[fin], est[fin]
+        if est.size < 30:
+            break
+        typical = float(np.median(est))
+        if typical < 1.5 * s0:
+            break
+        s0 = min(typical, BLUR_STEPS_PX[-1])
+    if est.size < 30:
+        return np.full((h, w), np.float32(2.0 if s0 <= _REBLUR_PX else s0))
     b = max(8, min(block_px, h, w))
     hb, wb = max(1, -(-h // b)), max(1, -(-w // b))
     key = np.minimum(er // b, hb - 1) * wb + np.minimum(ec // b, wb - 1)
