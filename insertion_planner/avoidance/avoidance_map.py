@@ -135,6 +135,10 @@ def _uncertain(vessels: VesselMap, *, min_area_px: int = 6) -> NDArray[np.bool_]
     np.maximum.at(hi_c, ids, cols)
     extent = np.maximum(hi_r - lo_r, hi_c - lo_c) + 1
     strong |= extent >= UNCERTAIN_LENGTH_UM / float(vessels.pixel_size_um)
+    if vessels.dura_mode is DuraMode.TRANSDURAL:
+        # through the dura a veiled pial vessel may show only as a row of short faint
+        # groups: any group long enough to be a vessel's cross-section is a hazard
+        strong |= extent >= 2
     keep = (area >= min_area_px) & strong
     keep[0] = False
     out = np.zeros_like(cand)
