@@ -278,6 +278,8 @@ def _read_tiff(p: Path, where: str) -> tuple[NDArray[Any], dict[str, Any]]:
                 cmap // 257 if (cmap % 257 == 0).all() else cmap >> 8 if cmap.max() > 255 else cmap
             )
             arr = np.moveaxis(cmap.astype(np.uint8)[:, arr], 0, -1)
+        elif photometric == 6 and "JPEG" not in page.compression.name:
+            arr = _ycbcr_to_rgb(arr, where)  # raw Y, Cb, Cr samples (JPEG ones come as RGB)
         elif photometric not in (1, 2, 6):
             raise _Refused(f"{where} is a {page.photometric.name} TIFF; save it as grey or RGB")
         n_colour = 3 if photometric in (2, 3, 6) else 1
@@ -290,6 +292,17 @@ def _read_tiff(p: Path, where: str) -> tuple[NDArray[Any], dict[str, Any]]:
     info = {"format": "TIFF", "lossy": lossy, "exif_orientation": orientation,
             "pixel_size_um": size_um, "pixel_size_source": source}  # fmt: skip
     return _orient(arr, orientation), info
+
+
+def _ycbcr_to_rgb(arr: NDArray[Any], where: str) -> NDArray[np.uint8]:
+    """8-bit Y, Cb, Cr samples to RGB (full-range ITU-R BT.601, as JFIF and Pillow write)."""
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
+        raise _Refused(f"{where} is a YCbCr TIFF that is not 8-bit 3-sample; save it as RGB")
+    y, cb, cr = (arr[..., k].astype(np.float32) for k in range(3))
+    cb -= 128.0
+    cr -= 128.0
+    rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], axis=-1)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 def _tiff_pixel_size(tf: Any, page: Any, where: str) -> tuple[float | None, str | None]:

@@ -428,12 +428,6 @@ def test_tiff_with_a_thumbnail_page_is_read(tmp_path):
     assert image.shape == a.shape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a YCbCr TIFF (Pillow: im.convert('YCbCr').save('x.tif')) is returned with its "
-    "Y, Cb, Cr samples as if they were R, G, B (mean error 47 levels); it must be converted "
-    "to RGB or refused",
-)
 def test_ycbcr_tiff_is_read_as_its_colours_or_refused(tmp_path):
     a = ip.synthetic_cortex(0, shape=(128, 128)).image
     src = tmp_path / "ycbcr.tif"
