@@ -245,6 +245,10 @@ def _read_npy(p: Path, where: str) -> tuple[NDArray[Any], dict[str, Any]]:
     shape = mm.shape
     if len(shape) < 2:
         raise _Refused(f"{where} holds an array of shape {shape}, not an image")
+    if len(shape) == 3 and 4 < shape[-1] < min(shape[0], shape[1]) and shape[-1] <= 16:
+        raise _Refused(
+            f"{where} holds {shape[-1]} channels per pixel (shape {shape}); save grey, RGB or RGBA"
+        )
     lead = 3 if len(shape) >= 3 and shape[-1] in (1, 2, 3, 4) else 2
     rows, cols = shape[-lead], shape[-lead + 1]
     _check_size(where, rows, cols, math.prod(shape[:-lead]))
@@ -257,9 +261,12 @@ def _read_tiff(p: Path, where: str) -> tuple[NDArray[Any], dict[str, Any]]:
     with tifffile.TiffFile(p) as tf:
         series = tf.series[0]
         axes, shape = series.axes, series.shape
+        # reduced-resolution pages (thumbnails, pyramids: NewSubfileType bit 0) are
+        # previews of the image, not more frames
         frames = sum(
             math.prod(n for a, n in zip(s.axes, s.shape, strict=True) if a not in "YXS")
             for s in tf.series
+            if not (int(getattr(s.keyframe, "subfiletype", 0) or 0) & 1)
         )
         _check_size(where, shape[axes.index("Y")], shape[axes.index("X")], frames)
         page: Any = series.keyframe

@@ -411,11 +411,6 @@ def test_errors_name_the_option_typed(tmp_path, small_plan, capsys, argv, flag):
 # --- reading ordinary files ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a TIFF whose second page is a reduced-resolution thumbnail (NewSubfileType 1, "
-    "as cameras and scanners write) is refused as 'holds 2 frames'",
-)
 def test_tiff_with_a_thumbnail_page_is_read(tmp_path):
     import tifffile
 
@@ -440,10 +435,6 @@ def test_ycbcr_tiff_is_read_as_its_colours_or_refused(tmp_path):
     assert np.abs(image.astype(int) - a.astype(int)).mean() < 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an (H, W, 5) NPY is refused as 'holds 64 frames' instead of naming its 5 channels",
-)
 def test_npy_with_five_channels_is_refused_naming_the_channels(tmp_path):
     src = tmp_path / "five.npy"
     np.save(src, np.zeros((64, 64, 5), np.uint8))
