@@ -30,7 +30,10 @@ _KINDS = "PNG, JPEG, TIFF, NPY, BMP, WebP or GIF"
 _UM_PER_UNIT = {"µm": 1.0, "μm": 1.0, "um": 1.0, "micron": 1.0, "microns": 1.0,
                 "\\u00B5m": 1.0, "nm": 1e-3, "Å": 1e-4, "mm": 1e3, "cm": 1e4, "m": 1e6}  # fmt: skip
 _UM_PER_RESUNIT = {2: 25400.0, 3: 1e4, 4: 1e3, 5: 1.0}  # inch, cm, mm, um (TIFF 6.0 + common)
-_DEFAULT_DPI = (72.0, 96.0, 300.0)  # written by software by default: not a pixel size
+_PRINT_DPI_MAX = 1200.0
+"""Resolution in pixels per inch up to which it is a print setting (72-1200 dpi, written by
+editors, printers and scanners), not the size of a pixel on the object: a pixel of 21.2 um
+or more given in inches is not taken as a pixel size (microscopes write cm, um or OME)."""
 
 
 class _Refused(ValueError):
@@ -331,7 +334,7 @@ def _tiff_pixel_size(tf: Any, page: Any, where: str) -> tuple[float | None, str 
     per_y = num / den if den else 0.0
     if um is None or per_x <= 0 or per_y <= 0 or per_x == 1 or per_y == 1:
         return None, None
-    if unit == 2 and per_x == per_y and round(per_x, 3) in _DEFAULT_DPI:
+    if unit == 2 and max(per_x, per_y) <= _PRINT_DPI_MAX:
         return None, None
     return _square(where, um / per_x, um / per_y, "TIFF XResolution/YResolution"), "tiff-resolution"
 

@@ -361,6 +361,8 @@ def test_nan_is_refused_naming_the_file(tmp_path):
         ({"resolution": (25400 / 12.0, 25400 / 12.0), "resolutionunit": "INCH"}, 12.0),
         ({"resolution": (72, 72), "resolutionunit": "INCH"}, None),  # software default
         ({"resolution": (300, 300), "resolutionunit": "INCH"}, None),
+        ({"resolution": (600, 600), "resolutionunit": "INCH"}, None),  # print setting
+        ({"resolution": (1200, 1200), "resolutionunit": "INCH"}, None),
         ({"resolution": (1, 1), "resolutionunit": "CENTIMETER"}, None),
         ({"resolution": (800, 800), "resolutionunit": "NONE"}, None),
         ({}, None),
