@@ -39,6 +39,7 @@ from .robot import (
 )
 from .robots import PRESETS, RobotSpec, get_robot
 from .segmentation import VesselMap, segment_vessels
+from .study import StudyCase, StudyResult, run_study
 from .synthetic import GroundTruth, Imaging, SyntheticCase, synthetic_cortex
 
 __version__ = "0.1.0"
@@ -87,4 +88,7 @@ __all__ = [
     "BrainMotion",
     "register_brain_shift",
     "synthetic_brain_shift",
+    "run_study",
+    "StudyResult",
+    "StudyCase",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
-SUBCOMMANDS: tuple[str, ...] = ("demo", "synth", "plan", "schema", "simulate")
+SUBCOMMANDS: tuple[str, ...] = ("demo", "synth", "plan", "schema", "simulate", "study")
 
 
 class _Parser(argparse.ArgumentParser):
