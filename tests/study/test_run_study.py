@@ -110,7 +110,7 @@ def test_rerun_does_no_work(study):
     lines = (out / "results.jsonl").read_bytes()
     t0 = time.perf_counter()
     again = ip.run_study(_cases(), out_dir=out, progress=False)  # no client: none is started
-    assert time.perf_counter() - t0 < 5.0
+    assert time.perf_counter() - t0 < 20.0  # reading the journal and rewriting the summary
     assert (again.n_executed, again.n_skipped, again.n_workers) == (0, 4, 0)
     assert (out / "results.jsonl").read_bytes() == lines
     assert [r["dice"] for r in again.rows] == [r["dice"] for r in first.rows]
