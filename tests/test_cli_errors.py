@@ -97,6 +97,11 @@ CASES = [
     ("simulate", "{in}/plan.json --out {out}/r.json --plan-out {in}/folder.png"),
     ("plan", "{in}/nan.npy --pixel-size-um 12 --out {out}/p.json"),
     ("plan", "{in}/cube.npy --pixel-size-um 12 --out {out}/p.json"),
+    ("study", "--synthetic 0 --out {out}/s"),
+    ("study", "--images {in}/missing --out {out}/s"),
+    ("study", "--images {in}/folder.png --out {out}/s"),
+    ("study", "--synthetic 2 --workers 0 --out {out}/s"),
+    ("study", "--synthetic 2 --out {in}/a_file"),
     ("schema", "--no-such-option"),
     ("schema", "extra-argument"),
 ]
