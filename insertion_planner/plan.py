@@ -33,6 +33,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "THREAD_STATUSES",
     "Thread",
+    "thread_label",
     "PlanGeometry",
     "InsertionPlan",
     "load_plan",
@@ -77,6 +78,17 @@ def _ra(values: Any, ncols: int, *, name: str) -> NDArray[np.float64]:
     return a
 
 
+def thread_label(order: int) -> str:
+    """The label of the thread inserted at 0-based ``order``: ``T01``, ``T02``, ...
+
+    Examples
+    --------
+    >>> thread_label(0), thread_label(63)
+    ('T01', 'T64')
+    """
+    return f"T{int(order) + 1:02d}"
+
+
 @dataclass(frozen=True)
 class Thread:
     """One electrode thread: where and how deep it goes, and how safe the site is.
@@ -112,6 +124,8 @@ class Thread:
     ...            150.0, 86.5, "planned", ((0.0, 0.0, 0.0), (240.0, 120.0, 0.0)), 1.0)
     >>> t.clearance_um >= t.required_clearance_um
     True
+    >>> t.label
+    'T01'
     """
 
     id: int
@@ -142,11 +156,20 @@ class Thread:
         tether = tuple(_rt(p, 3, name="tether_um") for p in self.tether_um)
         object.__setattr__(self, "tether_um", tether)
 
+    @property
+    def label(self) -> str:
+        """The thread's name in every view: ``T01`` is inserted first (``order`` 0).
+
+        JSON, figures, reports, timelines, exports and the CLI all name threads this way.
+        """
+        return thread_label(self.order)
+
     def to_dict(self) -> dict[str, Any]:
         """The thread as a JSON-ready dict."""
         return {
             "id": self.id,
             "order": self.order,
+            "label": self.label,
             "pixel": list(self.pixel),
             "entry_um": list(self.entry_um),
             "direction": list(self.direction),
@@ -523,6 +546,12 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")
+    for i, t in enumerate(data["threads"]):
+        if "label" in t and t["label"] != thread_label(t["order"]):
+            raise PlanFileError(
+                f"plan file {p!r} names thread {i} {t['label']!r}, but its insertion order "
+                f"{t['order']} makes it {thread_label(t['order'])!r}"
+            )
     return plan
 
 
