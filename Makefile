@@ -8,7 +8,7 @@ OUT    ?= out
 .PHONY: demo test install sysdeps browser bench lint clean
 
 demo: install
-	$(VENV)/bin/insertion-planner demo --out $(OUT)
+	$(VENV)/bin/insertion-planner demo --out $(OUT) --force
 
 test: install browser
 	$(PY) -m pytest -q

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "atomic_write_text",
     "check_output_path",
     "check_outputs",
+    "check_out_dir",
 ]
 
 
@@ -84,6 +86,29 @@ def check_outputs(
                 raise ValueError(f"{opt} {path!r} is the same file as {other}; choose another")
         if os.path.lexists(path) and not force:
             raise ValueError(f"{opt} {path!r} already exists; use --force to overwrite it")
+
+
+def check_out_dir(
+    path: str | os.PathLike[str], names: Iterable[str], *, force: bool, name: str = "--out"
+) -> None:
+    """Refuse an output folder that is a file, or that already holds one of the files
+    ``names`` a command would write there, unless ``force``.
+
+    Raises
+    ------
+    ValueError
+        Naming the option ``name`` and the first file that would be overwritten.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{name} {str(out)!r} exists and is not a folder")
+    if force or not out.is_dir():
+        return
+    for n in names:
+        if os.path.lexists(out / n):
+            raise ValueError(
+                f"{name} {str(out)!r} already holds {n}; use --force to overwrite it"
+            )
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -374,12 +374,6 @@ def test_plan_moved_onto_vessel_with_its_vessel_segments_deleted_is_rejected_wit
 # --- errors name the flag the user typed -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="errors name the Python parameter (n_threads, margin_um, min_spacing_um, "
-    "pixel_size_um, robot, monte_carlo_samples, failure_rate, rng, out_dir, size) instead "
-    "of the option typed",
-)
 @pytest.mark.parametrize(
     ("argv", "flag"),
     [

@@ -22,6 +22,8 @@ from typing import Any
 from .._io import atomic_write_bytes
 from .._validation import check_int_range
 from ..config import MAX_THREADS, DuraMode
+from ..quality import PIXEL_SIZE_RANGE_UM
+from ._options import SEED_MAX, float_in, int_in, robot_choice
 
 __all__ = ["add_parser", "run", "run_demo", "DEFAULT_SIZE", "DEFAULT_ROBOTS"]
 
@@ -45,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--out", default="out", metavar="DIR", help="output folder (default: out)")
     p.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seed of the synthetic cortex (default 0)"
+        "--seed", type=int_in(0, SEED_MAX), default=0, metavar="N",
+        help="seed of the synthetic cortex (default 0)",
     )
     p.add_argument(
         "--dura-mode",
@@ -55,27 +58,28 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=int_in(1, MAX_THREADS),
         default=MAX_THREADS,
         metavar="N",
         help=f"threads to place, 1 to {MAX_THREADS} (default {MAX_THREADS})",
     )
     p.add_argument(
         "--robot",
+        type=robot_choice,
         default=None,
         metavar="NAME",
         help="robot preset or JSON file (default: R1-2024 durectomy, next-gen transdural)",
     )
     p.add_argument(
         "--size",
-        type=int,
+        type=int_in(128, 4096),
         default=DEFAULT_SIZE,
         metavar="PX",
         help=f"side of the synthetic image in pixels, 128 to 4096 (default {DEFAULT_SIZE})",
     )
     p.add_argument(
         "--pixel-size-um",
-        type=float,
+        type=float_in(*PIXEL_SIZE_RANGE_UM),
         default=12.0,
         metavar="F",
         help="pixel side of the synthetic image, micrometres (default 12)",
@@ -83,11 +87,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--scene", action="store_true", help="also write scene.html (3-D, plotly, ~5 MB)"
     )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite the files of an earlier demo in DIR"
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._io import check_out_dir
+
     modes = ["durectomy", "transdural"] if args.dura_mode == "both" else [args.dura_mode]
+    check_out_dir(args.out, ("plan.json", "plan.png", "report.html", "scene.html"), force=args.force)
+    for mode in modes[1:]:
+        check_out_dir(Path(args.out) / mode, ("plan.json", "plan.png"), force=args.force,
+                      name=f"--out {mode}/")  # fmt: skip
     written = run_demo(
         args.out,
         seed=args.seed,

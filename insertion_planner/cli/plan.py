@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from typing import Any
 
 import numpy as np
 
+from ..config import MAX_THREADS
+from ..quality import PIXEL_SIZE_RANGE_UM
+from ._options import SEED_MAX, float_in, int_in, robot_choice
+
 __all__ = ["add_parser", "run"]
+
+MAX_MARGIN_UM = 1000.0
+"""Largest base vessel margin accepted (20x the 50 um default; beyond, no site is left)."""
+MAX_SPACING_UM = 10_000.0
+"""Largest site spacing accepted (64 sites 10 mm apart do not fit any craniectomy)."""
+MAX_HEIGHT_UM = 50_000.0
+"""Largest surface height magnitude accepted (5 cm: beyond, the map is not in micrometres)."""
+DEPTH_RANGE_UM = (200.0, 8000.0)
+"""Insertion depths accepted: at least one electrode pitch, at most about twice the
+thickest human cortex (4.5 mm, Fischl & Dale 2000, doi:10.1073/pnas.200033797)."""
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -27,9 +42,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--pixel-size-um",
-        type=float,
+        type=float_in(*PIXEL_SIZE_RANGE_UM),
         default=None,
-        help="pixel side in micrometres (default: from the TIFF / OME-TIFF metadata)",
+        help=(
+            f"pixel side in micrometres, {PIXEL_SIZE_RANGE_UM[0]:g} to {PIXEL_SIZE_RANGE_UM[1]:g} "
+            "(default: from the TIFF / OME-TIFF metadata)"
+        ),
     )
     p.add_argument(
         "--dura-mode",
@@ -37,7 +55,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         choices=("durectomy", "transdural"),
         help="dura removed (durectomy, default) or intact (transdural)",
     )
-    p.add_argument("--threads", type=int, default=64, help="threads to place, 1 to 64 (default 64)")
+    p.add_argument(
+        "--threads", type=int_in(1, MAX_THREADS), default=MAX_THREADS,
+        help=f"threads to place, 1 to {MAX_THREADS} (default {MAX_THREADS})",
+    )  # fmt: skip
     p.add_argument(
         "--region",
         metavar="MASK",
@@ -54,20 +75,52 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="mask of the skull opening, read as --region (default: the whole image)",
     )
     p.add_argument(
+        "--region-polygon",
+        metavar="FILE",
+        default=None,
+        help="target region as a polygon of (row, col) vertices: JSON list or two-column CSV",
+    )
+    p.add_argument(
+        "--surface",
+        metavar="HEIGHT",
+        default=None,
+        help="surface height in micrometres per pixel, .npy or .tif (default: flat)",
+    )
+    p.add_argument(
+        "--weight",
+        metavar="MAP",
+        default=None,
+        help="functional weight per pixel in [0, 1], .npy or .tif (default: uniform)",
+    )
+    p.add_argument(
         "--vessel-polarity",
         default="dark",
         choices=("dark", "bright"),
         help="vessels darker than tissue (dark, default) or brighter (bright: fluorescence)",
     )
     p.add_argument(
-        "--margin-um", type=float, default=None, help="base vessel margin (default 50 um)"
+        "--margin-um", type=float_in(0.0, MAX_MARGIN_UM), default=None,
+        help=f"base vessel margin, 0 to {MAX_MARGIN_UM:g} um (default 50 um)",
     )
     p.add_argument(
-        "--spacing-um", type=float, default=250.0, help="minimum site spacing (default 250 um)"
+        "--spacing-um", type=float_in(0.0, MAX_SPACING_UM, low_open=True), default=250.0,
+        help=f"minimum site spacing, above 0 to {MAX_SPACING_UM:g} um (default 250 um)",
     )
     p.add_argument(
-        "--robot", default="R1-2019", help="robot preset or a robot JSON file (default R1-2019)"
+        "--depth-um", type=float_in(*DEPTH_RANGE_UM), default=3500.0,
+        help=(
+            f"insertion depth below the pia, {DEPTH_RANGE_UM[0]:g} to {DEPTH_RANGE_UM[1]:g} um "
+            "(default 3500 um)"
+        ),
     )
+    p.add_argument(
+        "--robot", type=robot_choice, default="R1-2019",
+        help="robot preset or a robot JSON file (default R1-2019)",
+    )
+    p.add_argument(
+        "--seed", type=int_in(0, SEED_MAX), default=0,
+        help="seed of the placement's random tie-breaks (default 0)",
+    )  # fmt: skip
     p.add_argument("--strict", action="store_true", help="fail unless every thread asked for fits")
     p.add_argument("--out", required=True, metavar="PLAN.json", help="plan file to write")
     p.add_argument(
@@ -83,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_bytes, check_output_path
     from ..imageio import read_image, read_mask
     from ..pipeline import plan_insertions
+    from ..readers import read_value_map
 
     out = check_output_path(args.out, name="--out")
     fig_path = check_output_path(args.figure, name="--figure") if args.figure else None
@@ -90,15 +144,25 @@ def run(args: argparse.Namespace) -> int:
     image, meta = read_image(args.image, name="IMAGE")
     pixel_size_um, source = _pixel_size(args.pixel_size_um, meta)
     shape = image.shape[:2]
-    region = read_mask(args.region, shape=shape, name="--region") if args.region else None
+    region = _region(args, shape)
     craniectomy = (
         read_mask(args.craniectomy, shape=shape, name="--craniectomy") if args.craniectomy else None
+    )
+    surface = (
+        read_value_map(args.surface, shape=shape, name="--surface", low=-MAX_HEIGHT_UM,
+                       high=MAX_HEIGHT_UM) if args.surface else None
+    )  # fmt: skip
+    weight = (
+        read_value_map(args.weight, shape=shape, name="--weight", low=0.0, high=1.0)
+        if args.weight
+        else None
     )
     plan = plan_insertions(
         image, pixel_size_um=pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
         region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
-        strict=args.strict, craniectomy=craniectomy, vessel_polarity=args.vessel_polarity,
-        pixel_size_source=source,
+        depth_um=args.depth_um, strict=args.strict, craniectomy=craniectomy,
+        surface_height_um=surface, weight=weight, rng=args.seed,
+        vessel_polarity=args.vessel_polarity, pixel_size_source=source,
     )  # fmt: skip
     png = None
     if fig_path is not None:
@@ -107,18 +171,35 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_bytes(out, text.encode("utf-8"))
     if png is not None and fig_path is not None:
         atomic_write_bytes(fig_path, png)
-    n = len(plan.active_threads)
-    why = f"; bound by {plan.binding_constraint}" if plan.binding_constraint else ""
-    worst = min(
-        (t.clearance_um - t.required_clearance_um for t in plan.active_threads),
-        default=float("nan"),
-    )
-    sys.stdout.write(
-        f"placed {n} of {plan.n_requested} threads{why}; objective {plan.objective:.3f}, "
-        f"bound {plan.bound:.3f}, gap {100 * plan.gap:.2f} %; smallest clearance beyond required "
-        f"{worst:.1f} um; wrote {out}\n"
-    )
+    sys.stdout.write(f"{plan_summary(plan)}; wrote {out}\n")
     return 0
+
+
+def plan_summary(plan: Any) -> str:
+    """One line: threads placed, what bound the plan, and the tightest thread by its label."""
+    active = plan.active_threads
+    why = f"; bound by {plan.binding_constraint}" if plan.binding_constraint else ""
+    head = f"placed {len(active)} of {plan.n_requested} threads{why}"
+    if not active:
+        return f"{head}; no thread placed"
+    tight = min(active, key=lambda t: (t.clearance_um - t.required_clearance_um, t.order))
+    return (
+        f"{head}; objective {plan.objective:.3f}, bound {plan.bound:.3f}, gap "
+        f"{100 * plan.gap:.2f} %; smallest clearance beyond required "
+        f"{tight.clearance_um - tight.required_clearance_um:.1f} um ({tight.label})"
+    )
+
+
+def _region(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
+    """The target region from --region (a mask) or --region-polygon; at most one of them."""
+    from ..imageio import read_mask
+    from ..readers import read_polygon
+
+    if args.region and args.region_polygon:
+        raise ValueError("--region and --region-polygon both give the target region; give one")
+    if args.region_polygon:
+        return read_polygon(args.region_polygon, shape=shape, name="--region-polygon")
+    return read_mask(args.region, shape=shape, name="--region") if args.region else None
 
 
 def _pixel_size(given: float | None, meta: dict[str, Any]) -> tuple[float, str]:
@@ -143,7 +224,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Outputs never overwrite an input or each other, nor an existing file without --force."""
     from .._io import check_outputs
 
-    inputs = {"IMAGE": args.image, "--region": args.region, "--craniectomy": args.craniectomy}
+    inputs = {"IMAGE": args.image, "--region": args.region, "--craniectomy": args.craniectomy,
+              "--region-polygon": args.region_polygon, "--surface": args.surface,
+              "--weight": args.weight,
+              "--robot": args.robot if os.path.isfile(args.robot) else None}  # fmt: skip
     check_outputs(inputs, {"--out": args.out, "--figure": args.figure}, force=args.force)
 
 

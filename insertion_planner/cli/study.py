@@ -7,6 +7,10 @@ import math
 import sys
 from typing import Any
 
+from ..config import MAX_THREADS
+from ..quality import PIXEL_SIZE_RANGE_UM
+from ._options import SEED_MAX, float_in, int_in, robot_choice
+
 __all__ = ["add_parser", "run"]
 
 _DEFAULT_SHAPE = (1024, 1024)
@@ -28,7 +32,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument(
-        "--synthetic", type=int, metavar="N",
+        "--synthetic", type=int_in(1, 1_000_000), metavar="N",
         help="synthetic cortices of seeds FIRST..FIRST+N-1, each in every dura mode asked",
     )  # fmt: skip
     src.add_argument(
@@ -49,25 +53,31 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "with abundant 20-40 um vessels)",
     )  # fmt: skip
     p.add_argument(
-        "--shape", type=int, nargs=2, metavar=("H", "W"), default=None,
+        "--shape", type=int_in(64, 8192), nargs=2, metavar=("H", "W"), default=None,
         help="--synthetic image shape in pixels (default 1024 1024)",
     )  # fmt: skip
     p.add_argument(
         "--first-seed",
-        type=int,
+        type=int_in(0, SEED_MAX),
         default=None,
         metavar="S",
         help="--synthetic first seed (default 0)",
     )
     p.add_argument(
-        "--pixel-size-um", type=float, default=None,
+        "--pixel-size-um", type=float_in(*PIXEL_SIZE_RANGE_UM), default=None,
         help="pixel side in um (--synthetic: default 12; --images: default from the TIFF metadata)",
     )  # fmt: skip
-    p.add_argument("--robot", default="R1-2019", help="robot preset (default R1-2019)")
-    p.add_argument("--threads", type=int, default=64, help="threads per case, 1 to 64 (default 64)")
     p.add_argument(
-        "--margin-um", type=float, default=None, help="base vessel margin (default 50 um)"
+        "--robot", type=robot_choice, default="R1-2019", help="robot preset (default R1-2019)"
     )
+    p.add_argument(
+        "--threads", type=int_in(1, MAX_THREADS), default=MAX_THREADS,
+        help=f"threads per case, 1 to {MAX_THREADS} (default {MAX_THREADS})",
+    )
+    p.add_argument(
+        "--margin-um", type=float_in(0.0, 1000.0), default=None,
+        help="base vessel margin, 0 to 1000 um (default 50 um)",
+    )  # fmt: skip
     p.add_argument(
         "--vessel-polarity", choices=("dark", "bright"), default="dark",
         help="vessels darker than tissue (dark, default) or brighter (bright: fluorescence)",
@@ -82,7 +92,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of this machine",
     )  # fmt: skip
     where.add_argument(
-        "--workers", type=int, metavar="N",
+        "--workers", type=int_in(1, 256), metavar="N",
         help="worker processes of the local cluster (default: this machine's cores)",
     )  # fmt: skip
     p.add_argument(

@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from ..quality import PIXEL_SIZE_RANGE_UM
+from ._options import SEED_MAX, float_in, int_in
+
 __all__ = ["add_parser", "run"]
 
 
@@ -20,7 +23,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "centreline graph) and README.md into DIR."
         ),
     )
-    p.add_argument("--seed", type=int, required=True, help="non-negative random seed")
+    p.add_argument(
+        "--seed", type=int_in(0, SEED_MAX), required=True, help="non-negative random seed"
+    )
     p.add_argument(
         "--dura-mode",
         default="durectomy",
@@ -29,14 +34,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--shape",
-        type=int,
+        type=int_in(64, 8192),
         nargs=2,
         metavar=("H", "W"),
         default=(2048, 2048),
-        help="image shape in pixels (default 2048 2048)",
+        help="image shape in pixels, each side 64 to 8192 (default 2048 2048)",
     )
     p.add_argument(
-        "--pixel-size-um", type=float, default=12.0, help="pixel side in micrometres (default 12)"
+        "--pixel-size-um", type=float_in(*PIXEL_SIZE_RANGE_UM), default=12.0,
+        help=f"pixel side in micrometres, {PIXEL_SIZE_RANGE_UM[0]:g} to "
+        f"{PIXEL_SIZE_RANGE_UM[1]:g} (default 12)",
     )
     p.add_argument(
         "--imaging",
@@ -48,14 +55,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--force", action="store_true", help="overwrite the case files in DIR")
     p.set_defaults(run=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate the case and write its files; returns the exit status."""
+    from .._io import check_out_dir
     from ..synthetic import synthetic_cortex
-    from ..synthetic.io import write_case
+    from ..synthetic.io import CASE_FILES, write_case
+
+    check_out_dir(args.out, CASE_FILES, force=args.force)
 
     case = synthetic_cortex(
         args.seed,

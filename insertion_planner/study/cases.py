@@ -28,8 +28,10 @@ IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy", ".bmp", ".we
                   ".ppm", ".jp2")  # fmt: skip
 """File suffixes taken as images in a folder (the kinds :func:`~insertion_planner.read_image` reads)."""
 
-TRUTH_SUFFIXES = (".npy", ".png")
-"""Suffixes of ground-truth masks, matched to an image by file stem (``.npy`` first)."""
+TRUTH_SUFFIXES = (".npz", ".npy", ".png")
+"""Suffixes of ground-truth files, matched to an image by file stem, in this order of
+preference. ``.npz`` holds ``mask`` and optionally ``radius_um`` and ``field`` (see
+:func:`~insertion_planner.study.task.read_truth_file`)."""
 
 IMAGINGS = ("default", "random")
 _MAX_SIDE = 8192
@@ -51,8 +53,13 @@ class StudyCase:
     image : str or None
         Path of an image file. Workers on other machines must see the same path.
     truth : str or None
-        Path of its true vessel mask: ``.npy`` (bool or 0/1, (H, W)) or ``.png`` (drawn
-        pixels brighter than half, as ``--region`` masks are read).
+        Path of its ground truth: ``.npy`` (bool or 0/1, (H, W)), ``.png`` (drawn pixels
+        brighter than half, as ``--region`` masks are read), or ``.npz`` with ``mask`` and
+        optionally ``radius_um`` (true vessel radius per pixel: only vessels of at least the
+        hazard diameter then count as hazards) and ``field`` (where the truth is known).
+    region : str or None
+        Image cases: a mask file of the target region (read as ``--region``); None: the
+        planner's default disc.
     dura_mode : {"durectomy", "transdural"}
     shape : (int, int) or None
         Synthetic image shape (H, W), 64 to 8192 px a side; None for image files.
@@ -86,6 +93,7 @@ class StudyCase:
     seed: int | None = None
     image: str | None = None
     truth: str | None = None
+    region: str | None = None
     dura_mode: str = "durectomy"
     shape: tuple[int, int] | None = (1024, 1024)
     pixel_size_um: float | None = None
@@ -108,8 +116,10 @@ class StudyCase:
             object.__setattr__(
                 self, "seed", check_int_range(self.seed, name="seed", low=0, high=2**32 - 1)
             )
-            if self.truth is not None:
-                raise ValueError("truth is only for image cases (a synthetic case has its own)")
+            if self.truth is not None or self.region is not None:
+                raise ValueError(
+                    "truth and region are only for image cases (a synthetic case has its own)"
+                )
             if self.shape is None or len(tuple(self.shape)) != 2:
                 raise ValueError(f"shape must be (H, W), got {self.shape!r}")
             shape = tuple(
@@ -121,8 +131,9 @@ class StudyCase:
             check_choice(self.imaging, name="imaging", choices=IMAGINGS)
         else:
             object.__setattr__(self, "image", os.fspath(self.image))  # type: ignore[arg-type]
-            if self.truth is not None:
-                object.__setattr__(self, "truth", os.fspath(self.truth))
+            for name in ("truth", "region"):
+                if getattr(self, name) is not None:
+                    object.__setattr__(self, name, os.fspath(getattr(self, name)))
             object.__setattr__(self, "shape", None)
             object.__setattr__(self, "imaging", "default")
         if self.pixel_size_um is not None:
@@ -250,6 +261,7 @@ def image_cases(
     images: str | os.PathLike[str],
     *,
     truth: str | os.PathLike[str] | None = None,
+    regions: str | os.PathLike[str] | None = None,
     dura_modes: str | Sequence[str] = "durectomy",
     pixel_size_um: float | None = None,
     **options: Any,
@@ -258,8 +270,10 @@ def image_cases(
 
     Files are taken in name order when their suffix is one of :data:`IMAGE_SUFFIXES`
     (hidden files are skipped); a file that turns out not to be an image is still a case,
-    recorded with its error. With ``truth``, the mask ``<truth>/<stem>.npy`` (else
-    ``.png``) of each image's stem scores it; an image without one is planned, not scored.
+    recorded with its error. With ``truth``, the file ``<truth>/<stem>.npz`` (else ``.npy``,
+    else ``.png``) of each image's stem scores it; an image without one is planned, not
+    scored. With ``regions``, ``<regions>/<stem>.png`` (or any image suffix) is the target
+    region of the image of that stem (an image without one gets the default disc).
 
     Raises
     ------
@@ -295,8 +309,15 @@ def image_cases(
         if not masks:
             raise ValueError(
                 f"truth folder {str(tdir)!r} holds no mask named after an image "
-                f"(<stem>.npy or <stem>.png, e.g. {files[0].stem}.npy)"
+                f"(<stem>.npz, <stem>.npy or <stem>.png, e.g. {files[0].stem}.npy)"
             )
+    region_of: dict[str, Path] = {}
+    if regions is not None:
+        rdir = _folder(regions, name="regions")
+        for p in files:
+            found = [q for q in sorted(rdir.glob(p.stem + ".*")) if q.suffix.lower() in IMAGE_SUFFIXES]
+            if found:
+                region_of[p.stem] = found[0]
     modes = _modes(dura_modes)
     stems = [p.stem for p in files]
     cases = []
@@ -309,6 +330,7 @@ def image_cases(
                 StudyCase(
                     image=str(p),
                     truth=None if t is None else str(t),
+                    region=str(region_of[p.stem]) if p.stem in region_of else None,
                     dura_mode=m,
                     pixel_size_um=pixel_size_um,
                     name=f"{stem}-{m}",

@@ -123,14 +123,64 @@ def load_case(case: StudyCase) -> dict[str, Any]:
                 f"image file {case.image!r} ({meta['pixel_size_source']})"
             )
     shape = (int(image.shape[0]), int(image.shape[1]))
-    truth = None if case.truth is None else read_truth(case.truth, shape=shape)
+    options: dict[str, Any] = {"pixel_size_source": source}
+    if case.region is not None:
+        from ..imageio import read_mask
+
+        options["region"] = read_mask(case.region, shape=shape, name="region")
+    truth: dict[str, Any] = {"truth": None, "truth_radius_um": None, "field": None}
+    if case.truth is not None:
+        truth = read_truth_file(case.truth, shape=shape)
+    return {"image": image, "pixel_size_um": px, "plan_options": options, **truth}
+
+
+def read_truth_file(path: str | os.PathLike[str], *, shape: tuple[int, int]) -> dict[str, Any]:
+    """The ground truth of an image case: ``truth``, ``truth_radius_um`` and ``field``.
+
+    An ``.npz`` file holds ``mask`` ((H, W), nonzero is vessel) and optionally
+    ``radius_um`` ((H, W) float, the true vessel radius at each vessel pixel) and ``field``
+    ((H, W), where the truth is known); any other file is a mask for :func:`read_truth`.
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, a missing ``mask``, wrong shapes, or non-finite radii.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "t.npz"
+    >>> m = np.zeros((4, 4), bool); m[1] = True
+    >>> np.savez(f, mask=m, radius_um=np.where(m, 20.0, 0.0))
+    >>> t = read_truth_file(f, shape=(4, 4))
+    >>> int(t["truth"].sum()), float(t["truth_radius_um"].max()), t["field"]
+    (4, 20.0, None)
+    """
+    p = os.fspath(path)
+    if not p.lower().endswith(".npz"):
+        return {"truth": read_truth(p, shape=shape), "truth_radius_um": None, "field": None}
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: np.asarray(z[k]) for k in ("mask", "radius_um", "field") if k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"truth file {p!r} could not be read: {exc}") from None
+    if "mask" not in arrays:
+        raise ValueError(f"truth file {p!r} holds no 'mask' array")
+    for k, a in arrays.items():
+        if a.shape != tuple(shape):
+            raise ValueError(
+                f"truth file {p!r} has {k} of shape {a.shape}, the image has shape {tuple(shape)}"
+            )
+        if not np.issubdtype(a.dtype, np.number) and a.dtype != bool:
+            raise ValueError(f"truth file {p!r} has {k} of dtype {a.dtype}, not numbers")
+    radius = arrays.get("radius_um")
+    if radius is not None and not np.isfinite(radius).all():
+        raise ValueError(f"truth file {p!r} has NaN or infinite radius_um values")
+    field = arrays.get("field")
     return {
-        "image": image,
-        "pixel_size_um": px,
-        "plan_options": {"pixel_size_source": source},
-        "truth": truth,
-        "truth_radius_um": None,
-        "field": None,
+        "truth": arrays["mask"] != 0,
+        "truth_radius_um": None if radius is None else radius.astype(np.float64),
+        "field": None if field is None else field != 0,
     }
 
 

@@ -152,10 +152,10 @@ def test_cli_synth_writes_files(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--seed", "-3"], "seed must be a non-negative integer"),
-        (["--seed", "1", "--shape", "10", "10"], "shape sides must be between"),
-        (["--seed", "1", "--pixel-size-um", "-2"], "pixel_size_um must be positive"),
-        (["--seed", "x"], "invalid int value"),
+        (["--seed", "-3"], "argument --seed: must be an integer from 0 to"),
+        (["--seed", "1", "--shape", "10", "10"], "argument --shape: must be an integer from 64"),
+        (["--seed", "1", "--pixel-size-um", "-2"], "argument --pixel-size-um: must be a number"),
+        (["--seed", "x"], "argument --seed: must be an integer from 0 to 4,294,967,295, got 'x'"),
         (["--seed", "1", "--dura-mode", "none"], "invalid choice"),
     ],
 )
