@@ -16,6 +16,7 @@ from .errors import (
     PlanFileError,
     PlannerError,
 )
+from .export import to_csv_text, to_slicer_markups
 from .frames import Grid
 from .imageio import read_image
 from .pipeline import avoidance_for_plan, plan_insertions
@@ -73,6 +74,8 @@ __all__ = [
     "PlanGeometry",
     "Thread",
     "load_plan",
+    "to_slicer_markups",
+    "to_csv_text",
     "plan_insertions",
     "assess_image",
     "ImageQuality",

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
-SUBCOMMANDS: tuple[str, ...] = ("demo", "synth", "plan", "schema", "simulate", "study")
+SUBCOMMANDS: tuple[str, ...] = (
+    "demo", "synth", "plan", "schema", "simulate", "export", "show", "study",
+)  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
