@@ -12,6 +12,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import insertion_planner as ip
+
 PIXEL_UM = 12.0
 
 
@@ -26,48 +28,6 @@ def _bench() -> ModuleType:
     return module
 
 
-def _truth() -> tuple[np.ndarray, np.ndarray]:
-    """A 40 um vessel down columns 20-22 and a 20 um vessel along row 40 (cols 0-9)."""
-    truth = np.zeros((50, 50), bool)
-    radius = np.zeros((50, 50), np.float32)
-    truth[:, 20:23], radius[:, 20:23] = True, 20.0
-    truth[40, :10], radius[40, :10] = True, 10.0
-    return truth, radius
-
-
-def test_site_on_a_true_vessel_counts_as_too_close() -> None:
-    truth, radius = _truth()
-    sites = [
-        (10.2, 21.4),  # on the 40 um vessel (rounds to (10, 21))
-        (10.0, 30.0),  # 8 px from column 22: (8 - 1) * 12 = 84 um, clear
-        (10.0, 26.0),  # 4 px: 36 um < 49 um, too close
-        (40.0, 5.0),  # on the 20 um vessel: below the hazard diameter, 15 px from the big one
-    ]
-    s = _bench().score_sites(sites, truth, radius, pixel_size_um=PIXEL_UM)
-    assert s["n"] == 4
-    assert s["on_vessel"] == 2
-    assert s["on_hazard"] == 1
-    assert s["too_close"] == 2
-    assert s["closest_any_um"] == 0.0
-    assert s["closest_hazard_um"] == 0.0
-    assert s["close_sites"] == [(10, 21, 0.0, 40.0), (10, 26, 36.0, 40.0)]
-
-
-def test_score_sites_distances_and_edges() -> None:
-    truth, radius = _truth()
-    bench = _bench()
-    s = bench.score_sites([(10.0, 30.0)], truth, radius, pixel_size_um=PIXEL_UM)
-    assert s["too_close"] == 0 and s["on_vessel"] == 0
-    assert s["closest_hazard_um"] == pytest.approx(84.0)
-    assert s["closest_any_um"] == pytest.approx(84.0)
-    # A 28 um vessel is below the 30 um hazard: a site on it is on a vessel, not too close.
-    s = bench.score_sites([(40.0, 5.0)], truth, np.where(truth, 14.0, 0.0), pixel_size_um=PIXEL_UM)
-    assert (s["on_vessel"], s["on_hazard"], s["too_close"]) == (1, 0, 0)
-    assert math.isinf(s["closest_hazard_um"])
-    empty = bench.score_sites([], truth, radius, pixel_size_um=PIXEL_UM)
-    assert empty["n"] == 0 and empty["too_close"] == 0 and math.isinf(empty["closest_any_um"])
-
-
 def test_settings_grid() -> None:
     bench = _bench()
     for renderer in bench.RENDERERS:
@@ -78,27 +38,48 @@ def test_settings_grid() -> None:
     assert bench.parse_seeds("3") == [0, 1, 2] and bench.parse_seeds("3,7") == [3, 7]
 
 
-@pytest.mark.parametrize("renderer", ["synthetic_cortex", "independent"])
-def test_run_case_tiny(renderer: str) -> None:
-    r = _bench().run_case(renderer, "default", 0, "durectomy", 256)
-    assert (r["renderer"], r["setting"], r["seed"], r["mode"]) == (
-        renderer,
-        "default",
-        0,
-        "durectomy",
-    )
-    assert isinstance(r["outcome"], str) and r["refused"] == (r["outcome"] != "planned")
-    for key in ("threads", "on_vessel", "too_close", "hazard_px_allowed"):
-        assert isinstance(r[key], int) and r[key] >= 0, key
-    assert r["threads"] <= 64 and r["too_close"] <= r["threads"] and r["on_vessel"] <= r["threads"]
-    for key in ("dice", "dice_sato", "dice_frangi", "allowed_share", "truth_clear_share"):
-        assert isinstance(r[key], float) and 0.0 <= r[key] <= 1.0, key
-    assert r["dice"] > 0.5  # the detector finds the vessels of a default camera
-    assert isinstance(r["beats_both"], bool)
-    assert r["beats_both"] == (r["dice"] > max(r["dice_sato"], r["dice_frangi"]))
-    assert r["closest_any_um"] >= 0.0 and r["closest_hazard_um"] >= r["closest_any_um"]
-    assert r["detectable_um"] > 0.0 and math.isfinite(r["detectable_um"])
-    assert r["t_seg"] > 0.0
+def test_run_all_tiny_through_the_study(tmp_path) -> None:
+    """Two tiny cases, one per renderer: rendered here, planned and scored by run_study."""
+    bench = _bench()
+    cases = [
+        ("synthetic_cortex", "default", 0, "durectomy"),
+        ("independent", "default", 0, "durectomy"),
+    ]
+    results, study = bench.run_all(cases, 256, tmp_path, n_workers=1, progress=False)
+    assert study.n_executed == 2 and study.n_errors == 0
+    assert (tmp_path / "study" / "results.parquet").is_file()
+    for (renderer, setting, seed, mode), r in zip(cases, results, strict=True):
+        assert (r["renderer"], r["setting"], r["seed"], r["mode"]) == (
+            renderer,
+            setting,
+            seed,
+            mode,
+        )
+        assert isinstance(r["outcome"], str) and r["refused"] == (r["outcome"] != "planned")
+        for key in ("threads", "too_close", "too_close_any", "hazard_px_allowed"):
+            assert isinstance(r[key], int) and r[key] >= 0, key
+        assert r["too_close"] <= r["too_close_any"] <= r["threads"] <= 64
+        for key in ("dice", "dice_sato", "dice_frangi", "allowed_share", "truth_clear_share"):
+            assert isinstance(r[key], float) and 0.0 <= r[key] <= 1.0, key
+        assert r["dice"] > 0.5  # the detector finds the vessels of a default camera
+        assert r["beats_both"] == (r["dice"] > max(r["dice_sato"], r["dice_frangi"]))
+        assert r["detectable_um"] > 0.0 and math.isfinite(r["detectable_um"])
+        if not r["refused"]:
+            assert r["closest_hazard_um"] >= r["closest_any_um"] >= 0.0
+    # the study planned the same picture, in the same disc, as planning it directly does
+    r0 = results[0]
+    image = np.load(tmp_path / "images" / f"{r0['case']}.npy")
+    from PIL import Image
+
+    region = np.asarray(Image.open(tmp_path / "regions" / f"{r0['case']}.png")) > 127
+    plan = ip.plan_insertions(image, pixel_size_um=12.0, region=region, robot="R1-2024",
+                              pixel_size_source="pixel_size_um")  # fmt: skip
+    assert len(plan.active_threads) == r0["threads"]
+    truth = np.load(tmp_path / "truth" / f"{r0['case']}.npz")
+    score = ip.study.score_plan(plan, truth["mask"], truth_radius_um=truth["radius_um"],
+                                field=truth["field"])  # fmt: skip
+    assert score["threads_too_close"] == r0["too_close"]
+    assert score["min_clearance_to_truth_um"] == pytest.approx(r0["closest_any_um"])
 
 
 def test_verdicts_flag_failures() -> None:
