@@ -27,6 +27,14 @@ def check_output_path(path: str | os.PathLike[str], *, name: str) -> Path:
         raise ValueError(f"{name}: folder {str(parent)!r} does not exist")
     if target.is_dir():
         raise ValueError(f"{name}: {str(target)!r} is a folder")
+    try:  # a folder we may not write in (read-only, /proc) is found now, not after the work
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=parent)
+    except OSError as exc:
+        raise ValueError(
+            f"{name}: cannot write {str(target)!r}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
     return target
 
 
@@ -41,7 +49,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ValueError(f"cannot write {str(target)!r}: folder {str(parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:  # named by the file asked for, never the temporary one
+        raise OSError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     umask = os.umask(0)
     os.umask(umask)
     done = False
@@ -53,6 +64,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
         done = True
+    except OSError as exc:
+        raise OSError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     finally:
         if not done:
             Path(tmp).unlink(missing_ok=True)

@@ -35,6 +35,7 @@ def files(tmp_path_factory):
     (d / "tampered.json").write_text(json.dumps(data))
     (d / "truncated.json").write_text((d / "plan.json").read_text()[:200])
     (d / "notjson.json").write_text("{not json")
+    (d / "nested.json").write_text("[" * 100_000 + "]" * 100_000)
     (d / "wrong_schema.json").write_text(json.dumps({"schema_version": "1.0", "threads": 3}))
     (d / "a_file").write_text("x")
     nan = np.zeros((64, 64), np.float32)
@@ -105,6 +106,11 @@ CASES = [
     ("show", "{in}/missing.json"),
     ("show", "{in}/tampered.json"),
     ("show", "{in}/notjson.json"),
+    ("plan", "{in}/good.png --pixel-size-um 12 --out /proc/x.json"),
+    ("plan", "{in}/good.png --pixel-size-um 1e-300 --out {out}/p.json"),
+    ("plan", "{in}/good.png --pixel-size-um 12 --depth-um 1e9 --out {out}/p.json"),
+    ("simulate", "{in}/plan.json --monte-carlo 10000000"),
+    ("simulate", "{in}/nested.json"),
     ("study", "--synthetic 0 --out {out}/s"),
     ("study", "--images {in}/missing --out {out}/s"),
     ("study", "--images {in}/folder.png --out {out}/s"),
@@ -137,6 +143,7 @@ def test_bad_input_one_line_no_output(sub, args, files, tmp_path, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "error" in lines[0] and "Traceback" not in err
+    assert ".tmp" not in err  # never the atomic writer's temporary file
     assert list(out.rglob("*")) == []  # nothing written, nothing half-written
     assert sorted(p.name for p in files.iterdir()) == before
 
