@@ -15,6 +15,7 @@ from .errors import (
     KinematicLimitError,
     PlanFileError,
     PlannerError,
+    RegistrationError,
 )
 from .export import to_csv_text, to_slicer_markups
 from .frames import Grid
@@ -61,6 +62,7 @@ __all__ = [
     "KinematicLimitError",
     "PlanFileError",
     "ImageQualityError",
+    "RegistrationError",
     "synthetic_cortex",
     "Imaging",
     "segment_vessels",

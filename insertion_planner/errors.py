@@ -14,7 +14,9 @@ that names the constraint that bound it:
 - :class:`PlanFileError`: a plan file that cannot be trusted;
 - :class:`ImageQualityError`: an image that cannot support a plan (blank, saturated,
   pure noise, no vessel contrast, vessel polarity contradicting the image, an
-  implausible pixel size); ``problems`` lists each reason on one line.
+  implausible pixel size); ``problems`` lists each reason on one line;
+- :class:`RegistrationError`: an intra-operative scan that ICP cannot register to the
+  plan's surface well enough to move the plan (``fitness``, ``rmse_um``).
 
 ``ConstraintViolationError`` and ``PlanFileError`` are also ``ValueError`` subclasses.
 """
@@ -28,6 +30,7 @@ __all__ = [
     "KinematicLimitError",
     "PlanFileError",
     "ImageQualityError",
+    "RegistrationError",
 ]
 
 
@@ -99,3 +102,28 @@ class ImageQualityError(PlannerError):
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         super().__init__(f"image cannot support a plan: {first}{more}")
         self.problems = list(problems)
+
+
+class RegistrationError(PlannerError):
+    """A scan that registration cannot match to the plan well enough to move the plan.
+
+    Raised by :func:`~insertion_planner.register_brain_shift` when the fit it found
+    covers too little of the exposed surface or leaves the scan too far from the moved
+    surface; the message gives both numbers and the thresholds they missed.
+
+    Parameters
+    ----------
+    message : str
+    fitness : float
+        Share of the plan's exposed surface with a scan point within the correspondence
+        distance, in [0, 1].
+    rmse_um : float
+        Inlier RMS distance of the scan from the moved surface, um.
+    """
+
+    def __init__(
+        self, message: str, *, fitness: float = float("nan"), rmse_um: float = float("nan")
+    ) -> None:
+        super().__init__(message)
+        self.fitness = fitness
+        self.rmse_um = rmse_um

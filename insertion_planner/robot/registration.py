@@ -8,23 +8,59 @@ directions of tilting robots, tethers on the surface, vessels, the surface itsel
 re-validates the moved plan with :func:`~insertion_planner.robot.simulate.simulate`.
 The skull, implant and thread exit do not move. :func:`synthetic_brain_shift` makes
 test scans: the pre-operative surface moved rigidly, deformed smoothly and noised.
+
+Registration refuses what it cannot do rather than return a guess: a scan too small,
+degenerate (duplicated, collinear, a vertical plane), in the wrong units or mirrored, a
+non-rigid initial transform, and a fit that covers too little of the surface or leaves the
+scan too far from it (:class:`~insertion_planner.errors.RegistrationError`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from .._arrays import readonly as _ro
-from .._validation import as_rng, check_positive
+from .._validation import as_rng, check_finite, check_positive
+from ..errors import RegistrationError
 
 __all__ = ["BrainShift", "BrainShiftResult", "surface_points", "synthetic_brain_shift",
-           "register_brain_shift", "rigid_transform"]  # fmt: skip
+           "register_brain_shift", "rigid_transform", "MIN_SCAN_POINTS"]  # fmt: skip
+
+MIN_SCAN_POINTS = 100
+"""Fewest distinct points a scan may have (and the least ``max_points``): a 10 x 10
+sampling of the surface. ICP fits 6 parameters and point-to-plane ICP takes each scan
+normal from the 20 nearest points; with fewer than 100 points each normal spans a fifth of
+the scan, so the normals are no longer local and the fit is decided by a few patches."""
+
+
+@dataclass(frozen=True)
+class _ScanLimits:
+    """The numbers a scan and the options are checked against, with their reasons."""
+
+    extent_ratio: tuple[float, float] = (0.2, 5.0)
+    """Allowed RMS spread of the scan over that of the exposed surface. A partial scan of a
+    fifth of the spread (1/25 of the area), or one five times wider (skull and drapes around
+    the craniectomy), is still a scan of this surface in um; mm or nm are 1000 times off."""
+    spacing_ratio: tuple[float, float] = (0.01, 100.0)
+    """Allowed median nearest-neighbour spacing of the scan over the surface grid step. Real
+    scanners differ from the grid by up to a few tens either way; a unit error is 1000."""
+    min_spread_ratio: float = 0.1
+    """Least second/first singular value of the scan (and of its x-y projection): a strip
+    ten times longer than wide fixes the rotation about its long axis only through its width."""
+    rigid_tol: float = 1e-6
+    """Largest deviation of ``init`` from a rotation: float32 rotations are orthonormal to
+    ~1e-7, so anything larger is a scale, shear or reflection, not rounding."""
+    normal_knn: int = 20  # neighbours per normal (point-to-plane ICP and residuals)
+
+
+_LIMITS = _ScanLimits()
 
 
 def rigid_transform(
@@ -63,6 +99,14 @@ def _apply(t: NDArray[np.floating], pts: ArrayLike) -> NDArray[np.float64]:
     return p @ t[:3, :3].T + t[:3, 3]
 
 
+def _surface_step_um(plan: Any) -> float:
+    """The grid step of the plan's surface, um (a flat stand-in: 1/48 of the radius)."""
+    g = plan.geometry
+    if g.surface is not None:
+        return float(g.surface["step_um"])
+    return max(g.craniectomy_radius_um / 48, 1.0)
+
+
 def surface_points(plan: Any, *, inside_craniectomy: bool = True) -> NDArray[np.float64]:
     """The plan's pre-operative surface as points (n, 3) um, from ``geometry.surface``.
 
@@ -72,12 +116,11 @@ def surface_points(plan: Any, *, inside_craniectomy: bool = True) -> NDArray[np.
     """
     g = plan.geometry
     cx, cy = g.craniectomy_center_um
+    step = _surface_step_um(plan)
     if g.surface is not None:
         z = np.asarray(g.surface["z_um"], dtype=np.float64)
         ox, oy = g.surface["origin_um"]
-        step = float(g.surface["step_um"])
     else:
-        step = max(g.craniectomy_radius_um / 48, 1.0)
         n = int(2 * g.craniectomy_radius_um / step) + 1
         ox, oy = cx - g.craniectomy_radius_um, cy - g.craniectomy_radius_um
         z = np.zeros((n, n))
@@ -174,7 +217,9 @@ class BrainShiftResult:
     fitness : float
         Share of plan surface points with a scan point within the correspondence distance.
     rmse_um : float
-        Root-mean-square distance of those correspondences (residual deformation).
+        Inlier RMS residual, um: RMS distance, along the moved surface's normal, of the scan
+        points within the correspondence distance of it (scan noise plus the deformation a
+        rigid transform cannot follow, whatever the scan's point spacing).
     report : SimulationReport or None
         The re-validation of the moved plan.
     """
@@ -246,23 +291,47 @@ def register_brain_shift(
     max_correspondence_um: float = 1500.0,
     init: ArrayLike | None = None,
     max_points: int = 20000,
+    min_fitness: float = 0.5,
+    max_rmse_um: float = 100.0,
     validate: bool = True,
     robot: Any = None,
     rng: int | np.random.Generator | None = None,
 ) -> BrainShiftResult:
     """Register an intra-operative surface scan to the plan, move the plan, re-validate it.
 
+    The scan and options are checked at the door (see Raises). ICP (point-to-plane, Chen &
+    Medioni 1992; point-to-point, Besl & McKay 1992, kept when it fits better) runs in
+    open3d with its console output silenced. A fit covering less than ``min_fitness`` of
+    the exposed surface, or leaving the scan more than ``max_rmse_um`` from the moved
+    surface, is refused, never returned; the scan is then tried from its centroid and in
+    its three mirror images, to say whether it only needs an ``init`` or has left-handed
+    axes. A surface that is itself mirror-symmetric (flat, a bowl) cannot show a mirror.
+
     Parameters
     ----------
     plan : InsertionPlan
+        Its exposed surface (:func:`surface_points`) is registered to the scan.
     intraop_points : (n, 3) float
-        Intra-operative surface points, um, plan frame.
+        Intra-operative surface points, um, plan frame; at least ``MIN_SCAN_POINTS`` (100)
+        distinct points (duplicates count once).
     max_correspondence_um : float
-        ICP correspondence distance (larger shifts need an ``init``).
+        ICP correspondence distance, um, > 0 (larger shifts need an ``init``).
     init : (4, 4) float, optional
-        Initial guess of the transform; default identity.
+        Initial guess of the transform, rigid; default identity.
     max_points : int
-        Scans larger than this are randomly subsampled (with ``rng``).
+        Scans with more distinct points are randomly subsampled (with ``rng``); at least
+        ``MIN_SCAN_POINTS`` (100).
+    min_fitness : float
+        Least ``fitness`` accepted, in (0, 1]. Default 0.5: the threads are spread over
+        the whole craniectomy, and a rigid fit to less than half of it extrapolates its
+        tilts to the unseen side.
+    max_rmse_um : float
+        Largest ``rmse_um`` accepted, um, > 0. Default 100 um, twice the 50 um base vessel
+        margin (:class:`~insertion_planner.SafetyMargins`, after Kozai et al. 2010): a scan
+        farther than that from the rigidly moved surface shows a deformation (or scanner
+        noise) larger than the clearance kept from vessels, which a rigid move of the plan
+        cannot follow. The residual is noise plus deformation, not sampling, so it does not
+        grow with the point spacing; a scanner of one-sigma noise s needs a value above s.
     validate : bool
         Simulate the moved plan (with ``robot`` and ``rng``) and attach the report.
     robot : str, dict, RobotSpec or None
@@ -273,6 +342,35 @@ def register_brain_shift(
     -------
     BrainShiftResult
 
+    Raises
+    ------
+    ValueError
+        ``intraop_points`` not (n, 3) or not finite; fewer than ``MIN_SCAN_POINTS`` (100)
+        distinct points; collinear (second/first singular value of the centred points
+        below 0.1) or along a line seen from above (the same on x-y: a vertical plane);
+        an RMS spread outside 0.2-5 times the surface's or a median nearest-neighbour
+        spacing outside 0.01-100 times its grid step (wrong units; the message names mm,
+        cm, m or nm near their power of ten); mirrored (refused as given, accepted
+        reflected in x, y or z). ``init`` not a finite (4, 4) rigid transform (rotation
+        orthonormal with determinant +1 within 1e-6, last row [0, 0, 0, 1]; the message
+        gives the determinant). ``max_points`` below ``MIN_SCAN_POINTS`` (100);
+        ``max_correspondence_um`` or ``max_rmse_um`` not positive; ``min_fitness``
+        outside (0, 1].
+    TypeError
+        ``max_points`` not an integer, an option not a number, ``init`` not numeric.
+    RegistrationError
+        Fitness below ``min_fitness`` or residual above ``max_rmse_um``: the message gives
+        both with their thresholds, and the ``init`` to pass when a start at the scan's
+        centroid registers it.
+
+    References
+    ----------
+    Besl P.J., McKay N.D. (1992) A method for registration of 3-D shapes. IEEE TPAMI
+    14(2):239-256. doi:10.1109/34.121791
+
+    Chen Y., Medioni G. (1992) Object modelling by registration of multiple range images.
+    Image Vis Comput 10(3):145-155. doi:10.1016/0262-8856(92)90066-C
+
     Examples
     --------
     >>> from insertion_planner.plan import _example_plan
@@ -281,46 +379,33 @@ def register_brain_shift(
     >>> res = register_brain_shift(plan, scan.points, validate=False)
     >>> bool(np.allclose(res.transform, scan.transform, atol=1e-3)), res.fitness
     (True, 1.0)
+
+    A scan in millimetres is refused at the door:
+
+    >>> register_brain_shift(plan, scan.points / 1000.0, validate=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: intraop_points spread ... 0.001 times the plan surface's ... the scan looks like millimetres, not micrometres (multiply it by 1000)
     """
+    gen = as_rng(rng)
+    dist = check_positive(max_correspondence_um, name="max_correspondence_um")
+    n_max = _check_max_points(max_points)
+    min_fit = check_finite(min_fitness, name="min_fitness")
+    if not 0.0 < min_fit <= 1.0:
+        raise ValueError(f"min_fitness must be in (0, 1], got {min_fit}")
+    max_rmse = check_positive(max_rmse_um, name="max_rmse_um")
+    t0 = _check_rigid(init, name="init")
+    source = surface_points(plan)
+    target = _checked_scan(intraop_points, source, _surface_step_um(plan), max_points=n_max, rng=gen)  # fmt: skip
+
     import open3d as o3d
 
-    gen = as_rng(rng)
-    target = np.asarray(intraop_points, dtype=np.float64)
-    if target.ndim != 2 or target.shape[1] != 3 or len(target) < 10:
-        raise ValueError(
-            f"intraop_points must be an (n, 3) array with n >= 10, got shape {target.shape}"
-        )
-    if not np.isfinite(target).all():
-        raise ValueError("intraop_points holds NaN or infinite values")
-    dist = check_positive(max_correspondence_um, name="max_correspondence_um")
-    if len(target) > max_points:
-        target = target[np.sort(gen.choice(len(target), max_points, replace=False))]
-    source = surface_points(plan)
-    t0 = np.eye(4) if init is None else np.asarray(init, dtype=np.float64)
-    if t0.shape != (4, 4):
-        raise ValueError(f"init must be a (4, 4) array, got shape {t0.shape}")
-    # work in millimetres, centred: better conditioned for ICP
-    centre = source.mean(axis=0)
-    src = o3d.geometry.PointCloud(o3d.utility.Vector3dVector((source - centre) / 1000.0))
-    tgt = o3d.geometry.PointCloud(o3d.utility.Vector3dVector((target - centre) / 1000.0))
-    tgt.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(knn=20))
-    tgt.orient_normals_to_align_with_direction(np.array([0.0, 0.0, 1.0]))
-    shift = np.eye(4)
-    shift[:3, 3] = centre
-    init_c = np.linalg.inv(shift) @ t0 @ shift
-    init_c[:3, 3] /= 1000.0
-    reg = o3d.pipelines.registration
-    criteria = reg.ICPConvergenceCriteria(max_iteration=100)
-    result = reg.registration_icp(src, tgt, dist / 1000.0, init_c,
-                                  reg.TransformationEstimationPointToPlane(), criteria)  # fmt: skip
-    # point-to-plane is degenerate on a nearly flat patch: keep point-to-point if it fits better
-    p2p = reg.registration_icp(src, tgt, dist / 1000.0, init_c,
-                               reg.TransformationEstimationPointToPoint(), criteria)  # fmt: skip
-    if (p2p.fitness, -p2p.inlier_rmse) > (result.fitness + 1e-9, -result.inlier_rmse):
-        result = p2p
-    tc = np.asarray(result.transformation, dtype=np.float64).copy()
-    tc[:3, 3] *= 1000.0
-    transform = shift @ tc @ np.linalg.inv(shift)
+    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
+        icp = _Icp(source, dist)
+        transform, fitness = icp.fit(target, t0)
+        rmse = icp.residual_um(target, transform)
+        if fitness < min_fit or rmse > max_rmse:
+            _refuse(icp, target, fitness, rmse, min_fit=min_fit, max_rmse=max_rmse)
     moved = move_plan(plan, transform)
     report = None
     if validate:
@@ -328,6 +413,188 @@ def register_brain_shift(
 
         report = simulate(moved, robot=robot, rng=gen)
         moved = report.apply(moved)
-    return BrainShiftResult(
-        _ro(transform), moved, float(result.fitness), float(result.inlier_rmse) * 1000.0, report
+    return BrainShiftResult(_ro(transform), moved, fitness, rmse, report)
+
+
+def _check_max_points(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"max_points must be an integer >= {MIN_SCAN_POINTS}, got {value!r}")
+    if value < MIN_SCAN_POINTS:
+        raise ValueError(f"max_points must be an integer >= {MIN_SCAN_POINTS} (the fewest points a scan may have), got {int(value)}")  # fmt: skip
+    return int(value)
+
+
+def _check_rigid(value: ArrayLike | None, *, name: str) -> NDArray[np.float64]:
+    """``value`` as a (4, 4) rigid transform (identity for None), or raise naming ``name``."""
+    if value is None:
+        return np.eye(4)
+    try:
+        t = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a (4, 4) array of numbers, got {value!r:.60}") from None
+    if t.shape != (4, 4):
+        raise ValueError(f"{name} must be a (4, 4) rigid transform, got shape {t.shape}")
+    if not np.isfinite(t).all():
+        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(t)).sum())} NaN or infinite entries")  # fmt: skip
+    tol = _LIMITS.rigid_tol
+    if np.abs(t[3] - [0.0, 0.0, 0.0, 1.0]).max() > tol:
+        raise ValueError(f"{name} must have the last row [0, 0, 0, 1], got {t[3].tolist()}")
+    r = t[:3, :3]
+    det = float(np.linalg.det(r))
+    if np.abs(r.T @ r - np.eye(3)).max() > tol or abs(det - 1.0) > tol:
+        raise ValueError(f"{name} must be a rigid transform (orthonormal rotation part with determinant +1, within {tol:g}), got determinant {det:.6g}")  # fmt: skip
+    return t
+
+
+def _spread(pts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Singular values of the centred points over sqrt(n), largest first (RMS per axis)."""
+    c = pts - pts.mean(axis=0)
+    eig = np.linalg.eigvalsh(c.T @ c / len(c))[::-1]
+    return np.sqrt(np.maximum(eig, 0.0))
+
+
+def _unit_hint(ratio: float) -> str:
+    """Name the unit a scan is in when ``ratio`` (scan / surface) is near its power of ten."""
+    for exp, unit in ((-6, "metres"), (-4, "centimetres"), (-3, "millimetres"), (3, "nanometres")):  # fmt: skip
+        if abs(math.log10(ratio) - exp) < 0.5:
+            how = f"multiply it by {10**-exp:g}" if exp < 0 else f"divide it by {10**exp:g}"
+            return f": the scan looks like {unit}, not micrometres ({how})"
+    return ": wrong units, or not a scan of this surface"
+
+
+def _checked_scan(points: ArrayLike, source: NDArray[np.float64], step_um: float, *,
+                  max_points: int, rng: np.random.Generator) -> NDArray[np.float64]:  # fmt: skip
+    """The distinct scan points (subsampled to ``max_points``) after the checks at the door."""
+    try:
+        pts = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"intraop_points must be an (n, 3) array of numbers, got {type(points).__name__}") from None  # fmt: skip
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"intraop_points must be an (n, 3) array of points in um, got shape {pts.shape}")  # fmt: skip
+    if not np.isfinite(pts).all():
+        raise ValueError(f"intraop_points holds {int((~np.isfinite(pts)).any(axis=1).sum())} points with NaN or infinite values")  # fmt: skip
+    _, first = np.unique(pts, axis=0, return_index=True)
+    uniq = pts[np.sort(first)]
+    if len(uniq) < MIN_SCAN_POINTS:
+        raise ValueError(f"intraop_points must hold at least {MIN_SCAN_POINTS} distinct points, got {len(pts)} points of which {len(uniq)} distinct")  # fmt: skip
+    tol = _LIMITS.min_spread_ratio
+    s3, s2 = _spread(uniq), _spread(uniq[:, :2])
+    if s3[1] < tol * s3[0]:
+        raise ValueError(
+            f"intraop_points are (nearly) collinear: second/first singular value "
+            f"{s3[1] / s3[0]:.3g}, at least {tol:g} needed to fix the rotation about that line"
+        )
+    if s2[1] < tol * s2[0]:
+        raise ValueError(
+            f"intraop_points lie along a line seen from above (in a vertical plane): x-y "
+            f"second/first singular value {s2[1] / s2[0]:.3g}, at least {tol:g} needed to "
+            f"cover the exposed surface"
+        )
+    lo, hi = _LIMITS.extent_ratio
+    rms_scan, rms_src = float(np.hypot.reduce(s3)), float(np.hypot.reduce(_spread(source)))
+    ratio = rms_scan / rms_src
+    if not lo <= ratio <= hi:
+        raise ValueError(
+            f"intraop_points spread {rms_scan:.4g} um RMS about their centroid, {ratio:.3g} "
+            f"times the plan surface's {rms_src:.4g} um (allowed {lo:g} to {hi:g}){_unit_hint(ratio)}"
+        )
+    if len(uniq) > max_points:
+        uniq = uniq[np.sort(rng.choice(len(uniq), max_points, replace=False))]
+    spacing = float(np.median(cKDTree(uniq).query(uniq, k=2)[0][:, 1]))
+    lo, hi = _LIMITS.spacing_ratio
+    ratio = spacing / step_um
+    if not lo <= ratio <= hi:
+        raise ValueError(
+            f"intraop_points are {spacing:.4g} um apart (median nearest neighbour), {ratio:.3g} "
+            f"times the plan surface's grid step of {step_um:.4g} um (allowed {lo:g} to "
+            f"{hi:g}){_unit_hint(ratio)}"
+        )
+    return uniq
+
+
+class _Icp:
+    """ICP of the plan surface onto scans, in millimetres centred on the surface."""
+
+    def __init__(self, source: NDArray[np.float64], dist_um: float) -> None:
+        import open3d as o3d
+
+        self.o3d = o3d
+        self.source = source
+        self.centre = source.mean(axis=0)
+        self.dist_um = dist_um
+        self.src = self._cloud(source)
+        self.normals = np.asarray(self.src.normals, dtype=np.float64).copy()
+
+    def _cloud(self, pts: NDArray[np.float64]) -> Any:
+        o3d = self.o3d
+        cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector((pts - self.centre) / 1000.0))
+        cloud.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(knn=_LIMITS.normal_knn))
+        cloud.orient_normals_to_align_with_direction(np.array([0.0, 0.0, 1.0]))
+        return cloud
+
+    def fit(self, target: NDArray[np.float64], init: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:  # fmt: skip
+        """The transform (4, 4) plan -> scan found from ``init``, and its fitness."""
+        reg = self.o3d.pipelines.registration
+        tgt = self._cloud(target)
+        shift = np.eye(4)
+        shift[:3, 3] = self.centre
+        init_c = np.linalg.inv(shift) @ init @ shift
+        init_c[:3, 3] /= 1000.0
+        criteria = reg.ICPConvergenceCriteria(max_iteration=100)
+        dist = self.dist_um / 1000.0
+        result = reg.registration_icp(self.src, tgt, dist, init_c,
+                                      reg.TransformationEstimationPointToPlane(), criteria)  # fmt: skip
+        # point-to-plane is degenerate on a nearly flat patch: keep point-to-point if it fits better
+        p2p = reg.registration_icp(self.src, tgt, dist, init_c,
+                                   reg.TransformationEstimationPointToPoint(), criteria)  # fmt: skip
+        if (p2p.fitness, -p2p.inlier_rmse) > (result.fitness + 1e-9, -result.inlier_rmse):
+            result = p2p
+        tc = np.asarray(result.transformation, dtype=np.float64).copy()
+        tc[:3, 3] *= 1000.0
+        return shift @ tc @ np.linalg.inv(shift), float(result.fitness)
+
+    def residual_um(self, target: NDArray[np.float64], t: NDArray[np.float64]) -> float:
+        """RMS distance, along the surface normal, of the scan points near the moved surface."""
+        moved = _apply(t, self.source)
+        normals = self.normals @ t[:3, :3].T
+        d, idx = cKDTree(moved).query(target, distance_upper_bound=self.dist_um)
+        near = np.isfinite(d)
+        if not near.any():
+            return math.inf
+        off = np.einsum("ij,ij->i", target[near] - moved[idx[near]], normals[idx[near]])
+        return float(np.sqrt(np.mean(off**2)))
+
+
+def _refuse(icp: _Icp, target: NDArray[np.float64], fitness: float, rmse: float, *,
+            min_fit: float, max_rmse: float) -> NoReturn:  # fmt: skip
+    """Raise for a refused fit, saying whether a centroid start or a mirror image registers."""
+    found = (
+        f"fitness {fitness:.3f} {'<' if fitness < min_fit else '>='} min_fitness {min_fit:g}, "
+        f"inlier RMS residual {rmse:.4g} um {'>' if rmse > max_rmse else '<='} max_rmse_um "
+        f"{max_rmse:g}"
     )
+    c = target.mean(axis=0)
+    offset = c - icp.centre
+    for axis, flip in (("", (1.0, 1.0, 1.0)), ("x", (-1.0, 1.0, 1.0)),
+                       ("y", (1.0, -1.0, 1.0)), ("z", (1.0, 1.0, -1.0))):  # fmt: skip
+        pts = c + (target - c) * flip
+        t, f = icp.fit(pts, rigid_transform(shift_um=offset))
+        r = icp.residual_um(pts, t)
+        if f < min_fit or r > max_rmse:
+            continue
+        if not axis:
+            raise RegistrationError(
+                f"intraop_points do not register from init ({found}) but do from their "
+                f"centroid (fitness {f:.3f}, residual {r:.4g} um): pass "
+                f"init=rigid_transform(shift_um=({offset[0]:.0f}, {offset[1]:.0f}, {offset[2]:.0f}))",
+                fitness=fitness, rmse_um=rmse,
+            )  # fmt: skip
+        raise ValueError(
+            f"intraop_points look mirrored (left-handed axes): as given they do not register "
+            f"({found}), reflected in {axis} they do (fitness {f:.3f}, residual {r:.4g} um); "
+            f"check the direction of the scanner's axes"
+        )
+    raise RegistrationError(
+        f"intraop_points do not match the plan surface ({found}), nor from their centroid "
+        f"or mirrored: not a scan of this surface in the plan frame, or too deformed for a "
+        f"rigid fit", fitness=fitness, rmse_um=rmse)  # fmt: skip
