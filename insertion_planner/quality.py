@@ -12,7 +12,7 @@ from .config import DuraMode
 from .segmentation import VesselMap, segment_vessels
 from .segmentation._channels import image_channels
 
-__all__ = ["ImageQuality", "assess_image", "PIXEL_SIZE_RANGE_UM"]
+__all__ = ["ImageQuality", "assess_image", "tail_asymmetry", "PIXEL_SIZE_RANGE_UM"]
 
 PIXEL_SIZE_RANGE_UM = (0.5, 100.0)
 """Plausible pixel sizes of a picture of the exposed cortex: a surgical microscope or
@@ -25,6 +25,22 @@ background: its median pixel sits within a few % of the background envelope. Rea
 the wrong polarity the envelope is drawn by the vessels and the median pixel lies far
 below it (fluorescence read as dark: ~70 %). The declared polarity contradicts the image
 when its median is beyond this and over three times the other polarity's."""
+
+POLARITY_TAIL_ASYMMETRY = 0.15
+"""Vessels are a minority of the field, darker (or brighter) than the tissue around them,
+so the pixels' departures from their local background have a long tail on the vessels'
+side: Kelly's quantile skewness ``(q99 + q1 - 2 q50) / (q99 - q1)`` is negative for dark
+vessels and positive for bright ones. Texture, noise and the tissue itself are about
+symmetric. A tail of at least this asymmetry on the side opposite the declared polarity
+contradicts it. Measured: -0.24 to -0.69 on white-light cortices of two independent
+renderers under random cameras and on the shared photographs, +0.71 on the shared ICG
+angiogram, -0.03 under the thickest dura veil (too faint to judge either way: no refusal).
+Kelly (1947) quantile skewness; e.g. Groeneveld & Meeden, J. R. Stat. Soc. D 33:391 (1984),
+doi:10.2307/2987742."""
+
+BACKGROUND_SIGMA_UM = 400.0
+"""Gaussian sigma of the local background the tail asymmetry is measured against: wider
+than the large surface vessels (up to ~300 um), narrower than the illumination's fall-off."""
 
 MAX_NOISE_FRACTION = 1.0 / 3.0
 """Pixel noise above a third of the brightness: even an opaque vessel one pixel wide lies
@@ -64,6 +80,10 @@ class ImageQuality:
         the other one (the tissue sits near 0 under the right one).
     median_detectable_diameter_um : float
         Median thinnest vessel the detector would see where it sees anything (inf if nowhere).
+    tail_asymmetry : float
+        Kelly's quantile skewness of the pixels' departures from their local background
+        (green channel or grey), in [-1, 1]: negative when the image shows dark vessels,
+        positive for bright ones (see ``POLARITY_TAIL_ASYMMETRY``).
     """
 
     problems: tuple[str, ...]
@@ -75,6 +95,7 @@ class ImageQuality:
     background_darkness: float
     opposite_background_darkness: float
     median_detectable_diameter_um: float
+    tail_asymmetry: float = float("nan")
 
     @property
     def usable(self) -> bool:
@@ -188,11 +209,21 @@ def assess_image(
     small, px_small = _half(np.asarray(image), px)
     own = _median_darkness(small, px_small, vm.vessel_polarity)
     opp = _median_darkness(small, px_small, other)
+    tail = tail_asymmetry(small, pixel_size_um=px_small)
+    against = tail if vm.vessel_polarity == "dark" else -tail
     if own > POLARITY_BACKGROUND and own > 3.0 * max(opp, 0.01):
         problems.append(
             f"vessels look {other}, not {vm.vessel_polarity}: read as {vm.vessel_polarity}, "
             f"the median pixel is {own:.0%} darker than the background, read as {other} "
             f"{opp:.0%} (declare vessel_polarity='{other}')"
+        )
+    elif against >= POLARITY_TAIL_ASYMMETRY:
+        problems.append(
+            f"vessels look {other}, not {vm.vessel_polarity}: the pixels that stand out "
+            f"from the tissue are {other}er than it (tail asymmetry {tail:+.2f}; "
+            f"{vm.vessel_polarity} vessels give a "
+            f"{'negative' if vm.vessel_polarity == 'dark' else 'positive'} one) "
+            f"(declare vessel_polarity='{other}')"
         )
     return ImageQuality(
         problems=tuple(problems),
@@ -206,7 +237,52 @@ def assess_image(
         median_detectable_diameter_um=float(np.median(detectable[seen]))
         if seen.any()
         else float("inf"),
+        tail_asymmetry=tail,
     )
+
+
+def tail_asymmetry(image: Any, *, pixel_size_um: float) -> float:
+    """Kelly's quantile skewness of the pixels' departures from their local background.
+
+    The green channel (or grey) minus its Gaussian-weighted local mean
+    (``BACKGROUND_SIGMA_UM``; pixels without data, black or saturated are left out of both),
+    then ``(q99 + q1 - 2 q50) / (q99 - q1)`` of what remains. Vessels, a minority darker
+    (or brighter) than their surroundings, make it negative (positive).
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) array
+    pixel_size_um : float
+
+    Returns
+    -------
+    float in [-1, 1]; 0 for a constant image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.full((128, 128), 200, np.uint8)
+    >>> img[:, 60:64] = 120                 # one dark vessel
+    >>> round(tail_asymmetry(img, pixel_size_um=12.0), 2) < -0.5
+    True
+    >>> round(tail_asymmetry(255 - img, pixel_size_um=12.0), 2) > 0.5
+    True
+    """
+    from scipy import ndimage
+
+    ch = image_channels(image, vessel_polarity="dark")
+    g = np.asarray(ch.green, dtype=np.float64)
+    black = (ch.red if ch.red is not None else ch.green) < UNLIT_FRACTION / ch.scale
+    keep = ~(np.asarray(ch.no_data) | np.asarray(ch.saturated) | black)
+    if keep.sum() < 16:
+        return 0.0
+    sigma = BACKGROUND_SIGMA_UM / float(pixel_size_um)
+    w = ndimage.gaussian_filter(keep.astype(np.float64), sigma, mode="reflect")
+    bg = ndimage.gaussian_filter(np.where(keep, g, 0.0), sigma, mode="reflect")
+    d = (g - bg / np.maximum(w, 1e-12))[keep]
+    q1, q50, q99 = np.quantile(d, [0.01, 0.5, 0.99])
+    spread = q99 - q1
+    return float((q99 + q1 - 2.0 * q50) / spread) if spread > 0 else 0.0
 
 
 def _median_darkness(image: Any, pixel_size_um: float, polarity: str) -> float:

@@ -79,13 +79,6 @@ def cortex512():
 # --- unsafe plans ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bright vessels (a white-light photo inverted: vessels bright on a mid-grey "
-    "background) left at the default --vessel-polarity dark are planned, exit 0 (at "
-    "9b04128: 29 sites, 5 closer than required, one on a vessel of radius 115 um); the "
-    "polarity check misses it",
-)
 def test_inverted_grey_left_at_dark_polarity_is_refused(tmp_path, cortex512):
     image, mask = cortex512
     src = tmp_path / "fluo.png"
@@ -108,13 +101,6 @@ def test_inverted_grey_declared_bright_is_safe(tmp_path, cortex512):
         assert not _unsafe(json.loads(out.read_text()), mask)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an ordinary colour photo (dark vessels) with --vessel-polarity bright is "
-    "planned, exit 0 (at 9b04128: 64 sites, 5 on or near vessels of radius 115 um); a "
-    "polarity that contradicts the image must be refused, as it is for the shared "
-    "cortex_rgb_256.png",
-)
 def test_dark_vessel_photo_declared_bright_is_refused(tmp_path, cortex512):
     image, mask = cortex512
     src = tmp_path / "photo.png"

@@ -141,12 +141,6 @@ def test_fluorescein_like_bright_vessels_declared_bright_are_avoided(seed):
         assert max(dist[r, c] - 1, 0) * 12.0 >= t.required_clearance_um
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sparse bright vessels declared dark are not recognised as a contradiction: the "
-    "median-darkness rule needs the vessels to draw the background envelope (dense "
-    "angiograms such as the shared ICG case are refused)",
-)
 def test_sparse_bright_vessels_declared_dark_are_refused():
     img, _ = _fluorescein_like(1)
     with pytest.raises(ip.ImageQualityError, match="vessels look bright"):
@@ -169,3 +163,41 @@ def test_heavy_defocus_allows_nothing_near_a_hazard_vessel(blur_px):
     assert np.median(vm.blur_px) >= 0.5 * blur_px
     hazard = case.truth.mask & (case.truth.radius_um >= 15.0)
     assert not (hazard & am.allowed).any()
+
+
+def _polarity_pictures():
+    """White-light cortices from both renderers under random cameras (dark vessels)."""
+    from tests.renderers.independent import random_camera, render
+
+    for seed in range(3):
+        for mode in ("durectomy", "transdural"):
+            yield f"synthetic {seed} {mode}", ip.synthetic_cortex(
+                seed, shape=(384, 384), dura_mode=mode, imaging="random"
+            ).image
+            cam = random_camera(np.random.default_rng([seed, 99]), mode)
+            yield f"independent {seed} {mode}", render((384, 384), pixel_size_um=12.0,
+                                                       camera=cam, rng=seed).image  # fmt: skip
+
+
+def test_tail_asymmetry_tells_dark_from_bright_vessels_on_both_renderers():
+    from insertion_planner.quality import POLARITY_TAIL_ASYMMETRY, tail_asymmetry
+
+    for name, image in _polarity_pictures():
+        top = np.iinfo(image.dtype).max if image.dtype.kind == "u" else 1.0
+        dark = tail_asymmetry(image, pixel_size_um=12.0)
+        bright = tail_asymmetry(top - image, pixel_size_um=12.0)
+        assert dark <= -POLARITY_TAIL_ASYMMETRY, (name, dark)
+        assert bright >= POLARITY_TAIL_ASYMMETRY, (name, bright)
+        assert dark == pytest.approx(-bright, abs=0.05), name
+
+
+def test_declared_polarity_against_the_image_is_refused_both_ways():
+    image = ip.synthetic_cortex(5, shape=(384, 384), imaging="random").image
+    top = np.iinfo(image.dtype).max
+    wrong = ip.assess_image(image, pixel_size_um=12.0, vessel_polarity="bright")
+    assert any("vessels look dark, not bright" in p for p in wrong.problems), wrong.problems
+    assert wrong.tail_asymmetry < 0
+    inverted = ip.assess_image(top - image, pixel_size_um=12.0, vessel_polarity="dark")
+    assert any("vessels look bright, not dark" in p for p in inverted.problems)
+    assert not ip.assess_image(image, pixel_size_um=12.0).problems
+    assert not ip.assess_image(top - image, pixel_size_um=12.0, vessel_polarity="bright").problems
