@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: demo test install sysdeps browser bench lint clean
+.PHONY: demo test install sysdeps browser bench lint clean docs
 
 demo: install
 	$(VENV)/bin/insertion-planner demo --out $(OUT) --force
@@ -47,6 +47,10 @@ browser:
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# Reference documentation from the docstrings (warnings are errors, as in the test).
+docs: install
+	$(PY) -m sphinx -W --keep-going -q -b html docs/reference docs/_build/html
 
 lint: install
 	$(PY) -m pip install -q -e ".[viz,test,dev]"

@@ -46,7 +46,10 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0"
+"""Version of the plan's JSON format, written as ``schema_version`` and checked on load."""
 THREAD_STATUSES = ("planned", "locked", "inserted", "failed", "removed", "validated", "rejected")
+"""States of a thread: planned, locked by the surgeon, inserted, failed, removed, or
+validated/rejected by simulation."""
 _DECIMALS = 6
 
 

@@ -298,6 +298,7 @@ PRESETS: dict[str, RobotSpec] = {
         tracking_latency_s=0.015,
     ),
 }
+"""The robot presets by name: "R1-2019", "R1-2024" and "next-gen" (see docs/robots.md)."""
 
 PRESET_SOURCES: dict[str, str] = {
     "travel_um": "400 x 400 x 150 mm three-axis stage (Musk & Neuralink, JMIR 2019)",
@@ -312,6 +313,7 @@ PRESET_SOURCES: dict[str, str] = {
     "axis limits and head geometry": "engineering assumptions for precision linear stages, "
     "documented in docs/robots.md",
 }
+"""Where each preset value comes from, by parameter (or group of parameters)."""
 
 
 def head_standoff_um(

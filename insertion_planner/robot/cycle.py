@@ -24,6 +24,7 @@ __all__ = ["PHASES", "CycleTimes", "tilt_angles", "stage_frame", "cycle_times"]
 
 PHASES = ("load", "travel", "align", "touchdown", "puncture", "insert", "release", "retract",
           "verify", "return")  # fmt: skip
+"""The phases of one insertion cycle, in order (the columns of :attr:`CycleTimes.phases_s`)."""
 
 
 class _MoveLimits(TypedDict):

@@ -67,6 +67,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("spec", "str", "the case's full description (JSON); a rerun must match it"),
     ("package_version", "str", "insertion_planner version"),
 )  # fmt: skip
+"""The results table's columns, in order, as (name, type, meaning); type is "str", "int",
+"float" or "bool"."""
 COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
 _TYPES = {name: kind for name, kind, _ in COLUMNS}
 
