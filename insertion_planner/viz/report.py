@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._layers import final_outcomes, simulation_dict
+from ._layers import final_outcomes, label_of, simulation_dict, thread_labels
 
 __all__ = [
     "ReportRun",
@@ -256,16 +256,19 @@ def report_html(report: Any, *, figure: bool = True) -> str:
         f'<td id="total-time-s">{_fmt(c["total_time_s"])}</td></tr>'
         "</table>"
     )
-    parts = ['<div class="simulation-report">', head, _insertions_table(ins)]
+    labels = thread_labels(report)
+    parts = ['<div class="simulation-report">', head, _insertions_table(ins, labels)]
     if figure and ins:
-        parts.append(_figure_tag("timeline", sim, alt="timeline"))
+        parts.append(_figure_tag("timeline", report, alt="timeline"))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _insertions_table(ins: Sequence[Mapping[str, Any]]) -> str:
+def _insertions_table(ins: Sequence[Mapping[str, Any]], labels: Mapping[int, str]) -> str:
+    """One row per attempt, the thread named by its label (``T01`` = inserted first)."""
     rows = "".join(
-        f"<tr><td>{_fmt(i.get('thread_id'))}</td><td>{_fmt(i.get('attempt', 0))}</td>"
+        f"<tr><td>{_fmt(label_of(labels, int(i['thread_id'])))}</td>"
+        f"<td>{_fmt(i.get('attempt', 0))}</td>"
         f"<td>{_fmt(bool(i.get('ok')))}</td>"
         f"<td>{_fmt(i.get('time_s'), 2)}</td><td>{_reasons(i)}</td></tr>"
         for i in ins
@@ -291,7 +294,7 @@ def _thread_table(plan: Any, key: str) -> str:
         time_s[tid] = time_s.get(tid, 0.0) + float(i.get("time_s") or 0.0)
         attempts[tid] = attempts.get(tid, 0) + 1
     head = (
-        "<tr><th>order</th><th>id</th><th>row, col (px)</th><th>x, y, z (\u00b5m)</th>"
+        "<tr><th>thread</th><th>JSON id</th><th>row, col (px)</th><th>x, y, z (\u00b5m)</th>"
         "<th>depth (\u00b5m)</th><th>clearance (\u00b5m)</th><th>required (\u00b5m)</th>"
         "<th>margin (\u00b5m)</th><th>status</th><th>attempts</th><th>time (s)</th>"
         "<th>reasons</th></tr>"
@@ -301,7 +304,7 @@ def _thread_table(plan: Any, key: str) -> str:
         ins = last.get(int(t.id), {})
         margin = float(t.clearance_um) - float(t.required_clearance_um)
         rows.append(
-            f'<tr class="thread"><td>{t.order + 1}</td><td>{t.id}</td>'
+            f'<tr class="thread"><td class="label">{t.label}</td><td>{t.id}</td>'
             f"<td>{t.pixel[0]:.1f}, {t.pixel[1]:.1f}</td>"
             f"<td>{', '.join(f'{v:.0f}' for v in t.entry_um)}</td>"
             f"<td>{_fmt(float(t.depth_um), 0)}</td>"

@@ -202,7 +202,8 @@ def plot_scene(
 
     Shows the cortical surface (the plan's coarse height grid), vessels as tubes (surface
     segments and penetrating vessels), each needle path from the entry point to depth
-    (failed or rejected threads in red), the implant's thread exit, and the robot head's
+    (failed or rejected threads in red), entry points named by thread label (``T01`` is
+    inserted first, as in every view), the implant's thread exit, and the robot head's
     path in insertion order. Axes are x, y, z in um with y reversed so the top view
     matches the image.
 
@@ -278,7 +279,7 @@ def plot_scene(
                 y=entries[:, 1],
                 z=entries[:, 2],
                 mode="markers+text",
-                text=[str(t.order + 1) for t in plan.threads],
+                text=[t.label for t in plan.threads],  # T01 = inserted first, as everywhere
                 textposition="top center",
                 marker={"size": 3, "color": "#0d47a1"},
                 name="entry points (order)",

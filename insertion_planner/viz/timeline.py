@@ -1,4 +1,8 @@
-"""Timeline of the simulated surgery: one row per insertion, phases as coloured bars."""
+"""Timeline of the simulated surgery: one row per insertion, phases as coloured bars.
+
+Rows are named by the thread's label (``T01`` is inserted first), as in every other view:
+a simulation record carries ``thread_id``, mapped through the plan to its thread's label.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._deps import require
-from ._layers import simulation_dict
+from ._layers import label_of, simulation_dict, thread_labels
 
 __all__ = ["TimelineBar", "timeline_bars", "plot_timeline", "PHASE_COLOURS"]
 
@@ -33,6 +37,8 @@ class TimelineBar:
     """One phase of one insertion attempt (times in s from the start of the surgery).
 
     ``attempt`` is 0 for the first attempt at a thread, 1 for its first retry, ...
+    ``label`` is the thread's label (``T01`` = inserted first), or ``"thread id N"`` when
+    the plan holding thread N is not known.
     """
 
     row: int
@@ -42,9 +48,10 @@ class TimelineBar:
     duration_s: float
     attempt: int
     ok: bool
+    label: str = ""
 
 
-def timeline_bars(simulation: Any) -> list[TimelineBar]:
+def timeline_bars(simulation: Any, *, plan: Any = None) -> list[TimelineBar]:
     """The bars of the timeline from a simulation section, report or simulated plan.
 
     Each insertion attempt is a row (in the order performed; ``insertions[i]["attempt"]``
@@ -52,6 +59,13 @@ def timeline_bars(simulation: Any) -> list[TimelineBar]:
     ``insertions[i]["phases"]`` (each ``{"name", "duration_s"}`` with an optional
     ``"start_s"``); an attempt without phases is one bar of ``time_s``. Bars without a
     start follow one another.
+
+    Parameters
+    ----------
+    simulation : SimulationReport, InsertionPlan with a simulation, or dict
+    plan : InsertionPlan, optional
+        The plan that names the threads; defaults to ``simulation`` itself (a simulated
+        plan) or its ``plan`` (a simulation report).
 
     Examples
     --------
@@ -62,6 +76,9 @@ def timeline_bars(simulation: Any) -> list[TimelineBar]:
     ...     {"thread_id": 1, "ok": False, "time_s": 5.0}]}
     >>> [(b.row, b.phase, b.start_s, b.duration_s) for b in timeline_bars(sim)]
     [(0, 'travel', 0.0, 4.0), (0, 'insert', 4.0, 6.0), (1, 'insertion', 10.0, 5.0)]
+    >>> from insertion_planner.plan import _example_plan  # thread 1 is inserted second
+    >>> [b.label for b in timeline_bars(sim, plan=_example_plan())]
+    ['thread id 3', 'thread id 3', 'T02']
     """
     sim = simulation_dict(simulation)
     if sim is None:
@@ -69,41 +86,52 @@ def timeline_bars(simulation: Any) -> list[TimelineBar]:
             "simulation must be a simulation report, a simulated plan or its dict; "
             "got no simulation"
         )
+    labels = thread_labels(simulation if plan is None else plan)
     bars: list[TimelineBar] = []
     clock = 0.0
     for row, ins in enumerate(sim.get("insertions", ())):
         tid = int(ins.get("thread_id", row))
+        label = label_of(labels, tid)
         ok = bool(ins.get("ok", True))
         attempt = int(ins.get("attempt", 0))
         phases = ins.get("phases") or []
         if not phases:
             dur = float(ins.get("time_s") or 0.0)
             start = float(ins["start_s"]) if ins.get("start_s") is not None else clock
-            bars.append(TimelineBar(row, tid, "insertion", start, dur, attempt, ok))
+            bars.append(TimelineBar(row, tid, "insertion", start, dur, attempt, ok, label))
             clock = start + dur
             continue
         for ph in phases:
             dur = float(ph.get("duration_s") or 0.0)
             start = float(ph["start_s"]) if ph.get("start_s") is not None else clock
             name = str(ph.get("name", "phase"))
-            bars.append(TimelineBar(row, tid, name, start, dur, attempt, ok))
+            bars.append(TimelineBar(row, tid, name, start, dur, attempt, ok, label))
             clock = start + dur
     return bars
 
 
 def plot_timeline(
-    simulation: Any, *, ax: Any = None, figsize: tuple[float, float] | None = None
+    simulation: Any,
+    *,
+    ax: Any = None,
+    figsize: tuple[float, float] | None = None,
+    plan: Any = None,
 ) -> Any:
     """Draw the timeline of a simulated surgery (matplotlib).
 
-    One row per insertion attempt, labelled with its thread id; phases are coloured
-    bars; retries are hatched; failed or rejected attempts are labelled in red with a
-    cross (a rejected thread is never attempted: its row is empty).
+    One row per insertion attempt, labelled with its thread's label (``T01`` is inserted
+    first, as in the plan figure and the report); phases are coloured bars; retries are
+    hatched; failed or rejected attempts are labelled in red with a cross (a rejected
+    thread is never attempted: its row is empty).
 
     Parameters
     ----------
     simulation : SimulationReport, InsertionPlan with a simulation, or dict
     ax : matplotlib Axes, optional
+    figsize : (float, float), optional
+    plan : InsertionPlan, optional
+        The plan that names the threads, when ``simulation`` is a bare dict; a thread no
+        plan names shows as ``thread id N``.
 
     Returns
     -------
@@ -111,13 +139,14 @@ def plot_timeline(
 
     Examples
     --------
+    >>> from insertion_planner.plan import _example_plan
     >>> sim = {"insertions": [{"thread_id": 0, "ok": True, "time_s": 9.5},
     ...                       {"thread_id": 1, "ok": False, "time_s": 12.0, "attempt": 1}]}
-    >>> fig = plot_timeline(sim)
+    >>> fig = plot_timeline(sim, plan=_example_plan())
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    ['thread 0', 'thread 1 (retry 1) \u2717']
+    ['T01', 'T02 (retry 1) \u2717']
     """
-    bars = timeline_bars(simulation)
+    bars = timeline_bars(simulation, plan=plan)
     mpatches = require("matplotlib.patches", feature=_FEATURE)
     rows = sorted({b.row for b in bars})
     if ax is None:
@@ -143,7 +172,7 @@ def plot_timeline(
     labels = {}
     for b in bars:
         retry = f" (retry {b.attempt})" if b.attempt else ""
-        labels[b.row] = f"thread {b.thread_id}{retry}" + ("" if b.ok else " \u2717")
+        labels[b.row] = f"{b.label}{retry}" + ("" if b.ok else " \u2717")
     ax.set_yticks(rows, [labels[r] for r in rows], fontsize=6 if len(rows) > 24 else 8)
     for tick, r in zip(ax.get_yticklabels(), rows, strict=True):
         if labels[r].endswith("\u2717"):

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 
 from insertion_planner import viz
 from insertion_planner.viz import PlanLayers, nice_scale_um, plot_plan
@@ -64,8 +65,8 @@ def test_sites_coloured_by_margin_and_numbered_in_order():
     np.testing.assert_allclose(
         sites[0].get_offsets(), [[20, 20], [30, 70], [70, 70]]
     )  # (x=col, y=row)
-    labels = {t.get_text(): t.xy for t in ax.texts}
-    assert labels == {"3": (20.0, 20.0), "1": (30.0, 70.0), "2": (70.0, 70.0)}
+    labels = {t.get_text(): t.get_position() for t in ax.texts}  # T01 is inserted first (order 0)
+    assert labels == {"T03": (20.0, 20.0), "T01": (30.0, 70.0), "T02": (70.0, 70.0)}
     # the colour bar spans the margins
     assert fig.axes[1].get_ylabel().startswith("clearance margin")
 
@@ -73,7 +74,11 @@ def test_sites_coloured_by_margin_and_numbered_in_order():
 def test_failed_marked_and_legend_complete():
     fig = plot_plan(_layers())
     ax = fig.axes[0]
-    crosses = [c for c in ax.collections if len(c.get_offsets()) == 1 and c.get_array() is None]
+    crosses = [
+        c
+        for c in ax.collections
+        if isinstance(c, PathCollection) and len(c.get_offsets()) == 1 and c.get_array() is None
+    ]
     assert len(crosses) == 1
     np.testing.assert_allclose(crosses[0].get_offsets(), [[70.0, 70.0]])
     assert set(_legend_labels(ax)) == {
@@ -82,7 +87,7 @@ def test_failed_marked_and_legend_complete():
         "target region",
         "tether",
         "thread exit",
-        "insertion site (order)",
+        "insertion site (T01 = first)",
         "failed / rejected",
     }
 
@@ -147,3 +152,145 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install 'insertion_planner\[viz\]'"):
         plot_plan(_layers())
+
+
+# -- zoom, inset, margin colours, tethers ---------------------------------------------------
+
+
+def _small_region_layers(**kw):
+    """A 1000 x 1000 px field (12 mm) with a 100 x 150 px target region and three sites."""
+    region = np.zeros((1000, 1000), bool)
+    region[400:500, 300:450] = True
+    base = dict(
+        shape=(1000, 1000),
+        pixel_size_um=12.0,
+        sites_rc=np.array([[420.0, 320.0], [450.0, 400.0], [480.0, 440.0]]),
+        order=np.array([0, 1, 2]),
+        margin_um=np.array([-10.0, 25.0, 150.0]),
+        failed=np.array([False, False, False]),
+        tethers_rc=[np.array([[990.0, 500.0], [420.0, 320.0]])] * 3,
+        region=region,
+    )
+    base.update(kw)
+    return PlanLayers(**base)
+
+
+def _inset(ax):
+    found = [a for a in ax.child_axes if a.get_gid() == "overview-inset"]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def _sites(ax):
+    (sites,) = [
+        c for c in ax.collections if isinstance(c, PathCollection) and c.get_array() is not None
+    ]
+    return sites
+
+
+def test_zoom_shows_the_region_with_a_small_pad():
+    ax = plot_plan(_small_region_layers()).axes[0]
+    (c0, c1), (r1, r0) = ax.get_xlim(), ax.get_ylim()
+    # the region's pixel edges are rows 399.5..499.5, cols 299.5..449.5
+    assert c0 < 299.5 and c1 > 449.5 and r0 < 399.5 and r1 > 499.5
+    # a small pad: 8 % of the larger side (12 px) on each side, more only on the side the
+    # inset pushes away from the sites
+    pads = sorted([299.5 - c0, c1 - 449.5, 399.5 - r0, r1 - 499.5])
+    assert pads[:3] == pytest.approx([12.0, 12.0, 12.0])
+    assert pads[3] < 0.6 * 150
+    assert (c1 - c0) < 0.3 * 1000 and (r1 - r0) < 0.3 * 1000
+    # 100 um of margin is now about 3 % of the axes width, not 0.8 %
+    assert 100.0 / 12.0 / (c1 - c0) > 0.03
+
+
+def test_inset_shows_the_whole_field_and_the_shown_box():
+    ax = plot_plan(_small_region_layers()).axes[0]
+    inset = _inset(ax)
+    assert inset is not None
+    assert inset.get_xlim() == (-0.5, 999.5) and inset.get_ylim() == (999.5, -0.5)
+    (box,) = [p for p in inset.patches if p.get_gid() == "view-box"]
+    (c0, c1), (r1, r0) = ax.get_xlim(), ax.get_ylim()
+    np.testing.assert_allclose(
+        [box.get_x(), box.get_y(), box.get_width(), box.get_height()], [c0, r0, c1 - c0, r1 - r0]
+    )
+    # the inset hides no site
+    fig = ax.figure
+    fig.draw_without_rendering()
+    pts = ax.transData.transform(_sites(ax).get_offsets())
+    assert not any(inset.bbox.contains(x, y) for x, y in pts)
+
+
+def test_whole_field_on_request_and_without_inset():
+    ax = plot_plan(_small_region_layers(), zoom=False).axes[0]
+    assert ax.get_xlim() == (-0.5, 999.5) and ax.get_ylim() == (999.5, -0.5)
+    assert _inset(ax) is None
+    assert _inset(plot_plan(_small_region_layers(), inset=False).axes[0]) is None
+
+
+def test_scale_bar_fits_the_zoomed_view():
+    bars = [
+        a for a in plot_plan(_small_region_layers()).axes[0].artists if a.get_gid() == "scale-bar"
+    ]
+    assert bars[0].txt_label.get_text() == "250 \u00b5m"  # of a view about 2 mm wide
+
+
+def test_margin_colours_capped_with_critical_and_violation_apart():
+    fig = plot_plan(_small_region_layers())
+    sites = _sites(fig.axes[0])
+    cb = sites.colorbar
+    assert cb.norm.vmax == 200.0 and cb.ax.get_ylim()[1] == 200.0
+    assert cb.extend == "max"
+    assert cb.ax.get_ylabel().startswith("clearance margin")
+
+    def rgb(margin):
+        return np.array(sites.cmap(sites.norm(margin))[:3])
+
+    assert np.linalg.norm(rgb(25.0) - rgb(150.0)) > 0.5  # critical amber vs safe blue
+    assert np.linalg.norm(rgb(25.0) - rgb(-10.0)) > 0.4  # critical vs violation
+    for bad in (-1.0, -10.0, -400.0):  # every violation red, however deep
+        r, g, b = rgb(bad)
+        assert r > 0.6 and g < 0.2 and b < 0.25
+    np.testing.assert_allclose(rgb(250.0), rgb(5000.0))  # beyond the cap: one colour
+    np.testing.assert_allclose(rgb(0.0), rgb(49.0))  # 0-50 um: one critical colour
+    # the sites carry their colour: the violation red, the critical one amber
+    drawn = sites.to_rgba(sites.get_array())[:, :3]
+    np.testing.assert_allclose(drawn, [rgb(-10.0), rgb(25.0), rgb(150.0)])
+    texts = {t.get_text() for t in cb.ax.texts}
+    assert texts == {"violation", "critical"}
+
+
+def test_margin_cap_is_an_option_and_checked():
+    fig = plot_plan(_small_region_layers(), margin_cap_um=500.0, critical_margin_um=100.0)
+    sites = _sites(fig.axes[0])
+    assert sites.colorbar.norm.vmax == 500.0
+    np.testing.assert_allclose(sites.cmap(sites.norm(0.0)), sites.cmap(sites.norm(99.0)))
+    with pytest.raises(ValueError, match="margin_cap_um"):
+        plot_plan(_small_region_layers(), margin_cap_um=40.0)
+    with pytest.raises(ValueError, match="critical_margin_um"):
+        plot_plan(_small_region_layers(), critical_margin_um=-5.0)
+
+
+def _stroke(artist):
+    from matplotlib.patheffects import withStroke
+
+    effects = artist.get_path_effects()
+    return [e for e in effects if isinstance(e, withStroke)]
+
+
+@pytest.mark.parametrize("background", ["white", "dark image"])
+def test_tethers_have_a_dark_outline_on_any_background(example_plan, background):
+    image = None if background == "white" else np.zeros((200, 200), np.uint8)
+    ax = plot_plan(example_plan, image).axes[0]
+    (tethers,) = [c for c in ax.collections if c.get_gid() == "tethers"]
+    assert len(tethers.get_segments()) == 2
+    (stroke,) = _stroke(tethers)
+    core = tethers.get_colors()[0]
+    assert core.tolist() == [1.0, 1.0, 1.0, 1.0]  # light core shows on a dark image
+    outline = np.array(stroke._gc["foreground"][:3], float)
+    assert outline.max() < 0.3  # dark outline shows on white
+    assert stroke._gc["linewidth"] > tethers.get_linewidths()[0]
+    # the legend's swatch is drawn the same way
+    (swatch,) = [h for h in ax.get_legend().legend_handles if h.get_label() == "tether"]
+    assert swatch.get_color() == "white" and swatch.get_linewidth() == tethers.get_linewidths()[0]
+    (swatch_stroke,) = _stroke(swatch)
+    assert swatch_stroke._gc == stroke._gc

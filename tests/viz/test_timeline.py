@@ -54,7 +54,7 @@ def test_timeline_figure(simulated_plan):
     fig = viz.plot_timeline(simulated_plan)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["thread 0", "thread 1 \u2717", "thread 1 (retry 1) \u2717"]
+    assert labels == ["T01", "T02 \u2717", "T02 (retry 1) \u2717"]  # ids 0, 1 = orders 0, 1
     assert [t.get_color() for t in ax.get_yticklabels()][1:] == ["red", "red"]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["travel", "insert", "retry"]
