@@ -138,3 +138,16 @@ def test_synth_refuses_to_overwrite_a_case_without_force(tmp_path, capsys):
     assert (out / "image.png").read_bytes() == before
     assert main([*argv[:-2], "--seed", "2", "--out", str(out), "--force"]) == 0
     assert (out / "image.png").read_bytes() != before
+
+
+def test_summary_of_a_plan_without_threads_says_so(case):
+    from dataclasses import replace
+
+    from insertion_planner.cli.plan import plan_summary
+
+    c, _ = case
+    plan = ip.plan_insertions(c.image, pixel_size_um=12.0, n_threads=4)
+    assert "(T" in plan_summary(plan)
+    empty = plan_summary(replace(plan, threads=()))
+    assert empty.startswith("placed 0 of 4 threads") and "no thread placed" in empty
+    assert "nan" not in empty.lower()
