@@ -110,3 +110,37 @@ def test_summary_lists_worst_cases_with_seeds():
     text = summary_markdown(rows)
     assert "| seed2-durectomy | 2 | durectomy | 10 | 2 (2) | 52 | -8 |" in text
     assert "| blank frame | 1 | seed4-durectomy |" in text
+
+
+def test_image_case_with_npz_truth_and_region_scores_only_hazard_sized_vessels(tmp_path):
+    from PIL import Image
+
+    from insertion_planner.study.task import load_case, run_case
+
+    c = ip.synthetic_cortex(4, shape=(256, 256))
+    for sub in ("img", "truth", "reg"):
+        (tmp_path / sub).mkdir()
+    np.save(tmp_path / "img" / "a.npy", c.image)
+    np.savez(tmp_path / "truth" / "a.npz", mask=c.truth.mask, radius_um=c.truth.radius_um,
+             field=c.craniectomy)  # fmt: skip
+    disc = np.zeros((256, 256), bool)
+    disc[64:192, 64:192] = True
+    Image.fromarray(disc.astype(np.uint8) * 255).save(tmp_path / "reg" / "a.png")
+    (case,) = image_cases(tmp_path / "img", truth=tmp_path / "truth", regions=tmp_path / "reg",
+                          pixel_size_um=12.0, n_threads=6)  # fmt: skip
+    assert case.region is not None and case.truth.endswith("a.npz")
+    loaded = load_case(case)
+    assert np.array_equal(loaded["plan_options"]["region"], disc)
+    assert np.array_equal(loaded["truth_radius_um"], c.truth.radius_um)
+    assert np.array_equal(loaded["field"], c.craniectomy)
+    row = run_case(case)
+    assert row["status"] == "planned", row["error"]
+    plan = ip.plan_insertions(c.image, pixel_size_um=12.0, n_threads=6, region=disc,
+                              pixel_size_source="pixel_size_um")  # fmt: skip
+    expect = score_plan(plan, c.truth.mask, truth_radius_um=c.truth.radius_um,
+                        field=c.craniectomy)  # fmt: skip
+    assert row["threads_placed"] == len(plan.active_threads)
+    assert row["threads_too_close"] == expect["threads_too_close"]
+    assert row["dice"] == pytest.approx(expect["dice"])
+    with pytest.raises(ValueError, match="truth and region are only for image cases"):
+        StudyCase.synthetic(1, region=str(tmp_path / "reg" / "a.png"))
