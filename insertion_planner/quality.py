@@ -42,6 +42,11 @@ BACKGROUND_SIGMA_UM = 400.0
 """Gaussian sigma of the local background the tail asymmetry is measured against: wider
 than the large surface vessels (up to ~300 um), narrower than the illumination's fall-off."""
 
+MIN_FIELD_UM = 1400.0
+"""Shortest side of a field that can show a vessel: twice the widest vessel the detector
+looks for (700 um, large pial veins), so that tissue is seen on both sides of it; in a
+narrower field a large vessel fills the picture and looks like background."""
+
 MAX_NOISE_FRACTION = 1.0 / 3.0
 """Pixel noise above a third of the brightness: even an opaque vessel one pixel wide lies
 within three sigma of the noise (a pure-noise frame, or a sensor at its gain limit)."""
@@ -141,21 +146,33 @@ def assess_image(
     Examples
     --------
     >>> import numpy as np
-    >>> q = assess_image(np.zeros((64, 64), np.uint8), pixel_size_um=12.0)
+    >>> q = assess_image(np.zeros((128, 128), np.uint8), pixel_size_um=12.0)
     >>> q.usable, q.problems[0].split(":")[0]
     (False, 'no part of the field is lit')
     >>> assess_image(np.zeros((64, 64), np.uint8), pixel_size_um=0.012).problems[0][:28]
     'pixel_size_um 0.012 is outsi'
+    >>> assess_image(np.zeros((3, 512), np.uint8), pixel_size_um=12.0).problems[0][:40]
+    'the field is too small to show a vessel:'
     """
     px = check_positive(pixel_size_um, name="pixel_size_um")
     mode = DuraMode.parse(dura_mode, name="dura_mode")
     lo, hi = PIXEL_SIZE_RANGE_UM
+    shape = tuple(np.shape(image))[:2]
+    early = ""
     if not lo <= px <= hi:
+        early = (
+            f"pixel_size_um {px:g} is outside the plausible {lo:g}-{hi:g} um: "
+            "is it in mm or m instead of um?"
+        )
+    elif len(shape) == 2 and min(shape) * px < MIN_FIELD_UM:
+        early = (
+            f"the field is too small to show a vessel: {shape[0]} x {shape[1]} px at "
+            f"{px:g} um is {shape[0] * px / 1000:.3g} x {shape[1] * px / 1000:.3g} mm, "
+            f"and at least {MIN_FIELD_UM / 1000:g} mm a side is needed"
+        )
+    if early:
         return ImageQuality(
-            problems=(
-                f"pixel_size_um {px:g} is outside the plausible {lo:g}-{hi:g} um: "
-                "is it in mm or m instead of um?",
-            ),
+            problems=(early,),
             noise_fraction=float("nan"),
             vessel_contrast=float("nan"),
             no_data_fraction=float("nan"),

@@ -178,7 +178,9 @@ def test_single_mode_and_rerun_is_deterministic(tmp_path):
     first = (out / "plan.json").read_bytes()
     assert not (out / "transdural").exists()
     assert json.loads(first)["dura_mode"] == "transdural"
-    assert main(argv) == 0
+    assert main(argv) == 2  # an earlier demo's files are not overwritten silently
+    assert (out / "plan.json").read_bytes() == first
+    assert main([*argv, "--force"]) == 0
     assert (out / "plan.json").read_bytes() == first
     assert not list(out.rglob(".*.tmp"))
 

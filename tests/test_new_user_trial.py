@@ -234,11 +234,6 @@ def test_frame_without_any_vessel_is_refused(tmp_path, make):
     _refused(_cli("plan", src, "--pixel-size-um", PX, "--threads", 8, "--out", out), out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 3 x 512 px strip (36 um tall) of a cortex photo is planned: 6-7 sites, exit 0; "
-    "no vessel can be judged in a field that small",
-)
 def test_strip_too_small_to_show_a_vessel_is_refused(tmp_path, cortex512):
     image, _ = cortex512
     src = tmp_path / "strip.png"

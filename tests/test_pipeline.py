@@ -95,8 +95,8 @@ def test_cli_plan_and_schema(tmp_path, case, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--threads", "65"], "at most 64"),
-        (["--pixel-size-um", "0"], "pixel_size_um"),
+        (["--threads", "65"], "argument --threads: must be an integer from 1 to 64, got 65"),
+        (["--pixel-size-um", "0"], "argument --pixel-size-um: must be a number from 0.5 to 100"),
         (["--region", "missing.png"], "does not exist"),
     ],
 )

@@ -88,7 +88,9 @@ def test_simulate_image_rejects_a_thread_moved_onto_a_vessel(tmp_path, capsys):
     on_map = [r for r in rec["reasons"] if "avoidance map" in r]
     assert on_map == ["vessel_clearance: site (41, 67) in the image's avoidance map is 0.0 um "
                       "from a vessel edge, 80.5 um required"]  # fmt: skip
-    assert "thread 0: vessel_clearance" in stdout  # the other sites depend on the segmentation
+    plan = json.loads((CASES / "plan_thread_moved_onto_vessel.json").read_text())
+    label = next(f"T{t['order'] + 1:02d}" for t in plan["threads"] if t["id"] == 0)
+    assert f"  {label}: vessel_clearance" in stdout  # the other sites depend on the segmentation
 
 
 def _next_to_a_vessel(tmp_path):
