@@ -32,8 +32,8 @@ from .planning import (
     unlock_thread,
 )
 from .quality import ImageQuality, assess_image
+from .retraction import BrainMotion, RetractionReport, RetractionSettings, retraction_risk
 from .robot import (
-    BrainMotion,
     SimulationReport,
     register_brain_shift,
     simulate,
@@ -93,6 +93,9 @@ __all__ = [
     "BrainMotion",
     "register_brain_shift",
     "synthetic_brain_shift",
+    "retraction_risk",
+    "RetractionReport",
+    "RetractionSettings",
     "run_study",
     "StudyResult",
     "StudyCase",

@@ -13,6 +13,7 @@ from .._arrays import readonly
 from ..config import DuraMode
 from ..frames import Grid
 from .imaging import Imaging
+from .surface import cortex_thickness
 
 if TYPE_CHECKING:  # pragma: no cover
     import trimesh
@@ -187,6 +188,13 @@ class SyntheticCase:
     thin_vessels : bool
         Whether the abundant 20-40 um vessels of :mod:`insertion_planner.synthetic.thin`
         were added to the trees.
+    cortex_thickness_um : (H, W) float32
+        Thickness of the grey matter under each pixel, micrometres: thicker on gyral
+        crowns than in the sulcal grooves, 1.5-4.5 mm
+        (:func:`~insertion_planner.synthetic.surface.cortex_thickness`, after Fischl &
+        Dale 2000). Derived from ``truth.surface_z_um`` when not given; it draws no random
+        numbers, so the image and every other field are the same as without it. Feed it
+        to :func:`~insertion_planner.retraction_risk` as ``cortex_thickness_um``.
     """
 
     image: NDArray[np.uint8] | NDArray[np.uint16]
@@ -203,6 +211,9 @@ class SyntheticCase:
     truth: GroundTruth = field(repr=False)
     imaging: Imaging = field(default_factory=Imaging)
     thin_vessels: bool = False
+    cortex_thickness_um: NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 0), np.float32), repr=False
+    )
 
     def __post_init__(self) -> None:
         image = np.asarray(self.image)
@@ -219,6 +230,14 @@ class SyntheticCase:
             ("craniectomy", bool),
         ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
+        thickness = np.asarray(self.cortex_thickness_um)
+        if thickness.size == 0:
+            thickness = cortex_thickness(self.truth.surface_z_um)
+        if thickness.shape != self.shape:
+            raise ValueError(
+                f"cortex_thickness_um must have the image shape {self.shape}, got {thickness.shape}"
+            )
+        object.__setattr__(self, "cortex_thickness_um", _readonly(thickness, np.float32))
 
     @property
     def shape(self) -> tuple[int, int]:

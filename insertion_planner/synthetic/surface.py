@@ -2,7 +2,9 @@
 
 The surface height is a smooth random field built from a few plane waves (wavelengths
 of 6-14 mm, like gyri) plus narrow sulcal grooves along one of its level lines, giving
-about a millimetre of relief with gentle slopes.
+about a millimetre of relief with gentle slopes. The cortical thickness under it
+(:func:`cortex_thickness`) follows the height: thicker on the crowns, thinner in the
+grooves.
 """
 
 from __future__ import annotations
@@ -10,10 +12,33 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["surface_height", "craniectomy_disk", "CRANIECTOMY_DIAMETER_UM"]
+__all__ = [
+    "surface_height",
+    "craniectomy_disk",
+    "cortex_thickness",
+    "CRANIECTOMY_DIAMETER_UM",
+    "CORTEX_THICKNESS_MID_UM",
+    "CORTEX_THICKNESS_PER_HEIGHT",
+    "CORTEX_THICKNESS_RANGE_UM",
+]
 
 CRANIECTOMY_DIAMETER_UM = 25000.0
 """Nominal craniectomy diameter (N1 surgery, ~25 mm)."""
+
+CORTEX_THICKNESS_MID_UM = 3500.0
+"""Cortical thickness where the surface is at its mean height. Human cortex is 1-4.5 mm
+thick, 2.5 mm on average; gyri average 2.7 +/- 0.3 mm and sulci 2.2 +/- 0.3 mm, and the
+motor cortex on the anterior bank of the central sulcus (Brodmann area 4, around the
+hand-knob target) frequently exceeds 4 mm (Fischl & Dale 2000, PNAS 97:11050,
+doi:10.1073/pnas.200033797). 3.5 mm at mid height is an assumption for a motor-cortex
+view, where the N1 target depth of 3-4 mm keeps all 16 electrodes in cortex (DESIGN.md 3)."""
+CORTEX_THICKNESS_PER_HEIGHT = 2.0
+"""Micrometres of thickness per micrometre of surface height above the mean (an
+assumption): the ~1 mm of synthetic relief then spans ~2.8 mm at the sulcal grooves to
+the 4.5 mm cap on the highest crowns, crowns thicker than fundi as Fischl & Dale 2000
+found."""
+CORTEX_THICKNESS_RANGE_UM = (1500.0, 4500.0)
+"""Clip of the thickness map, micrometres: the human range (Fischl & Dale 2000)."""
 
 
 def _waves(
@@ -81,6 +106,37 @@ def surface_height(
     z = np.float32(0.3 * relief_um) * s - np.float32(0.5 * relief_um) * groove
     z -= z.mean(dtype=np.float64)
     return z.astype(np.float32)
+
+
+def cortex_thickness(surface_z_um: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Cortical thickness (um) under every pixel of a synthetic surface: crowns thicker.
+
+    ``T = clip(CORTEX_THICKNESS_MID_UM + CORTEX_THICKNESS_PER_HEIGHT * (z - mean z),
+    *CORTEX_THICKNESS_RANGE_UM)``: 3.5 mm at the mean height, 2 um thicker per um higher,
+    within the human 1.5-4.5 mm (Fischl & Dale 2000, PNAS 97:11050,
+    doi:10.1073/pnas.200033797: gyri 2.7 mm, sulci 2.2 mm on average, motor cortex often
+    over 4 mm). Deterministic: it draws no random numbers.
+
+    Parameters
+    ----------
+    surface_z_um : (H, W) float
+        Pial height, micrometres (z up), e.g. from :func:`surface_height`.
+
+    Returns
+    -------
+    (H, W) float32
+        Thickness of the grey matter below the pia, micrometres.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([[-1200.0, -300.0, 0.0, 300.0, 1200.0]], np.float32)  # mean 0
+    >>> cortex_thickness(z).tolist()
+    [[1500.0, 2900.0, 3500.0, 4100.0, 4500.0]]
+    """
+    z = np.asarray(surface_z_um, dtype=np.float64)
+    t = CORTEX_THICKNESS_MID_UM + CORTEX_THICKNESS_PER_HEIGHT * (z - z.mean())
+    return np.clip(t, *CORTEX_THICKNESS_RANGE_UM).astype(np.float32)
 
 
 def craniectomy_disk(
