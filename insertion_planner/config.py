@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_int_range, check_positive
 
-__all__ = ["DuraMode", "SafetyMargins", "PlannerConfig", "MAX_THREADS"]
+__all__ = ["DuraMode", "SafetyMargins", "PlannerConfig", "MAX_THREADS", "RobotAccuracy"]
 
 MAX_THREADS = 64
 """The N1 implant carries 64 threads (Neuralink, podcast #438, 2024)."""
@@ -51,6 +51,16 @@ class DuraMode(StrEnum):
             raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
 
 
+class RobotAccuracy(Protocol):
+    """What the margin model reads of a robot (:class:`~insertion_planner.RobotSpec`)."""
+
+    @property
+    def needle_radius_um(self) -> float: ...
+
+    @property
+    def stage_accuracy_um(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class SafetyMargins:
     """Terms of the required clearance from the nearest vessel edge, all micrometres.
@@ -70,6 +80,8 @@ class SafetyMargins:
         Half the needle diameter (R1-2019: 24 um needle, JMIR 2019).
     stage_accuracy_um : float
         One-sigma positioning error of the stage (R1: 10 um global accuracy, JMIR 2019).
+        Planning and simulation with a known robot never take less than the robot's
+        stated ``RobotSpec.stage_accuracy_um`` (:meth:`for_robot`).
     registration_error_um : float
         One-sigma error registering the camera image to the robot frame.
     brain_motion_residual_um : float
@@ -158,6 +170,43 @@ class SafetyMargins:
         extra = np.where(r >= self.large_vessel_radius_um, self.large_vessel_extra_um, 0.0)
         out: NDArray[np.float32] = (base + extra).astype(np.float32)
         return out if out.ndim else float(out)
+
+    def for_robot(self, robot: RobotAccuracy) -> SafetyMargins:
+        """These margins for a robot: needle radius and stage accuracy at least the robot's.
+
+        A margin never assumes a thinner needle or a more accurate stage than the robot
+        that inserts states, so a robot of 1 mm stage error (one sigma) requires about
+        ``positioning_sigma`` mm more clearance than one of 10 um. Planning with a robot
+        (:func:`~insertion_planner.plan_insertions`,
+        :func:`~insertion_planner.planning.plan_from_avoidance`) and simulating with one
+        (:func:`~insertion_planner.simulate`) apply this.
+
+        Parameters
+        ----------
+        robot : RobotSpec
+            Any object with ``needle_radius_um`` and ``stage_accuracy_um`` (um).
+
+        Returns
+        -------
+        SafetyMargins
+
+        Examples
+        --------
+        >>> from insertion_planner.robots import get_robot
+        >>> sloppy = get_robot({"base": "R1-2019", "name": "sloppy", "stage_accuracy_um": 1000.0})
+        >>> round(SafetyMargins().for_robot(sloppy).required_um("durectomy"), 1)
+        2062.0
+        >>> SafetyMargins().for_robot(get_robot("R1-2019")) == SafetyMargins()
+        True
+        """
+        needle = check_positive(robot.needle_radius_um, name="robot.needle_radius_um")
+        stage = check_positive(robot.stage_accuracy_um, name="robot.stage_accuracy_um")
+        if needle <= self.needle_radius_um and stage <= self.stage_accuracy_um:
+            return self
+        return self.replace(
+            needle_radius_um=max(self.needle_radius_um, needle),
+            stage_accuracy_um=max(self.stage_accuracy_um, stage),
+        )
 
     def replace(self, **changes: float) -> SafetyMargins:
         """Return a copy with some terms changed (validated again)."""

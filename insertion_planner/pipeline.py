@@ -56,7 +56,11 @@ def plan_insertions(
     robot : str, RobotSpec or dict
         ``"R1-2019"`` (vertical needle), ``"R1-2024"``, ``"next-gen"`` or a custom robot.
     margins : SafetyMargins, optional
-        Margin model; default ``SafetyMargins`` with the robot's needle radius.
+        Margin model; default ``SafetyMargins`` with the robot's needle radius and stage
+        accuracy. Given margins are raised to the robot's needle radius and stage
+        accuracy where they assume less (:meth:`SafetyMargins.for_robot
+        <insertion_planner.SafetyMargins.for_robot>`): a robot of 1 mm stage error
+        requires about 2 mm more clearance.
     margin_um : float, optional
         Shortcut replacing ``margins.base_margin_um``.
     min_spacing_um, depth_um : float
@@ -68,7 +72,9 @@ def plan_insertions(
     surface_height_um : (H, W) float, optional
         Known surface height (e.g. ``case.grid.surface_z_um``); default flat.
     craniectomy : (H, W) bool, optional
-        Exposed brain; default the whole image.
+        Exposed brain, any shape: the insertion head is kept from the bone around this
+        very mask (beyond the image counts as bone), and the plan file stores it. Default:
+        the image is a view inside a round opening 25 mm across centred on it.
     rng : int, Generator or None
         Recorded as the seed in the plan's provenance (placement is deterministic).
     vessel_polarity : {"dark", "bright"}
@@ -111,13 +117,16 @@ def plan_insertions(
     mode = DuraMode.parse(dura_mode)
     spec = get_robot(robot)
     if margins is None:
-        margins = SafetyMargins(needle_radius_um=spec.needle_radius_um)
+        margins = SafetyMargins(
+            needle_radius_um=spec.needle_radius_um, stage_accuracy_um=spec.stage_accuracy_um
+        )
     elif not isinstance(margins, SafetyMargins):
         raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
     if margin_um is not None:
         margins = margins.replace(
             base_margin_um=check_positive(margin_um, name="margin_um", allow_zero=True)
         )
+    margins = margins.for_robot(spec)  # never a thinner needle or a better stage than the robot's
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     as_rng(rng)  # validates rng
     if not isinstance(pixel_size_source, str) or not pixel_size_source:

@@ -39,14 +39,19 @@ __all__ = [
     "load_plan",
     "plan_schema",
     "schema_markdown",
+    "SCHEMA_VERSIONS",
     "encode_region",
     "decode_region",
     "plan_problems",
     "MAX_NESTING",
 ]
 
-SCHEMA_VERSION = "1.0"
-"""Version of the plan's JSON format, written as ``schema_version`` and checked on load."""
+SCHEMA_VERSION = "1.1"
+"""Version of the plan's JSON format, written as ``schema_version`` and checked on load.
+1.1 stores the real craniectomy (``geometry.craniectomy_mask``); 1.0 files still load,
+their opening the circle they record."""
+SCHEMA_VERSIONS = ("1.0", SCHEMA_VERSION)
+"""Versions :func:`load_plan` reads."""
 THREAD_STATUSES = ("planned", "locked", "inserted", "failed", "removed", "validated", "rejected")
 """States of a thread: planned, locked by the surgeon, inserted, failed, removed, or
 validated/rejected by simulation."""
@@ -202,7 +207,10 @@ class PlanGeometry:
     Parameters
     ----------
     craniectomy_center_um : (x, y)
+        Centre of the smallest disc about the opening's centroid holding it (the implant
+        is laid out from it).
     craniectomy_radius_um : float
+        Radius of that disc; the opening itself when ``craniectomy_mask`` is None.
     skull_thickness_um : float
         The skull rim rises this far above the highest point of the surface.
     implant_center_um : (x, y, z)
@@ -223,6 +231,12 @@ class PlanGeometry:
         No later site may lie within this distance of a tether already laid.
     max_incidence_rad : float
         Largest angle allowed between the needle axis and the surface normal.
+    craniectomy_mask : (H, W) bool or None
+        The real opening on the image grid (read-only), which the head keep-out and the
+        simulator's skull collision check exactly
+        (:class:`~insertion_planner.planning.opening.Opening`); None: the opening is the
+        circle above (the default opening, and plan files of schema 1.0). Stored
+        run-length encoded by rows, with its shape.
     """
 
     craniectomy_center_um: tuple[float, float]
@@ -238,6 +252,7 @@ class PlanGeometry:
     dura_thickness_um: float = 0.0
     tether_clearance_um: float = 100.0
     max_incidence_rad: float = 0.0
+    craniectomy_mask: NDArray[np.bool_] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name, n in (
@@ -267,12 +282,16 @@ class PlanGeometry:
             surf = {"origin_um": list(_rt(s["origin_um"], 2, name="origin_um")),
                     "step_um": _r(s["step_um"]), "z_um": z}  # fmt: skip
             object.__setattr__(self, "surface", surf)
+        if self.craniectomy_mask is not None:
+            object.__setattr__(self, "craniectomy_mask", _opening_mask(self.craniectomy_mask))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, np.ndarray):
+            if f.name == "craniectomy_mask":
+                v = None if v is None else {**encode_region(v), "shape": list(v.shape)}
+            elif isinstance(v, np.ndarray):
                 v = v.tolist()
             elif isinstance(v, tuple):
                 v = list(v)
@@ -283,12 +302,37 @@ class PlanGeometry:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PlanGeometry:
-        return cls(**{f.name: d[f.name] for f in fields(cls)})
+        optional = ("craniectomy_mask",)  # absent from schema 1.0 files: a round opening
+        values: dict[str, Any] = {f.name: d[f.name] if f.name not in optional else d.get(f.name)
+                                  for f in fields(cls)}  # fmt: skip
+        return cls(**values)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PlanGeometry) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _opening_mask(value: Any) -> NDArray[np.bool_]:
+    """A stored opening as a read-only (H, W) bool mask: a mask, or its encoding with its shape."""
+    if isinstance(value, dict):
+        shape = value.get("shape")
+        if not (isinstance(shape, (list, tuple)) and len(shape) == 2
+                and all(isinstance(v, int) and 0 < v <= 8192 for v in shape)):  # fmt: skip
+            raise ValueError(f"craniectomy_mask shape must be two integers 1-8192, got {shape!r}")
+        mask = decode_region(value, (int(shape[0]), int(shape[1])), name="craniectomy_mask")
+    else:
+        mask = np.asarray(value)
+        if mask.ndim != 2 or mask.dtype != bool:
+            raise ValueError(
+                f"craniectomy_mask must be an (H, W) bool mask, got {mask.dtype} {mask.shape}"
+            )
+        if not mask.any():
+            raise ValueError("craniectomy_mask is empty")
+        if mask.flags.writeable:  # a read-only mask (a scene's) is shared, not copied
+            mask = np.array(mask, bool)
+    mask.setflags(write=False)
+    return mask
 
 
 @dataclass(frozen=True, eq=False)

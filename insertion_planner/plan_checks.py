@@ -162,8 +162,21 @@ def encode_region(mask: NDArray[np.bool_]) -> dict[str, str]:
     return {"encoding": "row-runs", "runs": ";".join(parts)}
 
 
-def decode_region(data: dict[str, Any], shape: tuple[int, int]) -> NDArray[np.bool_]:
-    """The (H, W) bool mask of an :func:`encode_region` dict (ValueError when it does not fit ``shape``)."""
+def decode_region(
+    data: dict[str, Any], shape: tuple[int, int], *, name: str = "region"
+) -> NDArray[np.bool_]:
+    """The (H, W) bool mask of an :func:`encode_region` dict.
+
+    Raises
+    ------
+    ValueError
+        A run lies outside ``shape`` or the mask is empty, naming ``name``.
+
+    Examples
+    --------
+    >>> decode_region({"encoding": "row-runs", "runs": "0:1-3"}, (1, 4)).tolist()
+    [[False, True, True, False]]
+    """
     h, w = shape
     out = np.zeros((h, w), bool)
     runs = data.get("runs", "")
@@ -174,11 +187,11 @@ def decode_region(data: dict[str, Any], shape: tuple[int, int]) -> NDArray[np.bo
             a0, b0 = (int(v) for v in span.split("-"))
             if not (0 <= r < h and 0 <= a0 < b0 <= w):
                 raise ValueError(
-                    f"region run {r}:{a0}-{b0} lies outside the image of shape {shape}"
+                    f"{name} run {r}:{a0}-{b0} lies outside the image of shape {shape}"
                 )
             out[r, a0:b0] = True
     if not out.any():
-        raise ValueError("region is empty")
+        raise ValueError(f"{name} is empty")
     return out
 
 
@@ -235,9 +248,10 @@ def plan_problems(plan: Any) -> list[str]:
     below its requirement or a requirement below the margin model's floor, a needle axis
     that is not a unit vector pointing down or tilts past the robot's limit, a pixel
     outside the image or the recorded target region, an entry point that is not at its
-    pixel (x = col * pixel_size_um, y = row * pixel_size_um), two active sites closer
-    than ``min_spacing_um``, duplicate insertion orders, more than 64 active threads, or
-    a simulation status without a simulation section.
+    pixel (x = col * pixel_size_um, y = row * pixel_size_um), a stored craniectomy mask
+    not of the image's shape or a site outside it, two active sites closer than
+    ``min_spacing_um``, duplicate insertion orders, more than 64 active threads, or a
+    simulation status without a simulation section.
 
     Examples
     --------
@@ -256,6 +270,11 @@ def plan_problems(plan: Any) -> list[str]:
     floor = float(plan.margins.required_um(plan.dura_mode))
     tilt_max = plan.robot_spec.max_tilt_rad
     active = [t for t in plan.threads if t.status not in ("removed", "failed")]
+    opening = getattr(plan.geometry, "craniectomy_mask", None)
+    if opening is not None and tuple(opening.shape) != (h, w):
+        out.append(f"geometry craniectomy_mask has shape {tuple(opening.shape)}, the image "
+                   f"{tuple(plan.image_shape)}")  # fmt: skip
+        opening = None
     for t in plan.threads:
         name = f"thread {t.id}"
         r, c = t.pixel
@@ -269,6 +288,12 @@ def plan_problems(plan: Any) -> list[str]:
             and not plan.region[int(round(r)), int(round(c))]
         ):
             out.append(f"{name}: pixel {t.pixel} lies outside the target region")
+        elif (
+            opening is not None
+            and t.status in _CHECKED
+            and not opening[int(round(r)), int(round(c))]
+        ):
+            out.append(f"{name}: pixel {t.pixel} lies outside the craniectomy")
         if abs(t.entry_um[0] - c * px) > _TOL_UM or abs(t.entry_um[1] - r * px) > _TOL_UM:
             out.append(f"{name}: entry_um {t.entry_um[:2]} is not at its pixel {t.pixel} "
                        f"(expected x = col * {px}, y = row * {px})")  # fmt: skip

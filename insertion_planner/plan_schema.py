@@ -28,8 +28,8 @@ def plan_schema() -> dict[str, Any]:
 
     Examples
     --------
-    >>> plan_schema()["properties"]["schema_version"]["const"]
-    '1.0'
+    >>> plan_schema()["properties"]["schema_version"]["enum"]
+    ['1.0', '1.1']
     """
     schema: dict[str, Any] = json.loads(_schema_text())
     return schema

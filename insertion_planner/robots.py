@@ -334,8 +334,11 @@ def head_standoff_um(
     conservatively: the wall-side generator of a tilted cone makes ``half_angle + tilt``
     with the vertical and its lower edge dips ``tip_radius * sin(tilt)``.
 
-    The same head geometry is checked exactly (on meshes) by the robot simulator; the
-    planner uses this closed form to keep candidate sites reachable.
+    The robot simulator checks the same head geometry on points sampled over the head;
+    the planner uses this closed form to keep candidate sites reachable. Both measure the
+    distance to the skull rim with the one rule of
+    :meth:`~insertion_planner.planning.opening.Opening.edge_distance_um` (the real
+    opening, whatever its shape).
 
     Parameters
     ----------

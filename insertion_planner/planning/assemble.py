@@ -34,6 +34,7 @@ from .scene import (
 
 __all__ = [
     "DEFAULT_REGION_DIAMETER_UM",
+    "TIE_ORDER",
     "default_region",
     "region_mask",
     "vessel_segments_um",
@@ -45,6 +46,23 @@ __all__ = [
 
 DEFAULT_REGION_DIAMETER_UM = 6000.0
 """Default target region: a disc of this diameter around the image centre."""
+
+TIE_ORDER = (
+    "detectability",
+    "vessel_clearance",
+    "head_collision",
+    "craniectomy",
+    "surface_slope",
+    "tether_reach",
+    "region",
+)
+"""Which binding constraint is named when relaxing several fits equally many sites.
+
+What the surgeon can change last comes first: the vessels and the bone (the skull rim
+the insertion head meets, and the opening itself) before the anatomy's slope and the
+thread's reach, and the target region (a lasso redrawn at will) last. The floor comes
+before ``vessel_clearance``, whose relaxation includes it: a tie means the floor alone
+binds, and a better image is the remedy."""
 
 
 def default_region(shape: tuple[int, int], pixel_size_um: float) -> NDArray[np.bool_]:
@@ -221,6 +239,7 @@ def make_geometry(
         surface=coarse_surface(scene.grid),
         dura_thickness_um=scene.dura_thickness_um if dura_mode is DuraMode.TRANSDURAL else 0.0,
         tether_clearance_um=scene.tether_clearance_um, max_incidence_rad=scene.max_incidence_rad,
+        craniectomy_mask=scene.opening.mask,
     )  # fmt: skip
 
 
@@ -236,6 +255,10 @@ def diagnose(
 ) -> tuple[str, dict[str, int]]:
     """Which constraint bound the plan: the per-site constraint whose relaxation fits the
     most more sites, else ``min_spacing``.
+
+    A tie is broken by :data:`TIE_ORDER` (what the surgeon can change last first: a
+    region beside the rim that the insertion head cannot reach names ``head_collision``,
+    not ``region``).
 
     Returns the constraint name and, per constraint, how many sites a greedy packing fits
     with it relaxed (``min_spacing`` relaxed to half).
@@ -291,8 +314,9 @@ def diagnose(
         raster = np.lexsort((c.rc[:, 1], c.rc[:, 0])) if len(c) else np.zeros(0, np.int64)
         counts[name] = len(greedy_select(c, n, d, order=raster))
     # a per-site constraint binds when relaxing it fits more; the spacing (a fixed
-    # requirement, which relaxed always fits more) is named only when none does
-    site = [k for k in relaxed if k != "min_spacing"]
+    # requirement, which relaxed always fits more) is named only when none does; a tie
+    # names what the surgeon can change last (TIE_ORDER)
+    site = [k for k in TIE_ORDER if k in relaxed]
     best = max(site, key=lambda k: (counts[k], -site.index(k)))
     if counts[best] <= n_placed:
         best = "min_spacing"

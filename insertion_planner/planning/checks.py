@@ -16,6 +16,7 @@ from ..frames import Grid
 from ..plan import InsertionPlan
 from ..robots import DEFAULT_COLLISION_MARGIN_UM
 from .candidates import SITE_CONSTRAINTS, site_checks
+from .opening import opening_from_geometry
 from .ordering import tangle_violations
 from .scene import Scene, make_scene
 
@@ -54,7 +55,12 @@ def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
 
 
 def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
-    """The plan's scene: the in-memory one, or one rebuilt from the JSON geometry."""
+    """The plan's scene: the in-memory one, or one rebuilt from the JSON geometry.
+
+    The opening is the stored mask (the real craniectomy), or the stored circle for a
+    plan without one (:func:`~insertion_planner.planning.opening.opening_from_geometry`,
+    which the robot simulator asks too).
+    """
     if plan.scene is not None:
         return plan.scene  # type: ignore[no-any-return]
     g = plan.geometry
@@ -67,9 +73,13 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
         rr, cc = np.mgrid[:h, :w].astype(float) / step
         surface = ndimage.map_coordinates(z, [rr, cc], order=1, mode="nearest").astype(np.float32)
     grid = plan.grid if plan.grid is not None else Grid((h, w), px, surface)
-    yy, xx = np.mgrid[:h, :w]
-    cx, cy = g.craniectomy_center_um
-    crani = np.hypot(xx * px - cx, yy * px - cy) <= g.craniectomy_radius_um + 1e-3
+    opening = opening_from_geometry(g, px)
+    if opening.mask is not None:
+        crani = np.asarray(opening.mask)
+    else:
+        yy, xx = np.mgrid[:h, :w]
+        cx, cy = g.craniectomy_center_um
+        crani = np.hypot(xx * px - cx, yy * px - cy) <= g.craniectomy_radius_um + 1e-3
     pen = np.zeros((0, 3))
     if len(g.penetrating_um):
         pen = np.column_stack(
@@ -87,7 +97,8 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
     )  # fmt: skip
     return replace(scene, center_um=g.craniectomy_center_um, radius_um=g.craniectomy_radius_um,
                    exit_um=g.thread_exit_um, implant_center_um=g.implant_center_um,
-                   implant_radius_um=g.implant_radius_um, implant_height_um=g.implant_height_um)  # fmt: skip
+                   implant_radius_um=g.implant_radius_um, implant_height_um=g.implant_height_um,
+                   opening=opening)  # fmt: skip
 
 
 def check_plan(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from .._validation import check_bool_mask, check_int_range, check_positive
 from ..config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
@@ -17,7 +20,12 @@ from ..robots import DEFAULT_COLLISION_MARGIN_UM, RobotSpec, get_robot
 from .assemble import build_plan, region_mask
 from .scene import make_scene
 
-__all__ = ["plan_from_avoidance", "DEFAULT_TETHER_CLEARANCE_UM", "DEFAULT_MAX_INCIDENCE_DEG"]
+__all__ = [
+    "plan_from_avoidance",
+    "map_for_margins",
+    "DEFAULT_TETHER_CLEARANCE_UM",
+    "DEFAULT_MAX_INCIDENCE_DEG",
+]
 
 DEFAULT_TETHER_CLEARANCE_UM = 100.0
 """A needle must stay this far from a laid thread (threads are 16-84 um wide, JMIR 2019)."""
@@ -73,7 +81,13 @@ def plan_from_avoidance(
     dura_mode : DuraMode or str, optional
         Default: the avoidance map's.
     margins : SafetyMargins, optional
-        Recorded in the plan (the avoidance map already applied them); default: the map's.
+        Recorded in the plan; default: the map's (``avoidance.margins``, else the
+        defaults). Raised to the robot's needle radius and stage accuracy where they
+        assume less (:meth:`SafetyMargins.for_robot
+        <insertion_planner.SafetyMargins.for_robot>`). When these require more than the
+        map applied, the map's requirement is raised to match before any site is placed
+        (:func:`map_for_margins`): a robot of 1 mm stage error requires about 2 mm more
+        clearance.
     min_spacing_um, depth_um, dura_thickness_um, thread_length_um : float
         See :class:`~insertion_planner.PlannerConfig`.
     weight : (H, W) float in [0, 1], optional
@@ -81,7 +95,9 @@ def plan_from_avoidance(
     surface_height_um : (H, W) float, optional
         Known surface height (z up); default flat.
     craniectomy : (H, W) bool, optional
-        Exposed brain; default the whole image.
+        Exposed brain, any shape: the insertion head is kept from the bone around this
+        very mask (beyond the image counts as bone), and the plan file stores it. Default:
+        the image is a view inside a round opening 25 mm across centred on it.
     tether_clearance_um, max_incidence_deg, skull_thickness_um : float
         See :mod:`insertion_planner.planning.scene`.
     collision_margin_um : float
@@ -120,12 +136,13 @@ def plan_from_avoidance(
     mode = DuraMode.parse(
         dura_mode if dura_mode is not None else getattr(avoidance, "dura_mode", "durectomy")
     )
-    margins = (
-        margins if margins is not None else getattr(avoidance, "margins", None) or SafetyMargins()
-    )
-    if not isinstance(margins, SafetyMargins):
-        raise TypeError(f"margins must be a SafetyMargins, got {type(margins).__name__}")
+    applied = getattr(avoidance, "margins", None) or margins or SafetyMargins()
+    margins = margins if margins is not None else applied
+    for name, value in (("margins", margins), ("avoidance.margins", applied)):
+        if not isinstance(value, SafetyMargins):
+            raise TypeError(f"{name} must be a SafetyMargins, got {type(value).__name__}")
     spec = get_robot(robot)
+    margins = margins.for_robot(spec)
     robot_name = robot if isinstance(robot, str) and not robot.endswith(".json") else spec.name
     config = PlannerConfig(n_threads=n, min_spacing_um=min_spacing_um, depth_um=depth_um,
                            dura_thickness_um=dura_thickness_um, thread_length_um=thread_length_um)  # fmt: skip
@@ -141,6 +158,9 @@ def plan_from_avoidance(
         None
         if craniectomy is None
         else check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=shape)
+    )
+    avoidance = map_for_margins(
+        avoidance, margins, applied=applied, dura_mode=mode, vessels=vessels
     )
     grid = Grid(shape, px, surface_height_um)
     incidence = check_positive(max_incidence_deg, name="max_incidence_deg", allow_zero=True)
@@ -175,3 +195,93 @@ def plan_from_avoidance(
         robot_name=robot_name, dura_mode=mode, weight=w, vessels=vessels, image=image,
         image_sha256=image_sha256(image), strict=strict, seed=seed, parameters=params,
     )  # fmt: skip
+
+
+def _requirement_offset_um(want: SafetyMargins, applied: SafetyMargins, mode: DuraMode) -> float:
+    """The most ``want`` requires beyond ``applied`` anywhere, um (0 when never more)."""
+    extra = max(
+        float(want.required_um(mode)) - float(applied.required_um(mode)),
+        float(want.required_um(mode, np.inf)) - float(applied.required_um(mode, np.inf)),
+    )
+    extra += max(0.0, want.low_confidence_extra_um - applied.low_confidence_extra_um)
+    return max(extra, 0.0)
+
+
+def map_for_margins(
+    avoidance: Any,
+    margins: SafetyMargins,
+    *,
+    applied: SafetyMargins | None = None,
+    dura_mode: DuraMode | str = "durectomy",
+    vessels: Any = None,
+) -> Any:
+    """The avoidance map under ``margins``, when these require more than the map applied.
+
+    A map built for a 10 um stage must not plan for a robot of 1 mm stage error. When
+    ``margins`` require more clearance than ``applied`` (the map's margins), the map is
+    rebuilt from ``vessels`` with ``margins`` (exact: :func:`~insertion_planner.build_avoidance_map`)
+    when ``vessels`` is a ``VesselMap``; otherwise its required clearance is raised by the
+    largest difference, ``allowed`` keeps only pixels meeting it, and pixels within that
+    difference (plus a pixel) of one the detectability floor forbids (``undetectable``)
+    are forbidden too (the floor's reach grows with the requirement). Otherwise
+    ``avoidance`` is returned unchanged.
+
+    Parameters
+    ----------
+    avoidance : AvoidanceMap or any object with (H, W) ``clearance_um``, ``required_um``,
+        ``allowed`` and ``pixel_size_um``
+    margins : SafetyMargins
+        What the plan requires.
+    applied : SafetyMargins, optional
+        What the map applied; default ``avoidance.margins``, else the defaults.
+    dura_mode : DuraMode or str
+    vessels : VesselMap, optional
+
+    Returns
+    -------
+    The map (same type when it is a dataclass).
+
+    Examples
+    --------
+    >>> from insertion_planner.robots import get_robot
+    >>> amap = SimpleNamespace(clearance_um=np.array([[100.0, 3000.0]]), required_um=np.full((1, 2), 86.5),
+    ...                        allowed=np.ones((1, 2), bool), pixel_size_um=12.0)
+    >>> sloppy = get_robot({"base": "R1-2019", "name": "sloppy", "stage_accuracy_um": 1000.0})
+    >>> out = map_for_margins(amap, SafetyMargins().for_robot(sloppy))
+    >>> out.required_um.round(1).tolist(), out.allowed.tolist()
+    ([[2062.0, 2062.0]], [[False, True]])
+    """
+    mode = DuraMode.parse(dura_mode)
+    base = (
+        applied if applied is not None else getattr(avoidance, "margins", None) or SafetyMargins()
+    )
+    extra = _requirement_offset_um(margins, base, mode)
+    if extra <= 1e-9:
+        return avoidance
+    if (
+        vessels is not None
+        and hasattr(vessels, "detectable_diameter_um")
+        and hasattr(vessels, "graph")
+    ):
+        from ..avoidance import build_avoidance_map
+
+        return build_avoidance_map(vessels, dura_mode=mode, margins=margins)
+    clear = np.asarray(avoidance.clearance_um)
+    req = np.asarray(avoidance.required_um)
+    required = (req + np.asarray(extra, req.dtype)).astype(req.dtype)
+    allowed = np.asarray(avoidance.allowed, bool) & (clear >= required)
+    changes: dict[str, Any] = {"required_um": required, "allowed": allowed}
+    blind = getattr(avoidance, "undetectable", None)
+    if blind is not None and np.asarray(blind).any():
+        px = float(avoidance.pixel_size_um)
+        near = ndimage.distance_transform_edt(~np.asarray(blind, bool)) * px <= extra + px
+        changes["undetectable"] = np.asarray(blind, bool) | (allowed & near)
+        changes["allowed"] = allowed & ~near
+    if hasattr(avoidance, "margins"):
+        changes["margins"] = margins
+    for v in changes.values():
+        if isinstance(v, np.ndarray):
+            v.setflags(write=False)
+    if dataclasses.is_dataclass(avoidance) and not isinstance(avoidance, type):
+        return dataclasses.replace(avoidance, **changes)
+    return SimpleNamespace(**{**vars(avoidance), **changes})

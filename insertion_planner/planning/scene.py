@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 from .._validation import check_bool_mask, check_positive
 from ..frames import Grid
 from ..robots import DEFAULT_COLLISION_MARGIN_UM, RobotSpec, head_standoff_um
+from .opening import Opening
 
 __all__ = [
     "Scene",
@@ -61,9 +62,10 @@ class Scene:
     craniectomy : (H, W) bool
         Pixels inside the craniectomy (exposed brain).
     center_um : (x, y)
-        Centre of the craniectomy (equivalent disc).
+        Centre of the smallest disc about the opening's centroid holding it: where the
+        implant and the thread exit are laid out from (never a safety test).
     radius_um : float
-        Radius of the equivalent disc.
+        Radius of that disc.
     rim_z_um : float
         Height of the skull rim: highest surface point plus the skull thickness (for
         collision checks; the tethers start lower, at the implant's thread exit).
@@ -81,6 +83,9 @@ class Scene:
     collision_margin_um : float
         Distance the head and free needle keep from the skull rim and the implant.
     implant_radius_um, implant_height_um : float
+    opening : Opening
+        The real opening (:mod:`~insertion_planner.planning.opening`): the one
+        distance-to-bone rule of the head keep-out, shared with the robot simulator.
     """
 
     grid: Grid
@@ -102,6 +107,13 @@ class Scene:
     collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM
     implant_radius_um: float = IMPLANT_RADIUS_UM
     implant_height_um: float = IMPLANT_HEIGHT_UM
+    opening: Opening = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.opening is None:  # a scene built by hand: its disc is the opening
+            circle = Opening.circle(self.center_um, self.radius_um,
+                                    pixel_size_um=self.grid.pixel_size_um)  # fmt: skip
+            object.__setattr__(self, "opening", circle)
 
 
 def make_scene(
@@ -126,10 +138,11 @@ def make_scene(
     ----------
     grid : Grid
     craniectomy : (H, W) bool, optional
-        Exposed brain. The scene records the smallest disc around the mask's centroid
-        holding it (the rim). Default: the image is a view inside an opening centred on
-        it, ``DEFAULT_CRANIECTOMY_DIAMETER_UM`` across (or the disc inscribed in the image
-        when that is larger).
+        Exposed brain: the real opening, whatever its shape, checked exactly by the head
+        keep-out (beyond the image counts as bone). The smallest disc around the mask's
+        centroid holding it lays out the implant. Default: the image is a view inside a
+        round opening centred on it, ``DEFAULT_CRANIECTOMY_DIAMETER_UM`` across (or the
+        disc inscribed in the image when that is larger).
     toward_rc : (row, col), optional
         The target (usually the centroid of the target region): the implant sits beside
         the craniectomy on the side away from it, so it does not block the insertion head
@@ -159,13 +172,11 @@ def make_scene(
         center = ((w - 1) * px / 2.0, (h - 1) * px / 2.0)
         radius = max(min(h, w) * px, DEFAULT_CRANIECTOMY_DIAMETER_UM) / 2.0
         mask = np.hypot(xx * px - center[0], yy * px - center[1]) <= radius
+        opening = Opening.circle(center, radius, pixel_size_um=px)
     else:
         mask = check_bool_mask(np.asarray(craniectomy), name="craniectomy", shape=grid.shape)
-        if not mask.any():
-            raise ValueError("craniectomy must mark at least one pixel, got an empty mask")
-        rr, cc = np.nonzero(mask)
-        center = (float(cc.mean() * px), float(rr.mean() * px))
-        radius = float(np.hypot(cc * px - center[0], rr * px - center[1]).max()) + px / 2
+        opening = Opening.from_mask(mask, pixel_size_um=px)
+        center, radius = opening.center_um, opening.radius_um
     mask = np.array(mask, bool)
     mask.setflags(write=False)
     skull = check_positive(skull_thickness_um, name="skull_thickness_um")
@@ -195,7 +206,7 @@ def make_scene(
         tether_clearance_um=check_positive(tether_clearance_um, name="tether_clearance_um", allow_zero=True),
         max_tilt_rad=float(max_tilt_rad), max_incidence_rad=float(max_incidence_rad), penetrating=pen,
         robot=robot, collision_margin_um=check_positive(collision_margin_um, name="collision_margin_um",
-                                                        allow_zero=True),
+                                                        allow_zero=True), opening=opening,
     )  # fmt: skip
 
 
@@ -347,18 +358,41 @@ def _segment_point_distance(
 def head_slack_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
     """How far (n,) each site's insertion head stays beyond the collision margin, um.
 
-    The head is checked at full insertion depth against the skull rim (a wall along the
-    craniectomy circle, ``rim_z_um`` high) and the implant (a cylinder), as the robot
-    simulator does: the horizontal distance from the head's lower end to each obstacle
-    edge minus :func:`~insertion_planner.robots.head_standoff_um` for the obstacle's
-    height above that end; the free needle (head to dura) must also keep the margin plus
-    its radius from both. Negative where the head would collide; ``inf`` without a robot.
+    The head is checked at full insertion depth against the skull rim (a wall over the
+    bone outside the real opening, ``rim_z_um`` high: :meth:`Opening.edge_distance_um
+    <insertion_planner.planning.opening.Opening.edge_distance_um>`, the rule the robot
+    simulator's skull collision asks too) and the implant (a cylinder): the horizontal
+    distance from the head's lower end to the bone edge (or the implant) minus
+    :func:`~insertion_planner.robots.head_standoff_um` for the obstacle's height above that
+    end; the free needle (head to dura) must also keep the margin plus its radius from
+    both, inside the opening along its whole length. Negative where the head would
+    collide; ``inf`` without a robot.
+
+    Parameters
+    ----------
+    scene : Scene
+    rc : (n, 2) float
+        Sites (row, col).
+
+    Returns
+    -------
+    (n,) float
+        Micrometres.
+
+    Examples
+    --------
+    >>> from insertion_planner.robots import get_robot
+    >>> m = np.zeros((600, 600), bool); m[50:550, 50:550] = True   # a 10 mm square at 20 um
+    >>> s = make_scene(Grid((600, 600), 20.0), craniectomy=m, robot=get_robot("R1-2019"))
+    >>> head_slack_um(s, [[300, 300], [300, 100]]).round(1).tolist()  # 4990 and 1010 um from bone
+    [2034.6, -1945.4]
     """
     pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
     out = np.full(len(pts), np.inf)
     robot = scene.robot
     if robot is None or not len(pts):
         return out
+    opening = scene.opening
     m = scene.collision_margin_um
     entry = scene.grid.to_um(pts)
     d = needle_directions(scene, pts)
@@ -366,12 +400,10 @@ def head_slack_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
     bottom = entry + (robot.needle_stickout_um - scene.depth_um) * up
     top = entry + scene.dura_thickness_um * up  # the needle enters tissue here
     tilt = np.arccos(np.clip(up[:, 2], -1.0, 1.0))
-    c = np.asarray(scene.center_um)
-    # skull rim: a wall outside the circle, its top at rim_z_um
-    g_skull = scene.radius_um - np.linalg.norm(bottom[:, :2] - c, axis=1)
+    # skull rim: a wall over the bone, its top at rim_z_um
+    g_skull = opening.edge_distance_um(bottom[:, :2])
     need = head_standoff_um(robot, scene.rim_z_um - bottom[:, 2], margin_um=m, tilt_rad=tilt)
-    needle_in = scene.radius_um - np.maximum(np.linalg.norm(bottom[:, :2] - c, axis=1),
-                                             np.linalg.norm(top[:, :2] - c, axis=1))  # fmt: skip
+    needle_in = _free_needle_inside_um(opening, bottom, top)
     out = np.minimum(g_skull - need, needle_in - m - robot.needle_radius_um)
     if scene.implant_radius_um > 0 and scene.implant_height_um > 0:
         ic = np.asarray(scene.implant_center_um)
@@ -383,6 +415,27 @@ def head_slack_um(scene: Scene, rc: ArrayLike) -> NDArray[np.float64]:
             _segment_point_distance(bottom[:, :2], top[:, :2], ic[:2]) - scene.implant_radius_um
         )
         out = np.minimum(out, np.minimum(g_imp - need, needle_out - m - robot.needle_radius_um))
+    return out
+
+
+def _free_needle_inside_um(
+    opening: Opening, bottom: NDArray[np.float64], top: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Smallest distance (n,) inside the opening along each free needle's plan view.
+
+    The segments bottom -> top are sampled at most half a pixel apart; the distance to
+    the edge changes by at most the sample gap, so half of it is taken off.
+    """
+    span = np.linalg.norm(top[:, :2] - bottom[:, :2], axis=1)
+    longest = float(span.max(initial=0.0))
+    # a circle's edge distance is concave along a segment: its ends hold the minimum
+    step = max(longest, 1.0) if opening.is_circle else 0.5 * opening.pixel_size_um
+    k = int(np.clip(np.ceil(longest / step), 1, 4096)) + 1
+    s = np.linspace(0.0, 1.0, k)
+    pts = bottom[:, None, :2] + s[None, :, None] * (top - bottom)[:, None, :2]
+    inside = opening.edge_distance_um(pts.reshape(-1, 2)).reshape(len(bottom), k)
+    gap = span / (k - 1) if k > 1 else np.zeros(len(bottom))
+    out: NDArray[np.float64] = inside.min(axis=1) - (0.0 if opening.is_circle else 0.5) * gap
     return out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from ..planning.opening import plan_opening
 from ..robots import RobotSpec
 from .clearance import path_clearance, vessel_capsules
 from .collision import Obstacles, build_obstacles, head_points, obstacle_distances
@@ -134,8 +135,7 @@ def make_scene(
         pia = float(np.median(z))
     top = z_max + float(g.skull_thickness_um)
     obstacles = build_obstacles(
-        craniectomy_center_um=g.craniectomy_center_um, craniectomy_radius_um=g.craniectomy_radius_um,
-        skull_top_z_um=top, skull_bottom_z_um=z_min - dura - 1000.0,
+        opening=plan_opening(plan), skull_top_z_um=top, skull_bottom_z_um=z_min - dura - 1000.0,
         implant_center_um=g.implant_center_um, implant_radius_um=g.implant_radius_um,
         implant_height_um=g.implant_height_um,
     )  # fmt: skip
@@ -152,13 +152,14 @@ def make_scene(
     if len(capsules):
         top = max(top, float(capsules[:, [2, 5]].max() + capsules[:, 6].max()))
     # a thread never needs less than the plan's margin model asks of the smallest vessel,
-    # with the needle of the robot that inserts it (a file may say otherwise)
+    # with the needle and the stage accuracy of the robot that inserts it (a file may say
+    # otherwise): each thread's requirement grows by what this robot adds to the plan's
     floor = extra = 0.0
     margins = getattr(plan, "margins", None)
     if margins is not None:
-        extra = max(0.0, robot.needle_radius_um - margins.needle_radius_um)
-        needle = max(robot.needle_radius_um, margins.needle_radius_um)
-        floor = float(margins.replace(needle_radius_um=needle).required_um(plan.dura_mode))
+        mine = margins.for_robot(robot)
+        floor = float(mine.required_um(plan.dura_mode))
+        extra = max(0.0, floor - float(margins.required_um(plan.dura_mode)))
     return SimulationScene(
         robot=robot, capsules=capsules,
         obstacles=obstacles, surface=g.surface, pia_z_um=pia, skull_top_z_um=top,
@@ -290,7 +291,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     )
     tether_len = np.array([np.linalg.norm(np.diff(np.asarray(t.tether_um, float).reshape(-1, 3), axis=0),
                                           axis=1).sum() for t in threads])  # fmt: skip
-    names = list(scene.obstacles.meshes)
+    names = list(scene.obstacles.names)
     on_map: list[str | None] = [None] * n
     judged_clear, judged_required = clear, required
     if scene.site_map is not None:

@@ -1,12 +1,16 @@
 """Collision geometry: the skull rim, the implant and the insertion head.
 
-The skull rim around the craniectomy is an annulus and the implant a cylinder (trimesh
-meshes). The insertion head is a cone (or cylinder) around the needle, checked at the
-lowest pose of each insertion (needle at full depth): the head only moves along the
-needle axis while inserting and widens upwards, so that pose, extended upwards by the
-head length, covers every pose of the descent. Distances are signed distances from
-points sampled on the head surface and along the free needle to each obstacle, computed
-with open3d's ``RaycastingScene`` built once per call.
+The skull rim is a wall over the bone around the craniectomy, its top at the rim height:
+its distance is :meth:`Opening.wall_distance_um
+<insertion_planner.planning.opening.Opening.wall_distance_um>`, built on the same
+distance-to-bone rule as the planner's head keep-out (the real opening mask when the plan
+stores one, so a square or elliptic opening is checked as it is, never as a disc). The
+implant is a cylinder (a trimesh mesh, queried with open3d's ``RaycastingScene``). The
+insertion head is a cone (or cylinder) around the needle, checked at the lowest pose of
+each insertion (needle at full depth): the head only moves along the needle axis while
+inserting and widens upwards, so that pose, extended upwards by the head length, covers
+every pose of the descent. Distances are signed distances from points sampled on the head
+surface and along the free needle to each obstacle.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..planning.opening import Opening
 from ..robots import RobotSpec
 
 __all__ = ["Obstacles", "build_obstacles", "head_points", "obstacle_distances"]
@@ -27,121 +32,123 @@ OBSTACLE_NAMES = ("skull", "implant")
 
 @dataclass(frozen=True, eq=False)
 class Obstacles:
-    """Obstacle meshes (trimesh) and their open3d raycasting scenes.
+    """The skull rim (the opening and the rim's heights) and the implant mesh.
 
     Attributes
     ----------
-    meshes : dict of str to trimesh.Trimesh
-        ``"skull"`` (the rim around the craniectomy) and ``"implant"``, in um.
-    scenes : dict of str to open3d.t.geometry.RaycastingScene
+    opening : Opening
+        The craniectomy; the rim is the bone outside it.
+    skull_top_z_um, skull_bottom_z_um : float
+        Heights of the rim's top and bottom.
+    implant : trimesh.Trimesh or None
+        The implant cylinder (um), None without an implant.
+    implant_scene : open3d.t.geometry.RaycastingScene or None
+    implant_bounds : (x, y, r_in, r_out, z_low, z_high) or None
+        The implant's round envelope (for the distance lower bound).
     """
 
-    meshes: dict[str, Any]
-    scenes: dict[str, Any]
-    bounds: dict[str, tuple[float, float, float, float, float, float]]
+    opening: Opening
+    skull_top_z_um: float
+    skull_bottom_z_um: float
+    implant: Any = None
+    implant_scene: Any = None
+    implant_bounds: tuple[float, float, float, float, float, float] | None = None
 
-    def lower_bound(self, name: str, points: NDArray[np.float64]) -> NDArray[np.float64]:
-        """A lower bound (n,) of the distance from points (n, 3) to obstacle ``name``.
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The obstacles, in the column order of :func:`obstacle_distances`."""
+        return OBSTACLE_NAMES if self.implant is not None else OBSTACLE_NAMES[:1]
 
-        Each obstacle is a ring (x, y, r_in, r_out, z_low, z_high) about a vertical
-        axis, r_in = 0 for a solid cylinder; the bound is exact for the round shape.
+    def lower_bound(self, points: NDArray[np.float64]) -> NDArray[np.float64]:
+        """A lower bound (n,) of the distance from points (n, 3) to the implant.
+
+        The implant's envelope is a ring (x, y, r_in, r_out, z_low, z_high) about a vertical
+        axis (r_in = 0: a solid cylinder); the bound is exact for the round shape.
         """
-        cx, cy, r_in, r_out, z_lo, z_hi = self.bounds[name]
+        if self.implant_bounds is None:
+            return np.full(len(points), np.inf)
+        cx, cy, r_in, r_out, z_lo, z_hi = self.implant_bounds
         rho = np.hypot(points[:, 0] - cx, points[:, 1] - cy)
         dr = np.maximum(np.maximum(r_in - rho, rho - r_out), 0.0)
         dz = np.maximum(np.maximum(z_lo - points[:, 2], points[:, 2] - z_hi), 0.0)
-        return np.hypot(dr, dz)
+        out: NDArray[np.float64] = np.hypot(dr, dz)
+        return out
 
 
 def build_obstacles(
     *,
-    craniectomy_center_um: ArrayLike,
-    craniectomy_radius_um: float,
+    opening: Opening,
     skull_top_z_um: float,
     skull_bottom_z_um: float,
     implant_center_um: ArrayLike | None = None,
     implant_radius_um: float = 0.0,
     implant_height_um: float = 0.0,
-    skull_width_um: float = 30_000.0,
     sections: int = 128,
 ) -> Obstacles:
-    """Meshes of the skull rim and the implant, with raycasting scenes for distance queries.
+    """The skull rim around ``opening`` and the implant mesh, ready for distance queries.
 
     Parameters
     ----------
-    craniectomy_center_um : (2,) float
-        (x, y) of the craniectomy centre.
-    craniectomy_radius_um : float
+    opening : Opening
+        The craniectomy (:class:`~insertion_planner.planning.opening.Opening`: the real
+        mask, or a circle).
     skull_top_z_um, skull_bottom_z_um : float
         Heights of the top and bottom of the skull rim.
     implant_center_um : (3,) float, optional
         Centre of the implant's base; None or a zero radius for no implant.
     implant_radius_um, implant_height_um : float
-    skull_width_um : float
-        How far the modelled rim extends outwards from the craniectomy edge.
     sections : int
-        Polygon sides of the round meshes (the inner rim polygon is circumscribed, so
-        the modelled opening is never larger than the real one).
+        Polygon sides of the implant mesh (circumscribed: never smaller than the implant).
 
     Returns
     -------
     Obstacles
 
+    Raises
+    ------
+    ValueError
+        ``skull_top_z_um`` is not above ``skull_bottom_z_um``.
+    TypeError
+        ``opening`` is not an Opening.
+
     Examples
     --------
-    >>> ob = build_obstacles(craniectomy_center_um=(0, 0), craniectomy_radius_um=10000,
-    ...                      skull_top_z_um=6000, skull_bottom_z_um=-1000)
-    >>> sorted(ob.meshes), bool(ob.meshes["skull"].is_watertight)
-    (['skull'], True)
+    >>> ob = build_obstacles(opening=Opening.circle((0, 0), 10000), skull_top_z_um=6000,
+    ...                      skull_bottom_z_um=-1000)
+    >>> ob.names
+    ('skull',)
     """
-    import open3d as o3d
-    import trimesh
-
-    cx, cy = (float(v) for v in np.asarray(craniectomy_center_um, dtype=np.float64)[:2])
-    height = float(skull_top_z_um) - float(skull_bottom_z_um)
-    if height <= 0:
+    if not isinstance(opening, Opening):
+        raise TypeError(f"opening must be an Opening, got {type(opening).__name__}")
+    top, bottom = float(skull_top_z_um), float(skull_bottom_z_um)
+    if not top > bottom:
         raise ValueError(
             f"skull_top_z_um must be above skull_bottom_z_um, got {skull_top_z_um} and {skull_bottom_z_um}"
         )
-    # circumscribe the inner polygon: its edges touch the real opening from outside
-    r_in = float(craniectomy_radius_um) / math.cos(math.pi / sections)
-    skull = trimesh.creation.annulus(r_in, r_in + skull_width_um, height=height, sections=sections)
-    skull.apply_translation([cx, cy, (skull_top_z_um + skull_bottom_z_um) / 2])
-    meshes: dict[str, Any] = {"skull": skull}
-    bounds = {
-        "skull": (
-            cx,
-            cy,
-            float(craniectomy_radius_um),
-            r_in + skull_width_um,
-            float(skull_bottom_z_um),
-            float(skull_top_z_um),
-        )
-    }
-    if implant_center_um is not None and implant_radius_um > 0 and implant_height_um > 0:
-        ic = np.asarray(implant_center_um, dtype=np.float64)
-        r_out = float(implant_radius_um) / math.cos(math.pi / sections)
-        implant = trimesh.creation.cylinder(r_out, height=implant_height_um, sections=sections)
-        implant.apply_translation([ic[0], ic[1], ic[2] + implant_height_um / 2])
-        meshes["implant"] = implant
-        bounds["implant"] = (
-            float(ic[0]),
-            float(ic[1]),
-            0.0,
-            r_out,
-            float(ic[2]),
-            float(ic[2] + implant_height_um),
-        )
-    scenes = {}
-    for name, mesh in meshes.items():
-        scene = o3d.t.geometry.RaycastingScene()
-        # open3d's stub marks Tensor's dtype and device as required; both default at runtime.
-        scene.add_triangles(
-            o3d.core.Tensor(np.asarray(mesh.vertices, dtype=np.float32)),  # type: ignore[call-overload]
-            o3d.core.Tensor(np.asarray(mesh.faces, dtype=np.uint32)),  # type: ignore[call-overload]
-        )
-        scenes[name] = scene
-    return Obstacles(meshes, scenes, bounds)
+    if implant_center_um is None or not implant_radius_um > 0 or not implant_height_um > 0:
+        return Obstacles(opening, top, bottom)
+    import open3d as o3d
+    import trimesh
+
+    ic = np.asarray(implant_center_um, dtype=np.float64)
+    r_out = float(implant_radius_um) / math.cos(math.pi / sections)
+    implant = trimesh.creation.cylinder(r_out, height=implant_height_um, sections=sections)
+    implant.apply_translation([ic[0], ic[1], ic[2] + implant_height_um / 2])
+    bounds = (
+        float(ic[0]),
+        float(ic[1]),
+        0.0,
+        r_out,
+        float(ic[2]),
+        float(ic[2] + implant_height_um),
+    )
+    scene = o3d.t.geometry.RaycastingScene()
+    # open3d's stub marks Tensor's dtype and device as required; both default at runtime.
+    scene.add_triangles(
+        o3d.core.Tensor(np.asarray(implant.vertices, dtype=np.float32)),  # type: ignore[call-overload]
+        o3d.core.Tensor(np.asarray(implant.faces, dtype=np.uint32)),  # type: ignore[call-overload]
+    )
+    return Obstacles(opening, top, bottom, implant, scene, bounds)
 
 
 def head_points(
@@ -235,10 +242,12 @@ def obstacle_distances(
 ) -> NDArray[np.float64]:
     """Smallest signed distance (um) from each point set to each obstacle.
 
-    Only points within ``horizon_um`` of an obstacle's round envelope are queried; for
-    the others the distance to the envelope is a lower bound. A returned value below
-    ``horizon_um`` is therefore exact (up to the sampling), and a larger one means "at
-    least this far".
+    The skull rim's distance is :meth:`Opening.wall_distance_um
+    <insertion_planner.planning.opening.Opening.wall_distance_um>` at every point (the
+    planner's rule). For the implant only points within ``horizon_um`` of its round
+    envelope are queried on the mesh; for the others the distance to the envelope is a
+    lower bound, so a value below ``horizon_um`` is exact (up to the sampling) and a
+    larger one means "at least this far".
 
     Parameters
     ----------
@@ -252,31 +261,37 @@ def obstacle_distances(
     Returns
     -------
     (n, k) float
-        One column per obstacle in ``obstacles.meshes`` order; negative inside.
+        One column per obstacle in ``obstacles.names`` order; negative inside.
 
     Examples
     --------
-    >>> ob = build_obstacles(craniectomy_center_um=(0, 0), craniectomy_radius_um=10000,
-    ...                      skull_top_z_um=6000, skull_bottom_z_um=-1000)
+    >>> ob = build_obstacles(opening=Opening.circle((0, 0), 10000), skull_top_z_um=6000,
+    ...                      skull_bottom_z_um=-1000)
     >>> d = obstacle_distances(ob, [[[9000.0, 0, 0], [0, 0, 0]]], [0.0, 0.0])
-    >>> round(float(d[0, 0]), -1)  # 1,000 um to the rim (its polygon is circumscribed)
+    >>> float(d[0, 0])  # 1,000 um to the rim
     1000.0
     """
-    import open3d as o3d
-
     pts = np.asarray(points, dtype=np.float64)
     rad = np.asarray(radius, dtype=np.float64)
     n, m = pts.shape[:2]
     flat = pts.reshape(-1, 3)
     rad_flat = np.broadcast_to(rad[None, :], (n, m)).reshape(-1)
-    out = np.empty((n, len(obstacles.scenes)))
-    for j, (name, scene) in enumerate(obstacles.scenes.items()):
-        gap = obstacles.lower_bound(name, flat)
+    out = np.empty((n, len(obstacles.names)))
+    skull = obstacles.opening.wall_distance_um(
+        flat, top_z_um=obstacles.skull_top_z_um, bottom_z_um=obstacles.skull_bottom_z_um
+    )
+    out[:, 0] = (skull - rad_flat).reshape(n, m).min(axis=1) if m else np.inf
+    if obstacles.implant_scene is not None:
+        import open3d as o3d
+
+        gap = obstacles.lower_bound(flat)
         dist = gap - rad_flat
         near = np.flatnonzero(gap <= horizon_um)
         if len(near):
             query = o3d.core.Tensor(flat[near].astype(np.float32))  # type: ignore[call-overload]
-            exact = scene.compute_signed_distance(query).numpy().astype(np.float64)
+            exact = (
+                obstacles.implant_scene.compute_signed_distance(query).numpy().astype(np.float64)
+            )
             dist[near] = exact - rad_flat[near]
-        out[:, j] = dist.reshape(n, m).min(axis=1)
+        out[:, 1] = dist.reshape(n, m).min(axis=1) if m else np.inf
     return out

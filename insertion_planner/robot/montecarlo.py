@@ -15,23 +15,50 @@ Each sample moves the whole needle path rigidly by an error vector (um), the sum
 A sample *breaches* when the moved path's clearance to the nearest vessel edge, less
 the needle radius, falls below the base tissue margin (``SafetyMargins.base_margin_um``,
 50 um after Kozai 2010): the needle's own surface then comes closer to a vessel than
-the tissue margin the plan exists to keep. Clearances are exact segment-to-capsule
-distances against the ``k`` vessels nearest each planned path.
+the tissue margin the plan exists to keep.
+
+Every vessel a moved path could reach is checked. Moving a path by ``e`` changes its
+distance to any capsule by at most ``|e|``. If the moved path lies ``u`` from some capsule
+(the one nearest its moved entry point; never more than ``d0 + |e|``, ``d0`` the planned
+path's clearance), a capsule farther than ``u + |e|`` from the planned path lies farther
+than ``u`` from the moved one and cannot be its nearest; each sample is measured (exact
+segment-to-capsule distances) against every capsule within that bound, which grows with
+the sampled error. The clearance of every
+sample is therefore exact, and the probability is exactly what a loop over every capsule
+gives for the same samples. It is a binomial estimate: its standard error is
+``sqrt(p (1 - p) / n_samples)`` (:func:`breach_standard_error`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
 
 from .._validation import check_positive
-from .clearance import nearest_capsules, segment_distance
+from .clearance import segment_distance
 
-__all__ = ["BrainMotion", "motion_residual_um", "breach_probability"]
+__all__ = [
+    "BrainMotion",
+    "motion_residual_um",
+    "positioning_errors",
+    "breach_probability",
+    "breach_standard_error",
+]
+
+_BLOCK = 512
+"""Samples measured together (sorted by their bound, so a block's capsules are few)."""
+_BUDGET = 2_000_000
+"""Largest number of segment distances computed at once."""
+_FEW = 32
+"""Capsules per sample below which the bound ``d0 + 2 |e|`` is not tightened."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +137,61 @@ def motion_residual_um(
     return out
 
 
+def positioning_errors(
+    n: int,
+    n_samples: int,
+    *,
+    stage_accuracy_um: float,
+    registration_error_um: float,
+    tracking_rate_hz: float,
+    tracking_latency_s: float,
+    motion: BrainMotion | None = None,
+    deflection_sigma_um: ArrayLike = 0.0,
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    """Rigid error vectors (n, n_samples, 3) of the needle paths, um.
+
+    Drawn in a fixed order (stage, registration, deflection, motion phases and ages,
+    motion headings), so a seed gives the same samples whatever the sigmas: the stage
+    term is ``stage_accuracy_um`` times the same standard normals (common random numbers
+    across stage errors).
+
+    Examples
+    --------
+    >>> e = positioning_errors(2, 5000, stage_accuracy_um=10.0, registration_error_um=0.0,
+    ...                        tracking_rate_hz=21.0, tracking_latency_s=0.03,
+    ...                        motion=BrainMotion(0.0, 0.25, 0.0), rng=np.random.default_rng(0))
+    >>> e.shape, round(float(e[..., 2].std()), 0)
+    ((2, 5000, 3), 10.0)
+    """
+    motion = motion or BrainMotion()
+    defl = np.broadcast_to(np.asarray(deflection_sigma_um, dtype=np.float64), (n,))
+    err = rng.normal(0.0, stage_accuracy_um, (n, n_samples, 3))
+    err[..., :2] += rng.normal(0.0, registration_error_um, (n, n_samples, 2))
+    err[..., :2] += rng.normal(0.0, 1.0, (n, n_samples, 2)) * defl[:, None, None]
+    residual = motion_residual_um(motion, (n, n_samples), tracking_rate_hz=tracking_rate_hz,
+                                  tracking_latency_s=tracking_latency_s, rng=rng)  # fmt: skip
+    heading = rng.uniform(0.0, 2 * math.pi, (n, n_samples))
+    lat = motion.lateral_fraction
+    err[..., 0] += residual * lat * np.cos(heading)
+    err[..., 1] += residual * lat * np.sin(heading)
+    err[..., 2] += residual * math.sqrt(max(1.0 - lat * lat, 0.0))
+    return err
+
+
+def breach_standard_error(probability: ArrayLike, n_samples: int) -> NDArray[np.float64]:
+    """Binomial standard error ``sqrt(p (1 - p) / n)`` of a Monte Carlo probability.
+
+    Examples
+    --------
+    >>> breach_standard_error([0.0, 0.3], 1000).round(4).tolist()
+    [0.0, 0.0145]
+    """
+    p = np.asarray(probability, dtype=np.float64)
+    out: NDArray[np.float64] = np.sqrt(p * (1.0 - p) / max(int(n_samples), 1))
+    return out
+
+
 def breach_probability(
     entries_um: ArrayLike,
     directions: ArrayLike,
@@ -126,11 +208,15 @@ def breach_probability(
     motion: BrainMotion | None = None,
     deflection_sigma_um: ArrayLike = 0.0,
     dura_thickness_um: ArrayLike = 0.0,
-    k: int = 8,
     rng: np.random.Generator,
     progress: bool | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Probability that each needle path breaches its base margin under positioning errors.
+
+    Every capsule a moved path could reach is checked (see the module notes), so the
+    estimate equals a loop over all capsules for the same samples, and grows with the
+    error as long as larger errors carry the needle into vessels. Its standard error is
+    :func:`breach_standard_error` (binomial, ``sqrt(p (1 - p) / n_samples)``).
 
     Parameters
     ----------
@@ -150,9 +236,8 @@ def breach_probability(
         One-sigma lateral puncture deflection per thread.
     dura_thickness_um : float or (n,) float
         Length of each path checked above its entry, along the needle axis.
-    k : int
-        Vessels considered per thread (the k nearest the planned path).
     rng : numpy.random.Generator
+        The samples are :func:`positioning_errors` drawn from it.
     progress : bool or None
         Show a progress bar; None shows one on a terminal when the run is long.
 
@@ -174,53 +259,102 @@ def breach_probability(
     >>> bool(0.0 < p[0] < 0.5), float(p[1])
     (True, 0.0)
     """
-    motion = motion or BrainMotion()
     e = np.atleast_2d(np.asarray(entries_um, dtype=np.float64))
     d = np.atleast_2d(np.asarray(directions, dtype=np.float64))
     n = len(e)
     depth = np.broadcast_to(np.asarray(depths_um, dtype=np.float64), (n,))
-    defl = np.broadcast_to(np.asarray(deflection_sigma_um, dtype=np.float64), (n,))
     caps = np.asarray(capsules, dtype=np.float64).reshape(-1, 7)
     s = int(n_samples)
     prob = np.zeros(n)
     p05 = np.full(n, np.inf)
     if n == 0 or s <= 0:
         return prob, p05
-    # error vectors (n, s, 3), drawn in a fixed order so results depend only on the seed
-    err = rng.normal(0.0, stage_accuracy_um, (n, s, 3))
-    err[..., :2] += rng.normal(0.0, registration_error_um, (n, s, 2))
-    err[..., :2] += rng.normal(0.0, 1.0, (n, s, 2)) * defl[:, None, None]
-    residual = motion_residual_um(motion, (n, s), tracking_rate_hz=tracking_rate_hz,
-                                  tracking_latency_s=tracking_latency_s, rng=rng)  # fmt: skip
-    heading = rng.uniform(0.0, 2 * math.pi, (n, s))
-    lat = motion.lateral_fraction
-    err[..., 0] += residual * lat * np.cos(heading)
-    err[..., 1] += residual * lat * np.sin(heading)
-    err[..., 2] += residual * math.sqrt(max(1.0 - lat * lat, 0.0))
+    err = positioning_errors(n, s, stage_accuracy_um=stage_accuracy_um,
+                             registration_error_um=registration_error_um,
+                             tracking_rate_hz=tracking_rate_hz, tracking_latency_s=tracking_latency_s,
+                             motion=motion, deflection_sigma_um=deflection_sigma_um, rng=rng)  # fmt: skip
     if len(caps) == 0:
         return prob, p05
-    near = nearest_capsules(e, d, depth, caps, k=k, dura_thickness_um=dura_thickness_um)
-    p0 = e - np.broadcast_to(np.asarray(dura_thickness_um, dtype=np.float64), (n,))[:, None] * d
+    above = np.broadcast_to(np.asarray(dura_thickness_um, dtype=np.float64), (n,))
+    p0 = e - above[:, None] * d
     p1 = e + depth[:, None] * d
     threshold = base_margin_um + needle_radius_um
-    kk = near.shape[1]
-    chunk = max(1, int(2_000_000 // max(s * kk, 1)))
-    starts = range(0, n, chunk)
+    threads: Any = range(n)
     if progress is None:
-        progress = n * s * kk > 20_000_000 and sys.stderr.isatty()
+        progress = n * s > 2_000_000 and sys.stderr.isatty()
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc="Monte Carlo", unit="chunk", leave=False)
-    for lo in starts:
-        sl = slice(lo, lo + chunk)
-        c = caps[near[sl]]  # (m, kk, 7)
-        q0, q1, rad = c[:, None, :, 0:3], c[:, None, :, 3:6], c[:, None, :, 6]
-        shift = err[sl][:, :, None, :]  # (m, s, 1, 3)
-        dist = (
-            segment_distance(p0[sl, None, None] + shift, p1[sl, None, None] + shift, q0, q1) - rad
-        )
-        clear = dist.min(axis=2)  # (m, s)
-        prob[sl] = (clear < threshold).mean(axis=1)
-        p05[sl] = np.percentile(clear, 5, axis=1)
+        threads = tqdm(threads, desc="Monte Carlo", unit="thread", leave=False)
+
+    @functools.cache
+    def near() -> tuple[Any, NDArray[np.intp]]:
+        pts, owner = _capsule_points(caps)
+        return cKDTree(pts), owner
+
+    for i in threads:
+        clear = _sample_clearance(p0[i], p1[i], e[i], err[i], caps, near)
+        prob[i] = float((clear < threshold).mean())
+        p05[i] = float(np.percentile(clear, 5))
     return prob, p05
+
+
+def _capsule_points(
+    caps: NDArray[np.float64], step_um: float = 100.0
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Points (m, 3) along every capsule axis, at most ``step_um`` apart, and their capsule (m,)."""
+    length = np.linalg.norm(caps[:, 3:6] - caps[:, 0:3], axis=1)
+    k = np.clip(np.ceil(length / step_um).astype(np.intp), 1, 10_000) + 1
+    owner = np.repeat(np.arange(len(caps)), k)
+    start = np.concatenate([[0], np.cumsum(k)[:-1]])
+    t = (np.arange(int(k.sum())) - np.repeat(start, k)) / np.repeat(k - 1, k)
+    pts = caps[owner, 0:3] + t[:, None] * (caps[owner, 3:6] - caps[owner, 0:3])
+    return pts, owner
+
+
+def _sample_clearance(
+    p0: NDArray[np.float64],
+    p1: NDArray[np.float64],
+    entry: NDArray[np.float64],
+    err: NDArray[np.float64],
+    caps: NDArray[np.float64],
+    near: Callable[[], tuple[Any, NDArray[np.intp]]],
+) -> NDArray[np.float64]:
+    """Exact clearance (s,) of one path p0-p1 moved by each error (s, 3) from capsules (c, 7).
+
+    ``u``, the moved path's distance to the capsule nearest its moved entry point (found
+    with the k-d tree of capsule points ``near()`` gives, when ``d0 + |e|`` alone would
+    take more than a few capsules; never more than ``d0 + |e|``), bounds its clearance
+    from above; a capsule farther than ``u + |e|`` from the planned path is
+    then farther than ``u`` from the moved one and cannot be its nearest. Samples are taken
+    in order of that bound, in blocks, each against the capsules within its largest bound
+    (nearest first).
+    """
+    d0 = segment_distance(p0[None], p1[None], caps[:, 0:3], caps[:, 3:6]) - caps[:, 6]
+    by_d0 = np.argsort(d0, kind="stable")
+    d_sorted = d0[by_d0]
+    norm = np.linalg.norm(err, axis=1)
+    bound = d_sorted[0] + 2.0 * norm
+    if np.searchsorted(d_sorted, bound.max(), side="right") > _FEW:
+        tree, owner = near()
+        j = owner[tree.query(entry + err)[1]]
+        u = segment_distance(p0 + err, p1 + err, caps[j, 0:3], caps[j, 3:6]) - caps[j, 6]
+        bound = np.minimum(u, d_sorted[0] + norm) + norm
+    order = np.argsort(bound, kind="stable")
+    counts = np.searchsorted(d_sorted, bound[order], side="right")
+    out = np.empty(len(err))
+    for lo in range(0, len(err), _BLOCK):
+        idx = order[lo : lo + _BLOCK]
+        k = max(int(counts[min(lo + _BLOCK, len(err)) - 1]), 1)
+        shift = err[idx][:, None, :]  # (b, 1, 3)
+        best = np.full(len(idx), np.inf)
+        step = max(1, _BUDGET // max(len(idx), 1))
+        for c0 in range(0, k, step):
+            c = caps[by_d0[c0 : min(k, c0 + step)]]  # (m, 7)
+            dist = (
+                segment_distance(p0 + shift, p1 + shift, c[None, :, 0:3], c[None, :, 3:6])
+                - c[None, :, 6]
+            )
+            best = np.minimum(best, dist.min(axis=1))
+        out[idx] = best
+    return out

@@ -84,12 +84,18 @@ def simulate(
     ----------
     plan : InsertionPlan
     robot : str, dict, RobotSpec or None
-        Preset name, custom robot or JSON file; None: the plan's robot.
+        Preset name, custom robot or JSON file; None: the plan's robot. Its needle radius
+        and stage accuracy raise every thread's required clearance wherever the plan's
+        margins assumed less (:meth:`SafetyMargins.for_robot
+        <insertion_planner.SafetyMargins.for_robot>`: a robot of 1 mm stage error asks
+        about 2 mm more), and its stage accuracy drives the Monte Carlo.
     rng : int, Generator or None
         Seed of the failures and the Monte Carlo (None: seed 0, deterministic).
     monte_carlo_samples : int
         Samples per thread of the positioning-error Monte Carlo (0: none); gives each
-        record a ``breach_probability`` (see :mod:`~insertion_planner.robot.montecarlo`).
+        record a ``breach_probability`` (see :mod:`~insertion_planner.robot.montecarlo`:
+        every vessel a sampled error can reach is checked; binomial standard error
+        ``sqrt(p (1 - p) / monte_carlo_samples)``).
     motion : BrainMotion, optional
         Brain-motion settings of the Monte Carlo (defaults documented there).
     failure_rate : float, 'robot' or None

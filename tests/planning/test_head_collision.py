@@ -7,6 +7,7 @@ import pytest
 
 from insertion_planner import simulate
 from insertion_planner.planning import plan_from_avoidance
+from insertion_planner.planning.opening import Opening
 from insertion_planner.planning.scene import head_slack_um
 from insertion_planner.robot.collision import build_obstacles, head_points, obstacle_distances
 from insertion_planner.robots import get_robot, head_standoff_um
@@ -18,8 +19,8 @@ def test_head_standoff_matches_the_simulator_meshes(robot, height):
     """At the standoff + 25 um the simulator keeps the margin; 60 um closer it does not."""
     spec = get_robot(robot)
     margin, radius = 500.0, 10_000.0
-    ob = build_obstacles(craniectomy_center_um=(0, 0), craniectomy_radius_um=radius,
-                         skull_top_z_um=height, skull_bottom_z_um=-20_000.0)  # fmt: skip
+    ob = build_obstacles(opening=Opening.circle((0, 0), radius), skull_top_z_um=height,
+                         skull_bottom_z_um=-20_000.0)  # fmt: skip
     need = head_standoff_um(spec, height, margin_um=margin)
     for offset, ok in ((25.0, True), (-60.0, False)):
         x = radius - need - offset
@@ -81,3 +82,21 @@ def test_implant_sits_on_the_side_away_from_the_region(rim_plan):
     assert g.thread_exit_um[0] > g.craniectomy_center_um[0]
     rows, cols = np.nonzero(region)
     assert cols.mean() * plan.pixel_size_um < g.craniectomy_center_um[0]
+
+
+def test_a_region_beside_the_rim_names_head_collision_on_a_tie():
+    """Relaxing the region or the head keep-out fits the same: the bone binds, not the lasso."""
+    from insertion_planner.planning.assemble import TIE_ORDER, diagnose
+
+    n, px = 250, 40.0
+    yy, xx = np.mgrid[:n, :n]
+    rho = np.hypot(yy - 124.5, xx - 124.5) * px
+    crani = rho <= 4000.0
+    region = crani & (rho >= 3000.0) & (xx < 124)  # a band along the rim: the head cannot reach it
+    plan = plan_from_avoidance(_open_map(n, px), n_threads=8, region=region, craniectomy=crani,
+                               robot="R1-2019")  # fmt: skip
+    assert len(plan.threads) == 0 and plan.binding_constraint == "head_collision"
+    _, counts = diagnose(plan.avoidance, region, plan.scene, 8, min_spacing_um=250.0, n_placed=0)
+    assert counts["region"] == counts["head_collision"] == 8  # a tie
+    assert TIE_ORDER.index("head_collision") < TIE_ORDER.index("region")
+    assert TIE_ORDER.index("vessel_clearance") < TIE_ORDER.index("region")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from insertion_planner.planning.opening import Opening
 from insertion_planner.robot.clearance import (
     nearest_capsules,
     path_clearance,
@@ -65,8 +66,8 @@ def test_nearest_capsules_order():
 
 @pytest.fixture(scope="module")
 def obstacles():
-    return build_obstacles(craniectomy_center_um=(0, 0), craniectomy_radius_um=12000,
-                           skull_top_z_um=6000, skull_bottom_z_um=-1500,
+    return build_obstacles(opening=Opening.circle((0, 0), 12000), skull_top_z_um=6000,
+                           skull_bottom_z_um=-1500,
                            implant_center_um=(24000, 0, 6000), implant_radius_um=11500,
                            implant_height_um=9000)  # fmt: skip
 
@@ -78,7 +79,7 @@ def test_head_collides_near_the_rim_only(obstacles):
     dirs = np.tile(DOWN, (4, 1))
     pts, rad = head_points(entries + 3500 * dirs, dirs, robot, needle_end_um=entries)
     dist = obstacle_distances(obstacles, pts, rad)
-    assert list(obstacles.meshes) == ["skull", "implant"]
+    assert obstacles.names == ("skull", "implant")
     assert (dist[:2] > 500).all()
     assert dist[2, 1] < 0  # toward the implant side: the head runs into the implant
     assert dist[3, 0] < 0  # far side: the head cone runs into the skull rim
