@@ -86,6 +86,7 @@ def test_out_of_order_insertion_replaces_covered_sites(plan24):
     last = plan24.threads[-1]
     exit_xy = np.array(plan24.geometry.thread_exit_um[:2])
     new = replan(plan24, inserted=[last.id])
+    assert len(new.active_threads) >= len(plan24.threads) // 2  # the others were re-placed
     for t in new.active_threads:
         if t.id != last.id:
             d = point_segment_distance([t.entry_um[:2]], exit_xy, [last.entry_um[:2]])[0, 0]
