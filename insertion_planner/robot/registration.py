@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from .._arrays import readonly as _ro
 from .._validation import as_rng, check_finite, check_positive
-from ..errors import RegistrationError
+from ._icp import _Icp, _refuse, check_observable
 
 __all__ = ["BrainShift", "BrainShiftResult", "surface_points", "synthetic_brain_shift",
            "register_brain_shift", "rigid_transform", "MIN_SCAN_POINTS"]  # fmt: skip
@@ -359,7 +359,9 @@ def register_brain_shift(
     TypeError
         ``max_points`` not an integer, an option not a number, ``init`` not numeric.
     RegistrationError
-        Fitness below ``min_fitness`` or residual above ``max_rmse_um``: the message gives
+        The plan's surface cannot show some rigid motion (a flat plan, or a surface curved
+        one way only: ``MIN_OBSERVABILITY`` in ``robot/_icp.py``), checked before any
+        fit. Fitness below ``min_fitness`` or residual above ``max_rmse_um``: the message gives
         both with their thresholds, and the ``init`` to pass when a start at the scan's
         centroid registers it.
 
@@ -373,12 +375,23 @@ def register_brain_shift(
 
     Examples
     --------
-    >>> from insertion_planner.plan import _example_plan
-    >>> plan = _example_plan()
-    >>> scan = synthetic_brain_shift(plan, shift_um=(0, 0, -40), rotation_rad=(0.01, 0, 0))
+    >>> import insertion_planner as ip
+    >>> case = ip.synthetic_cortex(0, shape=(256, 256))
+    >>> plan = ip.plan_insertions(case.image, pixel_size_um=12.0, n_threads=4,
+    ...                           surface_height_um=case.grid.surface_z_um)
+    >>> scan = synthetic_brain_shift(plan, shift_um=(30, -20, -40), rotation_rad=(0.01, 0, 0))
     >>> res = register_brain_shift(plan, scan.points, validate=False)
     >>> bool(np.allclose(res.transform, scan.transform, atol=1e-3)), res.fitness
     (True, 1.0)
+
+    A flat surface cannot show a sideways shift, so it is not registered at all:
+
+    >>> from insertion_planner.plan import _example_plan
+    >>> flat = _example_plan()
+    >>> register_brain_shift(flat, synthetic_brain_shift(flat, shift_um=(300, 0, 0)).points)
+    Traceback (most recent call last):
+    ...
+    insertion_planner.errors.RegistrationError: the plan's surface cannot show a shift along ...
 
     A scan in millimetres is refused at the door:
 
@@ -402,6 +415,7 @@ def register_brain_shift(
 
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
         icp = _Icp(source, dist)
+        check_observable(icp)
         transform, fitness = icp.fit(target, t0)
         rmse = icp.residual_um(target, transform)
         if fitness < min_fit or rmse > max_rmse:
@@ -510,91 +524,3 @@ def _checked_scan(points: ArrayLike, source: NDArray[np.float64], step_um: float
             f"{hi:g}){_unit_hint(ratio)}"
         )
     return uniq
-
-
-class _Icp:
-    """ICP of the plan surface onto scans, in millimetres centred on the surface."""
-
-    def __init__(self, source: NDArray[np.float64], dist_um: float) -> None:
-        import open3d as o3d
-
-        self.o3d = o3d
-        self.source = source
-        self.centre = source.mean(axis=0)
-        self.dist_um = dist_um
-        self.src = self._cloud(source)
-        self.normals = np.asarray(self.src.normals, dtype=np.float64).copy()
-
-    def _cloud(self, pts: NDArray[np.float64]) -> Any:
-        o3d = self.o3d
-        cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector((pts - self.centre) / 1000.0))
-        cloud.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(knn=_LIMITS.normal_knn))
-        cloud.orient_normals_to_align_with_direction(np.array([0.0, 0.0, 1.0]))
-        return cloud
-
-    def fit(self, target: NDArray[np.float64], init: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:  # fmt: skip
-        """The transform (4, 4) plan -> scan found from ``init``, and its fitness."""
-        reg = self.o3d.pipelines.registration
-        tgt = self._cloud(target)
-        shift = np.eye(4)
-        shift[:3, 3] = self.centre
-        init_c = np.linalg.inv(shift) @ init @ shift
-        init_c[:3, 3] /= 1000.0
-        criteria = reg.ICPConvergenceCriteria(max_iteration=100)
-        dist = self.dist_um / 1000.0
-        result = reg.registration_icp(self.src, tgt, dist, init_c,
-                                      reg.TransformationEstimationPointToPlane(), criteria)  # fmt: skip
-        # point-to-plane is degenerate on a nearly flat patch: keep point-to-point if it fits better
-        p2p = reg.registration_icp(self.src, tgt, dist, init_c,
-                                   reg.TransformationEstimationPointToPoint(), criteria)  # fmt: skip
-        if (p2p.fitness, -p2p.inlier_rmse) > (result.fitness + 1e-9, -result.inlier_rmse):
-            result = p2p
-        tc = np.asarray(result.transformation, dtype=np.float64).copy()
-        tc[:3, 3] *= 1000.0
-        return shift @ tc @ np.linalg.inv(shift), float(result.fitness)
-
-    def residual_um(self, target: NDArray[np.float64], t: NDArray[np.float64]) -> float:
-        """RMS distance, along the surface normal, of the scan points near the moved surface."""
-        moved = _apply(t, self.source)
-        normals = self.normals @ t[:3, :3].T
-        d, idx = cKDTree(moved).query(target, distance_upper_bound=self.dist_um)
-        near = np.isfinite(d)
-        if not near.any():
-            return math.inf
-        off = np.einsum("ij,ij->i", target[near] - moved[idx[near]], normals[idx[near]])
-        return float(np.sqrt(np.mean(off**2)))
-
-
-def _refuse(icp: _Icp, target: NDArray[np.float64], fitness: float, rmse: float, *,
-            min_fit: float, max_rmse: float) -> NoReturn:  # fmt: skip
-    """Raise for a refused fit, saying whether a centroid start or a mirror image registers."""
-    found = (
-        f"fitness {fitness:.3f} {'<' if fitness < min_fit else '>='} min_fitness {min_fit:g}, "
-        f"inlier RMS residual {rmse:.4g} um {'>' if rmse > max_rmse else '<='} max_rmse_um "
-        f"{max_rmse:g}"
-    )
-    c = target.mean(axis=0)
-    offset = c - icp.centre
-    for axis, flip in (("", (1.0, 1.0, 1.0)), ("x", (-1.0, 1.0, 1.0)),
-                       ("y", (1.0, -1.0, 1.0)), ("z", (1.0, 1.0, -1.0))):  # fmt: skip
-        pts = c + (target - c) * flip
-        t, f = icp.fit(pts, rigid_transform(shift_um=offset))
-        r = icp.residual_um(pts, t)
-        if f < min_fit or r > max_rmse:
-            continue
-        if not axis:
-            raise RegistrationError(
-                f"intraop_points do not register from init ({found}) but do from their "
-                f"centroid (fitness {f:.3f}, residual {r:.4g} um): pass "
-                f"init=rigid_transform(shift_um=({offset[0]:.0f}, {offset[1]:.0f}, {offset[2]:.0f}))",
-                fitness=fitness, rmse_um=rmse,
-            )  # fmt: skip
-        raise ValueError(
-            f"intraop_points look mirrored (left-handed axes): as given they do not register "
-            f"({found}), reflected in {axis} they do (fitness {f:.3f}, residual {r:.4g} um); "
-            f"check the direction of the scanner's axes"
-        )
-    raise RegistrationError(
-        f"intraop_points do not match the plan surface ({found}), nor from their centroid "
-        f"or mirrored: not a scan of this surface in the plan frame, or too deformed for a "
-        f"rigid fit", fitness=fitness, rmse_um=rmse)  # fmt: skip

@@ -171,3 +171,37 @@ def test_offset_scan_is_refused_with_the_init_that_registers_it(bumpy_plan, scan
     truth = scan.transform.copy()
     truth[:3, 3] += [6000.0, -5000.0, 0.0]
     assert surface_error_um(bumpy_plan, res.transform, truth) < 25.0
+
+
+@pytest.mark.parametrize("surface", ["flat", "one_way"])
+def test_a_surface_that_cannot_show_a_sideways_shift_is_refused(surface):
+    """A plan without its surface (flat) or curved along one axis only: a sideways shift of
+    the brain leaves the scan on the surface, so ICP would return the start as the answer
+    with a perfect fit and every thread would stay where the brain no longer is."""
+    case = ip.synthetic_cortex(0, shape=(256, 256))
+    height = None
+    if surface == "one_way":
+        height = np.repeat(300.0 * np.sin(np.arange(256) / 20.0)[None, :], 256, axis=0)
+    plan = ip.plan_insertions(case.image, pixel_size_um=12.0, n_threads=4,
+                              surface_height_um=height)  # fmt: skip
+    scan = ip.synthetic_brain_shift(plan, shift_um=(300.0, -200.0, 0.0), rotation_rad=(0, 0, 0))
+    with pytest.raises(ip.RegistrationError, match="cannot show a (shift|rotation)"):
+        ip.register_brain_shift(plan, scan.points)
+
+
+def test_observability_of_a_curved_cortex_is_measured():
+    from insertion_planner.robot._icp import MIN_OBSERVABILITY, _Icp, weakest_motion
+
+    case = ip.synthetic_cortex(0, shape=(256, 256))
+    plan = ip.plan_insertions(case.image, pixel_size_um=12.0, n_threads=4,
+                              surface_height_um=case.grid.surface_z_um)  # fmt: skip
+    ratio, what = weakest_motion(_Icp(surface_points(plan), 1500.0))
+    assert ratio > MIN_OBSERVABILITY and ("shift" in what or "rotation" in what)
+    flat_ratio, _ = weakest_motion(_Icp(surface_points(_example_flat()), 1500.0))
+    assert flat_ratio < 1e-9
+
+
+def _example_flat():
+    from insertion_planner.plan import _example_plan
+
+    return _example_plan()
