@@ -4,6 +4,7 @@ and no output file written or left half-written."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -144,6 +145,8 @@ def test_bad_input_one_line_no_output(sub, args, files, tmp_path, capsys):
     assert len(lines) == 1, err
     assert "error" in lines[0] and "Traceback" not in err
     assert ".tmp" not in err  # never the atomic writer's temporary file
+    # the line names what the user gave: an option, or the input file it is about
+    assert re.search(r"--[a-z]|IMAGE|PLAN|plan file|image file|unrecognized arguments|\{in\}|" + re.escape(str(files)), lines[0]), lines[0]
     assert list(out.rglob("*")) == []  # nothing written, nothing half-written
     assert sorted(p.name for p in files.iterdir()) == before
 

@@ -10,12 +10,13 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_dura_modes.ipynb",
         "03_robot_simulation.ipynb",
         "04_real_photograph.ipynb",
+        "05_retraction.ipynb",
     ]
 
 

@@ -7,6 +7,7 @@ a missing one raises an ImportError naming ``pip install 'insertion_planner[viz]
 =====================  ===================================================================
 ``plot_plan``          2-D plan figure (matplotlib)
 ``plot_timeline``      timeline of the simulated surgery (matplotlib)
+``plot_retraction``    depth, electrodes kept and pull-out of each thread (matplotlib)
 ``plot_scene``         3-D scene (plotly); ``save_scene_html`` writes a standalone page
 ``explorer``           ipywidgets controls that replan live (``Explorer`` without a frontend)
 ``plan_html``          rich HTML of a plan (what Jupyter shows)
@@ -29,6 +30,7 @@ from .report import (
     report_html,
     simulation_counts,
 )
+from .retraction import plot_retraction
 from .scene3d import head_path_um, mesh_arrays, plot_scene, save_scene_html, tube_mesh
 from .timeline import TimelineBar, plot_timeline, timeline_bars
 
@@ -45,6 +47,7 @@ __all__ = [
     "plot_timeline",
     "timeline_bars",
     "TimelineBar",
+    "plot_retraction",
     "plot_scene",
     "save_scene_html",
     "tube_mesh",
