@@ -179,16 +179,15 @@ def _polarity_pictures():
                                                        camera=cam, rng=seed).image  # fmt: skip
 
 
-def test_tail_asymmetry_tells_dark_from_bright_vessels_on_both_renderers():
-    from insertion_planner.quality import POLARITY_TAIL_ASYMMETRY, tail_asymmetry
+def test_line_asymmetry_tells_dark_from_bright_vessels_on_both_renderers():
+    from insertion_planner.quality import POLARITY_LINE_ASYMMETRY, line_asymmetry
 
     for name, image in _polarity_pictures():
         top = np.iinfo(image.dtype).max if image.dtype.kind == "u" else 1.0
-        dark = tail_asymmetry(image, pixel_size_um=12.0)
-        bright = tail_asymmetry(top - image, pixel_size_um=12.0)
-        assert dark <= -POLARITY_TAIL_ASYMMETRY, (name, dark)
-        assert bright >= POLARITY_TAIL_ASYMMETRY, (name, bright)
-        assert dark == pytest.approx(-bright, abs=0.05), name
+        dark = line_asymmetry(image, pixel_size_um=12.0)
+        bright = line_asymmetry(top - image, pixel_size_um=12.0)
+        assert dark <= -POLARITY_LINE_ASYMMETRY, (name, dark)
+        assert bright >= POLARITY_LINE_ASYMMETRY, (name, bright)
 
 
 def test_declared_polarity_against_the_image_is_refused_both_ways():
@@ -196,8 +195,40 @@ def test_declared_polarity_against_the_image_is_refused_both_ways():
     top = np.iinfo(image.dtype).max
     wrong = ip.assess_image(image, pixel_size_um=12.0, vessel_polarity="bright")
     assert any("vessels look dark, not bright" in p for p in wrong.problems), wrong.problems
-    assert wrong.tail_asymmetry < 0
+    assert wrong.line_asymmetry < 0
     inverted = ip.assess_image(top - image, pixel_size_um=12.0, vessel_polarity="dark")
     assert any("vessels look bright, not dark" in p for p in inverted.problems)
     assert not ip.assess_image(image, pixel_size_um=12.0).problems
     assert not ip.assess_image(top - image, pixel_size_um=12.0, vessel_polarity="bright").problems
+
+
+def _discs(shape, centres, radius):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    out = np.zeros(shape, bool)
+    for r, c in centres:
+        out |= (yy - r) ** 2 + (xx - c) ** 2 < radius**2
+    return out
+
+
+def test_glints_do_not_make_a_photograph_look_bright():
+    """Unclipped glints (blobs brighter than the tissue) are not bright vessels."""
+    for seed in (0, 2, 3):
+        image = ip.synthetic_cortex(seed, shape=(512, 512)).image.copy()
+        rng = np.random.default_rng(seed)
+        image[_discs(image.shape[:2], rng.integers(20, 492, (12, 2)), 10)] = 240
+        q = ip.assess_image(image, pixel_size_um=12.0)
+        assert not q.problems, (seed, q.problems)
+        assert q.line_asymmetry < 0
+
+
+def test_dark_blobs_do_not_hide_bright_vessels_declared_dark():
+    """Bright vessels with dark spots beside them, declared dark, are still refused."""
+    image = np.full((256, 256), 110, np.uint8)
+    for c in (40, 100, 160, 220):
+        image[:, c : c + 4] = 200
+    rng = np.random.default_rng(0)
+    image[_discs(image.shape, rng.integers(10, 246, (15, 2)), 5)] = 30
+    q = ip.assess_image(image, pixel_size_um=12.0, vessel_polarity="dark")
+    assert any("vessels look bright, not dark" in p for p in q.problems), q.problems
+    with pytest.raises(ip.ImageQualityError):
+        ip.plan_insertions(image, pixel_size_um=12.0, n_threads=16)
