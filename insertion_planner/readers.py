@@ -72,18 +72,31 @@ def read_value_map(
     if not p.is_file():
         raise ValueError(f"{where} does not exist or is not a file")
     suffix = p.suffix.lower()
+    if suffix not in (".npy", ".tif", ".tiff"):
+        raise ValueError(f"{where} must be .npy or .tif/.tiff, got {suffix or 'no suffix'!r}")
+    kind = "NPY" if suffix == ".npy" else "TIFF"
     try:
         if suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
-        elif suffix in (".tif", ".tiff"):
+        else:
+            import logging
+
             import tifffile
 
-            arr = tifffile.imread(p)
-        else:
-            raise ValueError(f"{where} must be .npy or .tif/.tiff, got {suffix or 'no suffix'!r}")
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{where} cannot be read: {exc}") from None
+            log = logging.getLogger("tifffile")
+            level, log.level = log.level, logging.CRITICAL  # its warnings are ours to word
+            try:
+                arr = tifffile.imread(p)
+            finally:
+                log.setLevel(level)
+    except Exception as exc:  # any decoder failure: a file that is not what it claims
+        raise ValueError(
+            f"{where} cannot be read as {kind} ({type(exc).__name__}); save one 2-D array of "
+            f"numbers (numpy.save without objects, or a one-page TIFF)"
+        ) from None
     arr = np.asarray(arr)
+    if arr.size == 0:  # a damaged file decodes to nothing
+        raise ValueError(f"{where} cannot be read as {kind}: it holds no values")
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number) or arr.dtype.kind == "c":
         raise ValueError(f"{where} must hold one 2-D array of real numbers, got {arr.dtype} {arr.shape}")
     want = tuple(int(s) for s in tuple(shape)[:2])
@@ -108,7 +121,8 @@ def read_polygon(
     """Read a polygon of (row, col) pixel vertices from a JSON or CSV file.
 
     JSON: a list of ``[row, col]`` pairs, or an object with such a list under
-    ``"vertices"``. CSV: two columns (row, col), with or without a header line.
+    ``"vertices"``. CSV: two columns, (row, col) without a header or under the header
+    ``row,col``; under ``x,y`` (or ``col,row``) the columns are swapped to (row, col).
 
     Parameters
     ----------
@@ -154,10 +168,20 @@ def read_polygon(
     else:
         rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
         if rows and not _numeric(rows[0]):
-            rows = rows[1:]  # a header line
+            header = [c.strip().lower() for c in rows[0]]
+            rows = rows[1:]
+            if header == ["x", "y"] or header == ["col", "row"]:
+                rows = [list(reversed(r)) for r in rows]  # to (row, col)
+            elif header != ["row", "col"]:
+                raise ValueError(
+                    f"{where} has the header {','.join(header)!r}; "
+                    f"name the columns row,col (or x,y: x along columns, y along rows)"
+                )
     try:
         if not isinstance(rows, list) or len(rows) > _MAX_VERTICES:
             raise TypeError
+        if any(isinstance(v, bool) for r in rows if isinstance(r, list) for v in r):
+            raise TypeError  # true/false are not coordinates
         verts = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
