@@ -119,9 +119,7 @@ def check_out_dir(
         return
     for n in names:
         if os.path.lexists(out / n):
-            raise ValueError(
-                f"{name} {str(out)!r} already holds {n}; use --force to overwrite it"
-            )
+            raise ValueError(f"{name} {str(out)!r} already holds {n}; use --force to overwrite it")
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -98,7 +98,9 @@ def read_value_map(
     if arr.size == 0:  # a damaged file decodes to nothing
         raise ValueError(f"{where} cannot be read as {kind}: it holds no values")
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.number) or arr.dtype.kind == "c":
-        raise ValueError(f"{where} must hold one 2-D array of real numbers, got {arr.dtype} {arr.shape}")
+        raise ValueError(
+            f"{where} must hold one 2-D array of real numbers, got {arr.dtype} {arr.shape}"
+        )
     want = tuple(int(s) for s in tuple(shape)[:2])
     if arr.shape != want:
         raise ValueError(f"{where} has shape {arr.shape}, the image has shape {want}")
@@ -188,11 +190,18 @@ def read_polygon(
             f"{where} must hold a list of (row, col) vertices (at most {_MAX_VERTICES:,})"
         ) from None
     if verts.ndim != 2 or verts.shape[1] != 2 or len(verts) < 3:
-        raise ValueError(f"{where} must hold at least 3 (row, col) vertices, got shape {verts.shape}")
+        raise ValueError(
+            f"{where} must hold at least 3 (row, col) vertices, got shape {verts.shape}"
+        )
     if not np.isfinite(verts).all():
         raise ValueError(f"{where} holds NaN or infinite vertices")
     h, w = (int(s) for s in tuple(shape)[:2])
-    inside = (verts[:, 0] >= -0.5) & (verts[:, 0] <= h - 0.5) & (verts[:, 1] >= -0.5) & (verts[:, 1] <= w - 0.5)
+    inside = (
+        (verts[:, 0] >= -0.5)
+        & (verts[:, 0] <= h - 0.5)
+        & (verts[:, 1] >= -0.5)
+        & (verts[:, 1] <= w - 0.5)
+    )
     if not inside.all():
         r, c = verts[int(np.argmin(inside))]
         raise ValueError(f"{where} has vertex (row {r:g}, col {c:g}) outside the {h} x {w} image")

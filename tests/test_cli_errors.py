@@ -146,7 +146,11 @@ def test_bad_input_one_line_no_output(sub, args, files, tmp_path, capsys):
     assert "error" in lines[0] and "Traceback" not in err
     assert ".tmp" not in err  # never the atomic writer's temporary file
     # the line names what the user gave: an option, or the input file it is about
-    assert re.search(r"--[a-z]|IMAGE|PLAN|plan file|image file|unrecognized arguments|\{in\}|" + re.escape(str(files)), lines[0]), lines[0]
+    assert re.search(
+        r"--[a-z]|IMAGE|PLAN|plan file|image file|unrecognized arguments|\{in\}|"
+        + re.escape(str(files)),
+        lines[0],
+    ), lines[0]
     assert list(out.rglob("*")) == []  # nothing written, nothing half-written
     assert sorted(p.name for p in files.iterdir()) == before
 

@@ -171,9 +171,10 @@ def _polarity_pictures():
 
     for seed in range(3):
         for mode in ("durectomy", "transdural"):
-            yield f"synthetic {seed} {mode}", ip.synthetic_cortex(
-                seed, shape=(384, 384), dura_mode=mode, imaging="random"
-            ).image
+            yield (
+                f"synthetic {seed} {mode}",
+                ip.synthetic_cortex(seed, shape=(384, 384), dura_mode=mode, imaging="random").image,
+            )
             cam = random_camera(np.random.default_rng([seed, 99]), mode)
             yield f"independent {seed} {mode}", render((384, 384), pixel_size_um=12.0,
                                                        camera=cam, rng=seed).image  # fmt: skip

@@ -50,7 +50,10 @@ def test_object_npy_is_refused_without_suggesting_pickles(tmp_path):
 def test_corrupt_tiff_is_one_message_and_no_log(tmp_path, caplog):
     f = tmp_path / "bad.tif"
     f.write_bytes(b"II*\x00" + b"\xff" * 64)
-    with caplog.at_level(logging.WARNING), pytest.raises(ValueError, match="cannot be read as TIFF"):
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.raises(ValueError, match="cannot be read as TIFF"),
+    ):
         read_value_map(f, shape=(8, 8), name="--surface")
     assert not [r for r in caplog.records if r.name.startswith("tifffile")]
 

@@ -47,7 +47,10 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--out", default="out", metavar="DIR", help="output folder (default: out)")
     p.add_argument(
-        "--seed", type=int_in(0, SEED_MAX), default=0, metavar="N",
+        "--seed",
+        type=int_in(0, SEED_MAX),
+        default=0,
+        metavar="N",
         help="seed of the synthetic cortex (default 0)",
     )
     p.add_argument(
@@ -97,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     from .._io import check_out_dir
 
     modes = ["durectomy", "transdural"] if args.dura_mode == "both" else [args.dura_mode]
-    check_out_dir(args.out, ("plan.json", "plan.png", "report.html", "scene.html"), force=args.force)
+    check_out_dir(
+        args.out, ("plan.json", "plan.png", "report.html", "scene.html"), force=args.force
+    )
     for mode in modes[1:]:
         check_out_dir(Path(args.out) / mode, ("plan.json", "plan.png"), force=args.force,
                       name=f"--out {mode}/")  # fmt: skip

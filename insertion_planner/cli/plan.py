@@ -99,22 +99,30 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="vessels darker than tissue (dark, default) or brighter (bright: fluorescence)",
     )
     p.add_argument(
-        "--margin-um", type=float_in(0.0, MAX_MARGIN_UM), default=None,
+        "--margin-um",
+        type=float_in(0.0, MAX_MARGIN_UM),
+        default=None,
         help=f"base vessel margin, 0 to {MAX_MARGIN_UM:g} um (default 50 um)",
     )
     p.add_argument(
-        "--spacing-um", type=float_in(0.0, MAX_SPACING_UM, low_open=True), default=250.0,
+        "--spacing-um",
+        type=float_in(0.0, MAX_SPACING_UM, low_open=True),
+        default=250.0,
         help=f"minimum site spacing, above 0 to {MAX_SPACING_UM:g} um (default 250 um)",
     )
     p.add_argument(
-        "--depth-um", type=float_in(*DEPTH_RANGE_UM), default=3500.0,
+        "--depth-um",
+        type=float_in(*DEPTH_RANGE_UM),
+        default=3500.0,
         help=(
             f"insertion depth below the pia, {DEPTH_RANGE_UM[0]:g} to {DEPTH_RANGE_UM[1]:g} um "
             "(default 3500 um)"
         ),
     )
     p.add_argument(
-        "--robot", type=robot_choice, default="R1-2019",
+        "--robot",
+        type=robot_choice,
+        default="R1-2019",
         help="robot preset or a robot JSON file (default R1-2019)",
     )
     p.add_argument(

@@ -10,6 +10,7 @@ from typing import Any
 from ..config import MAX_THREADS
 from ..quality import PIXEL_SIZE_RANGE_UM
 from ._options import SEED_MAX, float_in, int_in, robot_choice
+from .plan import MAX_MARGIN_UM
 
 __all__ = ["add_parser", "run"]
 
@@ -71,12 +72,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--robot", type=robot_choice, default="R1-2019", help="robot preset (default R1-2019)"
     )
     p.add_argument(
-        "--threads", type=int_in(1, MAX_THREADS), default=MAX_THREADS,
+        "--threads",
+        type=int_in(1, MAX_THREADS),
+        default=MAX_THREADS,
         help=f"threads per case, 1 to {MAX_THREADS} (default {MAX_THREADS})",
     )
     p.add_argument(
-        "--margin-um", type=float_in(0.0, 1000.0), default=None,
-        help="base vessel margin, 0 to 1000 um (default 50 um)",
+        "--margin-um", type=float_in(0.0, MAX_MARGIN_UM), default=None,
+        help=f"base vessel margin, 0 to {MAX_MARGIN_UM:g} um (default 50 um)",
     )  # fmt: skip
     p.add_argument(
         "--vessel-polarity", choices=("dark", "bright"), default="dark",

@@ -41,7 +41,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="image shape in pixels, each side 64 to 8192 (default 2048 2048)",
     )
     p.add_argument(
-        "--pixel-size-um", type=float_in(*PIXEL_SIZE_RANGE_UM), default=12.0,
+        "--pixel-size-um",
+        type=float_in(*PIXEL_SIZE_RANGE_UM),
+        default=12.0,
         help=f"pixel side in micrometres, {PIXEL_SIZE_RANGE_UM[0]:g} to "
         f"{PIXEL_SIZE_RANGE_UM[1]:g} (default 12)",
     )

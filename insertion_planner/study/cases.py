@@ -315,7 +315,9 @@ def image_cases(
     if regions is not None:
         rdir = _folder(regions, name="regions")
         for p in files:
-            found = [q for q in sorted(rdir.glob(p.stem + ".*")) if q.suffix.lower() in IMAGE_SUFFIXES]
+            found = [
+                q for q in sorted(rdir.glob(p.stem + ".*")) if q.suffix.lower() in IMAGE_SUFFIXES
+            ]
             if found:
                 region_of[p.stem] = found[0]
     modes = _modes(dura_modes)
