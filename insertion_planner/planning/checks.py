@@ -143,23 +143,23 @@ def check_plan(
     for k, t in enumerate(active):
         for name in SITE_CONSTRAINTS:
             if not checks[name][k]:
-                out.append(Violation(t.id, name, f"thread {t.id} at pixel {t.pixel} breaks {name}"))
+                out.append(Violation(t.id, name, f"thread {t.id} ({t.label}) at pixel {t.pixel} breaks {name}"))
         r, c = (int(v) for v in np.clip(np.rint(t.pixel), 0, np.array(plan.image_shape) - 1))
         if t.clearance_um < t.required_clearance_um or clear[r, c] < req[r, c]:
             if checks["vessel_clearance"][k]:
                 out.append(Violation(t.id, "vessel_clearance",
-                                     f"thread {t.id} records clearance {t.clearance_um} um < required "
+                                     f"thread {t.id} ({t.label}) records clearance {t.clearance_um} um < required "
                                      f"{t.required_clearance_um} um"))  # fmt: skip
     xy = np.array([t.entry_um[:2] for t in active])
     for i, j in sorted(cKDTree(xy).query_pairs(plan.config.min_spacing_um * (1 - 1e-9))):
         d = float(np.linalg.norm(xy[i] - xy[j]))
         out.append(Violation(active[j].id, "min_spacing",
-                             f"threads {active[i].id} and {active[j].id} are {d:.1f} um apart, "
+                             f"threads {active[i].id} ({active[i].label}) and {active[j].id} ({active[j].label}) are {d:.1f} um apart, "
                              f"less than min_spacing_um={plan.config.min_spacing_um}"))  # fmt: skip
     for later, earlier in tangle_violations(xy, scene.exit_um[:2], scene.tether_clearance_um):
         out.append(Violation(active[later].id, "tether_tangle",
-                             f"thread {active[later].id} lies under the tether of thread "
-                             f"{active[earlier].id}, inserted before it"))  # fmt: skip
+                             f"thread {active[later].id} ({active[later].label}) lies under the tether of thread "
+                             f"{active[earlier].id} ({active[earlier].label}), inserted before it"))  # fmt: skip
     return out
 
 

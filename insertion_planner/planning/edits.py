@@ -111,7 +111,7 @@ def move_thread(
     >>> move_thread(plan, 0, (75, 75))
     Traceback (most recent call last):
     ...
-    insertion_planner.errors.ConstraintViolationError: move thread 0: thread 0 at pixel (75.0, 75.0) breaks vessel_clearance
+    insertion_planner.errors.ConstraintViolationError: move thread 0: thread 0 (T...) at pixel (75.0, 75.0) breaks vessel_clearance
     """
     t = _editable(plan, thread_id, action="moved")
     amap = require_avoidance(plan, avoidance)
