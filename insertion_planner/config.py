@@ -14,9 +14,17 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_int_range, check_positive
+from ._validation import check_finite, check_int_range, check_positive
 
-__all__ = ["DuraMode", "SafetyMargins", "PlannerConfig", "MAX_THREADS", "RobotAccuracy"]
+__all__ = [
+    "DuraMode",
+    "SafetyMargins",
+    "PlannerConfig",
+    "MAX_THREADS",
+    "MAX_DEPTH_UM",
+    "RobotAccuracy",
+    "check_depth_range",
+]
 
 MAX_THREADS = 64
 """The N1 implant carries 64 threads (Neuralink, podcast #438, 2024)."""
@@ -232,10 +240,22 @@ class PlannerConfig:
         Minimum distance between two insertion sites (default 250 um).
     depth_um : float
         Insertion depth counted from the pia (default 3500 um: 16 electrodes over ~3 mm).
+        With ``depth_range_um`` it is the range's deepest end (set from it): the needle
+        length the per-site checks (head collision, penetrating vessels) assume.
     dura_thickness_um : float
         Dura thickness added to the travel in transdural mode (0.25-0.40 mm).
     thread_length_um : float
         Thread length, bounding the tether reach from the implant (~20 mm).
+    depth_range_um : (float, float) or None
+        Shallowest and deepest tip depth, um, when the planner chooses a depth per thread
+        (``plan_insertions(..., depth_um=(min_um, max_um))``): each thread's 16 electrodes
+        inside the cortex, the threads spread over cortical depth. None (the default):
+        every thread at ``depth_um``. At most 10,000 um.
+    max_retraction_risk : float or None
+        Largest predicted pull-out probability accepted per thread, in (0, 1]: the
+        planner lays tether slack (and deepens threads within their depth range) to keep
+        every thread under it (``docs/retraction.md``, "Planning with it"). None (the
+        default): not used.
 
     Examples
     --------
@@ -243,6 +263,12 @@ class PlannerConfig:
     Traceback (most recent call last):
     ...
     ValueError: n_threads must be between 1 and 64, got 65
+    >>> PlannerConfig(depth_range_um=(2500.0, 4500.0)).depth_um
+    4500.0
+    >>> PlannerConfig(max_retraction_risk=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_retraction_risk must be in (0, 1] or None, got 0.0
     """
 
     n_threads: int = MAX_THREADS
@@ -250,6 +276,8 @@ class PlannerConfig:
     depth_um: float = 3500.0
     dura_thickness_um: float = 320.0
     thread_length_um: float = 20000.0
+    depth_range_um: tuple[float, float] | None = None
+    max_retraction_risk: float | None = None
 
     def __post_init__(self) -> None:
         check_int_range(self.n_threads, name="n_threads", low=1, high=MAX_THREADS)
@@ -260,3 +288,51 @@ class PlannerConfig:
                 f"dura_thickness_um must be between 250 and 400 (human dura), "
                 f"got {self.dura_thickness_um}"
             )
+        if self.depth_range_um is not None:
+            rng = check_depth_range(self.depth_range_um, name="depth_range_um")
+            object.__setattr__(self, "depth_range_um", rng)
+            object.__setattr__(self, "depth_um", rng[1])
+        risk = self.max_retraction_risk
+        if risk is not None:
+            value = check_finite(risk, name="max_retraction_risk")
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"max_retraction_risk must be in (0, 1] or None, got {value}")
+            object.__setattr__(self, "max_retraction_risk", value)
+
+
+MAX_DEPTH_UM = 10000.0
+"""Deepest insertion a plan holds (the plan schema's limit; human cortex is 1-4.5 mm)."""
+
+
+def check_depth_range(value: Any, *, name: str = "depth_um") -> tuple[float, float]:
+    """``value`` as a depth range ``(min_um, max_um)``, 0 < min <= max <= 10,000 um.
+
+    Raises
+    ------
+    ValueError
+        Not two finite numbers in that order and range; the message names ``name``.
+
+    Examples
+    --------
+    >>> check_depth_range([2500, 4500])
+    (2500.0, 4500.0)
+    >>> check_depth_range((4500.0, 2500.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: depth_um must be a number or a range (min_um, max_um) with 0 < min_um <= max_um <= 10000, got (4500.0, 2500.0)
+    """
+    try:
+        pair = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        pair = ()
+    if (
+        len(pair) != 2
+        or isinstance(value, (str, bytes))
+        or not all(math.isfinite(v) for v in pair)
+        or not 0.0 < pair[0] <= pair[1] <= MAX_DEPTH_UM
+    ):
+        raise ValueError(
+            f"{name} must be a number or a range (min_um, max_um) with 0 < min_um <= max_um "
+            f"<= {MAX_DEPTH_UM:g}, got {value!r}"
+        )
+    return pair[0], pair[1]

@@ -353,10 +353,9 @@ def _check_coordinate_system(value: Any) -> str:
 
 
 def _target_um(t: Thread) -> tuple[float, float, float]:
-    """The needle tip (x, y, z) in um: ``entry_um + depth_um * direction``, rounded to
-    1e-6 um like every length of the plan."""
-    x, y, z = (_round_um(e + t.depth_um * d) for e, d in zip(t.entry_um, t.direction, strict=True))
-    return (x, y, z)
+    """The needle tip (x, y, z) in um: ``Thread.target_um`` (``entry_um + depth_um *
+    direction``, rounded to 1e-6 um like every length of the plan; the plan file's own)."""
+    return t.target_um
 
 
 def _describe(t: Thread) -> str:

@@ -11,6 +11,7 @@ from ._validation import as_rng, check_image, check_positive
 from .config import MAX_THREADS, DuraMode, SafetyMargins
 from .plan import InsertionPlan
 from .planning.plan_sites import plan_from_avoidance
+from .retraction.settings import BrainMotion
 from .robots import RobotSpec, get_robot
 
 __all__ = ["plan_insertions", "avoidance_for_plan"]
@@ -27,7 +28,7 @@ def plan_insertions(
     margins: SafetyMargins | None = None,
     margin_um: float | None = None,
     min_spacing_um: float = 250.0,
-    depth_um: float = 3500.0,
+    depth_um: float | tuple[float, float] = 3500.0,
     strict: bool = False,
     weight: NDArray[np.floating[Any]] | None = None,
     surface_height_um: NDArray[np.floating[Any]] | None = None,
@@ -35,6 +36,11 @@ def plan_insertions(
     rng: int | np.random.Generator | None = None,
     vessel_polarity: str = "dark",
     pixel_size_source: str = "pixel_size_um",
+    cortex_thickness_um: float | NDArray[np.floating[Any]] | None = None,
+    max_retraction_risk: float | None = None,
+    implant_gap_um: float = 0.0,
+    brain_motion: BrainMotion | None = None,
+    retraction_days: float = 30.0,
     **options: Any,
 ) -> InsertionPlan:
     """Plan the insertion of up to 64 threads into the cortex shown in ``image``.
@@ -63,10 +69,17 @@ def plan_insertions(
         requires about 2 mm more clearance.
     margin_um : float, optional
         Shortcut replacing ``margins.base_margin_um``.
-    min_spacing_um, depth_um : float
-        Minimum distance between sites (250 um); depth from the pia (3500 um).
+    min_spacing_um : float
+        Minimum distance between sites (250 um).
+    depth_um : float or (float, float)
+        Tip depth below the pia along the needle (3500 um), or a range ``(min_um, max_um)``
+        (e.g. ``(2500.0, 4500.0)``): the planner then chooses a depth per thread that keeps
+        all 16 electrodes (200 um apart) inside the cortex and spreads the threads over
+        its depth (``plan.provenance["parameters"]["depth_coverage"]``); a site where no
+        depth of the range does is not planned (constraint ``depth``).
     strict : bool
-        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit.
+        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit, or
+        when ``max_retraction_risk`` cannot be met.
     weight : (H, W) float in [0, 1], optional
         Functional weight to cover (default uniform over the region).
     surface_height_um : (H, W) float, optional
@@ -82,10 +95,24 @@ def plan_insertions(
     pixel_size_source : str
         Where the pixel size came from (``"pixel_size_um"``, ``"--pixel-size-um"``,
         ``"tiff-resolution"``, ``"ome-tiff"``), recorded in the plan's provenance.
+    cortex_thickness_um : float or (H, W) float, optional
+        Vertical cortical thickness, um (e.g. ``case.cortex_thickness_um``, varying with
+        gyri and sulci). Default: 4 mm with a depth range; not checked with one depth.
+    max_retraction_risk : float, optional
+        Largest predicted pull-out probability accepted per thread weeks after surgery,
+        in (0, 1] (:func:`~insertion_planner.retraction_risk`): the planner lays tether
+        slack (``Thread.slack_um``, at most what the thread reaches) and, with a depth
+        range, deepens threads to stay under it; ``plan.retraction`` reports the
+        prediction and, when it cannot be met, the binding term (``gap``, ``motion``,
+        ``depth``, ``tether_reach``). None (default): no slack is laid.
+    implant_gap_um, brain_motion, retraction_days
+        Conditions of that prediction (``retraction_risk``'s ``implant_gap_um``,
+        ``brain_motion``, ``days``; the seed is ``rng``'s integer, else 0).
     **options
         Passed to :func:`~insertion_planner.planning.plan_from_avoidance`
         (``tether_clearance_um``, ``max_incidence_deg``, ``skull_thickness_um``,
-        ``thread_length_um``, ``dura_thickness_um``).
+        ``thread_length_um``, ``dura_thickness_um``, ``retraction_samples``,
+        ``retraction_settings``).
 
     Returns
     -------
@@ -146,7 +173,9 @@ def plan_insertions(
         amap, n_threads=n_threads, region=region, robot=robot, dura_mode=mode, margins=margins,
         min_spacing_um=min_spacing_um, depth_um=depth_um, weight=weight,
         surface_height_um=surface_height_um, craniectomy=craniectomy, strict=strict, vessels=vessels,
-        image=arr, seed=seed, parameters={
+        image=arr, seed=seed, cortex_thickness_um=cortex_thickness_um,
+        max_retraction_risk=max_retraction_risk, implant_gap_um=implant_gap_um,
+        brain_motion=brain_motion, retraction_days=retraction_days, parameters={
             "pixel_size_um": px, "pixel_size_source": pixel_size_source, "robot": spec.name,
             "vessel_polarity": vessels.vessel_polarity,
             "hazard_diameter_um": margins.hazard_diameter_um,

@@ -25,9 +25,17 @@ from numpy.typing import NDArray
 from ._io import atomic_write_text
 from .config import DuraMode, PlannerConfig, SafetyMargins
 from .errors import PlanFileError
-from .plan_checks import MAX_NESTING, decode_region, encode_region, plan_problems, read_plan_json
+from .plan_checks import (
+    MAX_NESTING,
+    decode_region,
+    derived_problems,
+    encode_region,
+    plan_problems,
+    read_plan_json,
+)
 from .plan_schema import _schema_text, plan_schema, schema_markdown, schema_problem
 from .robots import RobotSpec
+from .thread import THREAD_STATUSES, Thread, _r, _rt, thread_label
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -46,31 +54,16 @@ __all__ = [
     "MAX_NESTING",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """Version of the plan's JSON format, written as ``schema_version`` and checked on load.
 1.1 stores the real craniectomy (``geometry.craniectomy_mask``); 1.0 files still load,
-their opening the circle they record."""
-SCHEMA_VERSIONS = ("1.0", SCHEMA_VERSION)
+their opening the circle they record. 1.2 gives each thread its tip ``target_um`` and its
+``electrode_depths_um`` (derived, checked on load), the tether slack the planner laid
+(``slack_um``), the depth range and ``max_retraction_risk`` in ``config``, and the
+predicted ``retraction`` of a plan made with ``max_retraction_risk``; 1.0 and 1.1 files
+still load, those fields derived or absent."""
+SCHEMA_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)
 """Versions :func:`load_plan` reads."""
-THREAD_STATUSES = ("planned", "locked", "inserted", "failed", "removed", "validated", "rejected")
-"""States of a thread: planned, locked by the surgeon, inserted, failed, removed, or
-validated/rejected by simulation."""
-_DECIMALS = 6
-
-
-def _r(value: Any) -> float:
-    """Round a float to 1e-6 (idempotent), mapping -0.0 to 0.0."""
-    out = round(float(value), _DECIMALS)
-    if not math.isfinite(out):
-        raise ValueError(f"plan values must be finite, got {value!r}")
-    return out + 0.0
-
-
-def _rt(values: Any, n: int, *, name: str) -> tuple[float, ...]:
-    out = tuple(_r(v) for v in values)
-    if len(out) != n:
-        raise ValueError(f"{name} must hold {n} numbers, got {len(out)}")
-    return out
 
 
 def _ra(values: Any, ncols: int, *, name: str) -> NDArray[np.float64]:
@@ -84,118 +77,6 @@ def _ra(values: Any, ncols: int, *, name: str) -> NDArray[np.float64]:
     a = np.array([[_r(v) for v in row] for row in a.tolist()], dtype=np.float64).reshape(-1, ncols)
     a.setflags(write=False)
     return a
-
-
-def thread_label(order: int) -> str:
-    """The label of the thread inserted at 0-based ``order``: ``T01``, ``T02``, ...
-
-    Examples
-    --------
-    >>> thread_label(0), thread_label(63)
-    ('T01', 'T64')
-    """
-    return f"T{int(order) + 1:02d}"
-
-
-@dataclass(frozen=True)
-class Thread:
-    """One electrode thread: where and how deep it goes, and how safe the site is.
-
-    Parameters
-    ----------
-    id : int
-        Identifier, 0..n-1, stable across replans for kept threads.
-    order : int
-        0-based insertion order.
-    pixel : (float, float)
-        Site (row, col) in image pixels.
-    entry_um : (float, float, float)
-        Entry point on the pia (x, y, z), micrometres, Grid frame.
-    direction : (float, float, float)
-        Unit needle axis pointing into tissue; (0, 0, -1) is vertical.
-    depth_um : float
-        Insertion depth along the needle, counted from the pia.
-    clearance_um : float
-        Achieved 2-D clearance to the nearest vessel edge (avoidance map).
-    required_clearance_um : float
-        Clearance the margin model requires there.
-    status : str
-        One of ``THREAD_STATUSES``.
-    tether_um : tuple of (x, y, z)
-        Surface polyline from the implant's thread exit to the site.
-    weight : float
-        Functional weight at the site, in [0, 1].
-
-    Examples
-    --------
-    >>> t = Thread(0, 0, (10.0, 20.0), (240.0, 120.0, 0.0), (0.0, 0.0, -1.0), 3500.0,
-    ...            150.0, 86.5, "planned", ((0.0, 0.0, 0.0), (240.0, 120.0, 0.0)), 1.0)
-    >>> t.clearance_um >= t.required_clearance_um
-    True
-    >>> t.label
-    'T01'
-    """
-
-    id: int
-    order: int
-    pixel: tuple[float, float]
-    entry_um: tuple[float, float, float]
-    direction: tuple[float, float, float]
-    depth_um: float
-    clearance_um: float
-    required_clearance_um: float
-    status: str
-    tether_um: tuple[tuple[float, float, float], ...]
-    weight: float
-
-    def __post_init__(self) -> None:
-        for name in ("id", "order"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
-            object.__setattr__(self, name, int(v))
-        if self.status not in THREAD_STATUSES:
-            raise ValueError(f"status must be one of {THREAD_STATUSES}, got {self.status!r}")
-        object.__setattr__(self, "pixel", _rt(self.pixel, 2, name="pixel"))
-        object.__setattr__(self, "entry_um", _rt(self.entry_um, 3, name="entry_um"))
-        object.__setattr__(self, "direction", _rt(self.direction, 3, name="direction"))
-        for name in ("depth_um", "clearance_um", "required_clearance_um", "weight"):
-            object.__setattr__(self, name, _r(getattr(self, name)))
-        tether = tuple(_rt(p, 3, name="tether_um") for p in self.tether_um)
-        object.__setattr__(self, "tether_um", tether)
-
-    @property
-    def label(self) -> str:
-        """The thread's name in every view: ``T01`` is inserted first (``order`` 0).
-
-        JSON, figures, reports, timelines, exports and the CLI all name threads this way.
-        """
-        return thread_label(self.order)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The thread as a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "order": self.order,
-            "label": self.label,
-            "pixel": list(self.pixel),
-            "entry_um": list(self.entry_um),
-            "direction": list(self.direction),
-            "depth_um": self.depth_um,
-            "clearance_um": self.clearance_um,
-            "required_clearance_um": self.required_clearance_um,
-            "status": self.status,
-            "tether_um": [list(p) for p in self.tether_um],
-            "weight": self.weight,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Thread:
-        return cls(
-            d["id"], d["order"], tuple(d["pixel"]), tuple(d["entry_um"]), tuple(d["direction"]),
-            d["depth_um"], d["clearance_um"], d["required_clearance_um"], d["status"],
-            tuple(tuple(p) for p in d["tether_um"]), d["weight"],
-        )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -345,6 +226,13 @@ class InsertionPlan:
     serialised run-length encoded (see :func:`encode_region`) and restored on load, so
     edits on a loaded plan are still checked against it. Two plans are equal when their
     JSON content is equal.
+
+    ``retraction`` (JSON section ``retraction``, schema 1.2) is present when the plan was
+    made with ``max_retraction_risk``: the setting, the conditions the retraction model
+    was run under, the predicted worst per-thread pull-out probability and retained
+    share of electrodes, whether the setting was met and, when not, the term that binds
+    (``gap``, ``motion``, ``depth`` or ``tether_reach``; ``docs/retraction.md``, "Planning
+    with it").
     """
 
     schema_version: str
@@ -365,6 +253,7 @@ class InsertionPlan:
     gap: float
     simulation: dict[str, Any] | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    retraction: dict[str, Any] | None = None
     avoidance: Any = field(default=None, repr=False)
     vessels: Any = field(default=None, repr=False)
     grid: Any = field(default=None, repr=False)
@@ -404,6 +293,8 @@ class InsertionPlan:
         if self.simulation is not None:
             object.__setattr__(self, "simulation", _canonical(self.simulation))
         object.__setattr__(self, "provenance", _canonical(self.provenance))
+        if self.retraction is not None:
+            object.__setattr__(self, "retraction", _canonical(self.retraction))
 
     # ------------------------------------------------------------------ access
     @property
@@ -467,6 +358,8 @@ class InsertionPlan:
         }
         if self.simulation is not None:
             out["simulation"] = self.simulation
+        if self.retraction is not None:
+            out["retraction"] = self.retraction
         return out
 
     def to_json_text(self) -> str:
@@ -501,6 +394,7 @@ class InsertionPlan:
             bound=cert["bound"],
             gap=cert["gap"],
             simulation=d.get("simulation"),
+            retraction=d.get("retraction"),
             provenance=d["provenance"],
             region=decode_region(d["region"], tuple(d["image"]["shape"]))
             if "region" in d
@@ -590,6 +484,10 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
         )
     plan = _from_checked_dict(p, data)
     problems = plan_problems(plan)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")
+    problems = derived_problems(data["threads"], plan.threads)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")

@@ -22,12 +22,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .config import MAX_THREADS
+from .electrodes import ELECTRODE_PITCH_UM, N_ELECTRODES
 from .errors import PlanFileError
+from .tether import slack_reach_um
 
 __all__ = [
     "encode_region",
     "decode_region",
     "plan_problems",
+    "derived_problems",
     "json_text_problem",
     "json_path",
     "read_plan_json",
@@ -250,8 +253,12 @@ def plan_problems(plan: Any) -> list[str]:
     outside the image or the recorded target region, an entry point that is not at its
     pixel (x = col * pixel_size_um, y = row * pixel_size_um), a stored craniectomy mask
     not of the image's shape or a site outside it, two active sites closer than
-    ``min_spacing_um``, duplicate insertion orders, more than 64 active threads, or a
-    simulation status without a simulation section.
+    ``min_spacing_um``, duplicate insertion orders, more than 64 active threads, a
+    simulation status without a simulation section, a tether ``slack_um`` beyond what
+    the thread reaches (``config.thread_length_um`` less the taut route,
+    :func:`insertion_planner.tether.slack_reach_um`), or, in a plan with a depth range, a
+    depth outside it or an electrode above the pia; a ``retraction`` section whose
+    setting is not the config's.
 
     Examples
     --------
@@ -315,6 +322,17 @@ def plan_problems(plan: Any) -> list[str]:
                            f"{t.required_clearance_um} um")  # fmt: skip
         if t.status in ("validated", "rejected") and plan.simulation is None:
             out.append(f"{name}: status {t.status!r} but the plan has no simulation section")
+        if getattr(t, "slack_um", None) is not None:
+            reach = slack_reach_um(t.tether_um, plan.config.thread_length_um)
+            if t.slack_um > reach + _TOL_UM:
+                out.append(f"{name}: slack_um {t.slack_um} um is more than its thread reaches, "
+                           f"{reach:.1f} um (thread_length_um less the taut tether route)")  # fmt: skip
+        out += _depth_problems(name, t.depth_um, getattr(plan.config, "depth_range_um", None))
+    section = getattr(plan, "retraction", None)
+    risk = getattr(plan.config, "max_retraction_risk", None)
+    if section is not None and section.get("max_retraction_risk") != risk:
+        out.append(f"retraction section's max_retraction_risk {section.get('max_retraction_risk')} is "
+                   f"not the config's {risk}")  # fmt: skip
     orders = [t.order for t in plan.threads]
     if len(set(orders)) != len(orders):
         out.append(f"threads share an insertion order: orders {sorted(orders)}")
@@ -331,6 +349,72 @@ def plan_problems(plan: Any) -> list[str]:
         for a, b in zip(i[close], j[close], strict=True):
             out.append(f"threads {active[a].id} and {active[b].id}: {dist[a, b]:.1f} um apart, less than "
                        f"min_spacing_um={plan.config.min_spacing_um}")  # fmt: skip
+    return out
+
+
+def derived_problems(stored_threads: list[dict[str, Any]], threads: Any) -> list[str]:
+    """Stored derived values of threads that are not the derived ones (empty when none).
+
+    A plan file's thread may hold ``target_um`` (the needle tip, ``entry_um + depth_um *
+    direction``) and ``electrode_depths_um`` (``depth_um - 200 k``, k = 0..15); both are
+    derived from the thread (:class:`~insertion_planner.Thread`), so a stored value that
+    differs by more than 1e-3 um was edited by hand. Files of schema 1.0 and 1.1 hold
+    neither.
+
+    Parameters
+    ----------
+    stored_threads : list of dict
+        The file's ``threads`` as parsed (named by their index in the file).
+    threads : sequence of Thread
+        The threads built from them (matched by ``id``).
+
+    Examples
+    --------
+    >>> from insertion_planner.plan import _example_plan
+    >>> t = _example_plan().threads[0]
+    >>> derived_problems([t.to_dict()], [t])
+    []
+    >>> derived_problems([{**t.to_dict(), "target_um": [0.0, 0.0, -3500.0]}], [t])
+    ['threads/0/target_um: [0, 0, -3500] is not entry_um + depth_um * direction = [1200, 1200, -3500]']
+    """
+    out = []
+    what = {"target_um": "entry_um + depth_um * direction",
+            "electrode_depths_um": f"depth_um - {ELECTRODE_PITCH_UM:g} k, k = 0..{N_ELECTRODES - 1}"}  # fmt: skip
+    by_id = {t.id: t for t in threads}
+    for i, d in enumerate(stored_threads):
+        t = by_id[d["id"]]
+        for name, rule in what.items():
+            if name not in d:
+                continue
+            stored, derived = [float(v) for v in d[name]], list(getattr(t, name))
+            if len(stored) != len(derived) or any(
+                abs(a - b) > _TOL_UM for a, b in zip(stored, derived, strict=False)
+            ):
+                out.append(
+                    f"threads/{i}/{name}: {_brief(stored)} is not {rule} = {_brief(derived)}"
+                )
+    return out
+
+
+def _brief(values: list[float]) -> str:
+    more = ", ..." if len(values) > 4 else ""
+    return "[" + ", ".join(f"{v:g}" for v in values[:4]) + more + "]"
+
+
+def _depth_problems(name: str, depth_um: float, depth_range_um: Any) -> list[str]:
+    """A thread's depth outside the plan's depth range, or its top electrode above the pia."""
+    if depth_range_um is None:
+        return []
+    lo, hi = depth_range_um
+    out = []
+    if not lo - _TOL_UM <= depth_um <= hi + _TOL_UM:
+        out.append(
+            f"{name}: depth_um {depth_um} lies outside the plan's depth range [{lo:g}, {hi:g}] um"
+        )
+    top = depth_um - (N_ELECTRODES - 1) * ELECTRODE_PITCH_UM
+    if top <= 0:
+        out.append(f"{name}: its top electrode lies {-top:g} um above the pia (depth_um {depth_um} um "
+                   f"holds {N_ELECTRODES} electrodes {ELECTRODE_PITCH_UM:g} um apart)")  # fmt: skip
     return out
 
 

@@ -19,11 +19,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._validation import check_bool_mask
 from ..config import DuraMode, PlannerConfig, SafetyMargins
+from ..electrodes import cortex_thickness_at_um
 from ..errors import InfeasiblePlanError
 from ..frames import Grid
 from ..plan import SCHEMA_VERSION, InsertionPlan, PlanGeometry, Thread
 from ..robots import RobotSpec
 from .candidates import Candidates, make_candidates
+from .depth import choose_depths, depth_coverage, site_depth_window_um
 from .optimise import Placement, greedy_select, place_sites
 from .ordering import insertion_order
 from .scene import (
@@ -31,6 +33,7 @@ from .scene import (
     needle_directions,
     tether_polylines,
 )
+from .slack import RetractionConditions, lay_slack
 
 __all__ = [
     "DEFAULT_REGION_DIAMETER_UM",
@@ -41,6 +44,7 @@ __all__ = [
     "coarse_surface",
     "make_threads",
     "make_geometry",
+    "depths_and_slack",
     "build_plan",
 ]
 
@@ -52,6 +56,7 @@ TIE_ORDER = (
     "vessel_clearance",
     "head_collision",
     "craniectomy",
+    "depth",
     "surface_slope",
     "tether_reach",
     "region",
@@ -59,8 +64,10 @@ TIE_ORDER = (
 """Which binding constraint is named when relaxing several fits equally many sites.
 
 What the surgeon can change last comes first: the vessels and the bone (the skull rim
-the insertion head meets, and the opening itself) before the anatomy's slope and the
-thread's reach, and the target region (a lasso redrawn at will) last. The floor comes
+the insertion head meets, and the opening itself) before the cortex's thickness
+(``depth``: no depth of the range keeps every electrode in cortex; nothing changes it)
+and the surface's slope (a tilting robot follows it), the thread's reach, and the target
+region (a lasso redrawn at will) last. The floor comes
 before ``vessel_clearance``, whose relaxation includes it: a tie means the floor alone
 binds, and a better image is the remedy."""
 
@@ -201,11 +208,22 @@ def make_threads(
     clearance_um: ArrayLike,
     required_um: ArrayLike,
     weight: ArrayLike,
-    depth_um: float,
+    depth_um: ArrayLike,
     status: str | Iterable[str] = "planned",
+    slack_um: ArrayLike | None = None,
 ) -> tuple[Thread, ...]:
-    """Threads for sites ``rc`` (n, 2) inserted in ``order`` (a permutation of range(n))."""
+    """Threads for sites ``rc`` (n, 2) inserted in ``order`` (a permutation of range(n)).
+
+    ``depth_um`` is one depth or one per site; ``slack_um`` (one per site, um) the tether
+    slack laid on purpose, None: the route's own.
+    """
     rc = np.asarray(rc, float).reshape(-1, 2)
+    depth = np.broadcast_to(np.asarray(depth_um, float), (len(rc),))
+    slack: list[float | None] = (
+        [None] * len(rc)
+        if slack_um is None
+        else [float(v) for v in np.broadcast_to(np.asarray(slack_um, float), (len(rc),))]
+    )
     entry = scene.grid.to_um(rc)
     dirs = needle_directions(scene, rc)
     tethers = tether_polylines(scene, rc)
@@ -215,8 +233,8 @@ def make_threads(
     cl, rq, wt = (np.asarray(a, float) for a in (clearance_um, required_um, weight))
     st = [status] * len(rc) if isinstance(status, str) else list(status)
     return tuple(
-        Thread(int(ids[i]), int(rank[i]), (rc[i, 0], rc[i, 1]), tuple(entry[i]), tuple(dirs[i]), depth_um,
-               cl[i], rq[i], st[i], tuple(map(tuple, tethers[i])), wt[i])
+        Thread(int(ids[i]), int(rank[i]), (rc[i, 0], rc[i, 1]), tuple(entry[i]), tuple(dirs[i]), depth[i],
+               cl[i], rq[i], st[i], tuple(map(tuple, tethers[i])), wt[i], slack[i])
         for i in range(len(rc))
     )  # fmt: skip
 
@@ -306,6 +324,12 @@ def diagnose(
         "region": (avoidance, ones, scene, min_spacing_um),
         "craniectomy": (avoidance, region, replace(scene, craniectomy=ones), min_spacing_um),
         "head_collision": (avoidance, region, replace(scene, robot=None), min_spacing_um),
+        "depth": (
+            avoidance,
+            region,
+            replace(scene, depth_range_um=None, cortex_thickness_um=None),
+            min_spacing_um,
+        ),
         "min_spacing": (avoidance, region, scene, min_spacing_um / 2),
     }
     counts: dict[str, int] = {}
@@ -342,13 +366,21 @@ def build_plan(
     seed: int | None = None,
     parameters: dict[str, Any] | None = None,
     node_limit: int = 500,
+    retraction: RetractionConditions | None = None,
 ) -> InsertionPlan:
     """Place, certify and order ``config.n_threads`` threads; return the plan.
+
+    With a depth range (``scene.depth_range_um``) each thread gets its own depth
+    (:func:`~.depth.choose_depths`); with ``config.max_retraction_risk`` each tether its
+    slack, under the ``retraction`` conditions (:func:`~.slack.lay_slack`).
 
     Raises
     ------
     InfeasiblePlanError
-        With ``strict`` when fewer threads fit than asked (names the binding constraint).
+        With ``strict`` when fewer threads fit than asked (names the binding constraint),
+        or when some thread's predicted pull-out stays over ``config.max_retraction_risk``
+        (names the retraction term that binds: ``gap``, ``motion``, ``depth`` or
+        ``tether_reach``).
     """
     n = config.n_threads
     if not region.any():
@@ -379,13 +411,86 @@ def build_plan(
     return _pack(avoidance, placement, grid=grid, region=region, scene=scene, config=config, margins=margins,
                  robot=robot, robot_name=robot_name, dura_mode=dura_mode, weight=weight, vessels=vessels,
                  image=image, image_sha256=image_sha256, binding=binding, seed=seed,
-                 parameters=parameters or {})  # fmt: skip
+                 parameters=parameters or {}, retraction=retraction, strict=strict)  # fmt: skip
+
+
+def depths_and_slack(
+    scene: Scene,
+    threads: tuple[Thread, ...],
+    config: PlannerConfig,
+    conditions: RetractionConditions | None = None,
+    *,
+    keep: ArrayLike | None = None,
+) -> tuple[tuple[Thread, ...], dict[str, Any], dict[str, Any] | None]:
+    """Each thread's depth and tether slack, the depth coverage and the retraction section.
+
+    With a depth range, threads (in insertion order) are spread over their depth windows
+    (:func:`~.depth.choose_depths`); with ``config.max_retraction_risk``, tethers get their
+    slack (:func:`~.slack.lay_slack`, which may deepen a thread within its window). A plan
+    with neither a range, a thickness nor a retraction setting is returned unchanged.
+    ``keep`` (one bool per thread, in insertion order): threads whose depth and slack are
+    kept (edits and replans keep what is laid).
+
+    Returns
+    -------
+    threads : tuple of Thread
+        In insertion order.
+    parameters : dict
+        ``{"depth_coverage": ...}`` (:func:`~.depth.depth_coverage`) when depths are
+        checked against a cortex, else empty.
+    section : dict or None
+        The plan's ``retraction`` section, None without ``max_retraction_risk``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from insertion_planner.planning import plan_from_avoidance
+    >>> amap = SimpleNamespace(clearance_um=np.full((200, 200), 400.0), required_um=np.full((200, 200), 86.5),
+    ...                        allowed=np.ones((200, 200), bool), pixel_size_um=12.0)
+    >>> plan = plan_from_avoidance(amap, n_threads=4, depth_um=(2500.0, 4500.0), cortex_thickness_um=4000.0)
+    >>> [t.depth_um for t in plan.threads], plan.provenance["parameters"]["depth_coverage"]["covered_fraction"]
+    ([4000.0, 3550.0, 3800.0, 3300.0], 0.95)
+    """
+    ordered = tuple(sorted(threads, key=lambda t: (t.order, t.id)))
+    risk = config.max_retraction_risk
+    ranged = scene.depth_range_um is not None
+    if not ordered or (not ranged and scene.cortex_thickness_um is None and risk is None):
+        return ordered, {}, None
+    kept = np.zeros(len(ordered), bool) if keep is None else np.asarray(keep, bool)
+    rc = np.array([t.pixel for t in ordered], dtype=np.float64)
+    low, high = site_depth_window_um(scene, rc)
+    depth = np.array([t.depth_um for t in ordered])
+    if ranged:
+        free = ~kept & (low <= high)
+        depth = np.where(free, 0.0, depth)
+        depth[free] = choose_depths(low[free], high[free])
+    cond = conditions if conditions is not None else RetractionConditions()
+    down = [t.direction[2] for t in ordered]
+    known = scene.cortex_thickness_um
+    out = tuple(replace(t, depth_um=float(d)) for t, d in zip(ordered, depth, strict=True))
+    section = None
+    if risk is not None:
+        thick = known if known is not None else cond.settings.cortex_thickness_um
+        sp = lay_slack(out, max_retraction_risk=risk, thickness_um=cortex_thickness_at_um(thick, rc, down),
+                       conditions=cond, thread_length_um=config.thread_length_um, keep=kept,
+                       deepest_um=np.where(kept | (low > high), depth, high) if ranged else None)  # fmt: skip
+        out = tuple(replace(t, depth_um=float(d), slack_um=float(v))
+                    for t, d, v in zip(out, sp.depth_um, sp.slack_um, strict=True))  # fmt: skip
+        section = sp.section
+    params: dict[str, Any] = {}
+    if known is not None:
+        params["depth_coverage"] = depth_coverage(
+            [t.depth_um for t in out], cortex_thickness_at_um(known, rc, down),
+            deepest_um=high if ranged else None,
+        )  # fmt: skip
+    return out, params, section
 
 
 def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[np.bool_], scene: Scene,
           config: PlannerConfig, margins: SafetyMargins, robot: RobotSpec, robot_name: str,
           dura_mode: DuraMode, weight: Any, vessels: Any, image: Any, image_sha256: str,
-          binding: str | None, seed: int | None, parameters: dict[str, Any]) -> InsertionPlan:  # fmt: skip
+          binding: str | None, seed: int | None, parameters: dict[str, Any],
+          retraction: RetractionConditions | None, strict: bool) -> InsertionPlan:  # fmt: skip
     from .. import __version__
 
     c: Candidates = placement.candidates
@@ -397,18 +502,28 @@ def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[n
     threads = make_threads(scene, rc, order, ids=ids, clearance_um=c.clearance_um[idx],
                            required_um=c.required_um[idx], weight=c.weight[idx],
                            depth_um=config.depth_um)  # fmt: skip
+    threads, depth_params, section = depths_and_slack(scene, threads, config, retraction)
+    if section is not None and not section["met"] and strict:
+        raise InfeasiblePlanError(
+            f"{len(section['threads_over'])} of {len(threads)} threads stay over max_retraction_risk="
+            f"{config.max_retraction_risk} (worst predicted pull-out {section['pull_out_probability_max']}) "
+            f"with all the slack their threads reach and as deep as their cortex allows; the binding "
+            f"retraction term is {section['binding_term']}",
+            binding_constraint=str(section["binding_term"]), n_placed=len(threads),
+        )  # fmt: skip
     graph = getattr(vessels, "graph", None)
     geometry = make_geometry(
         scene, vessel_segments=vessel_segments_um(graph, grid), dura_mode=dura_mode
     )
-    params = {**parameters, "certificate": {"method": placement.method, "spacing_um": round(placement.spacing_um, 6),
-                                            "n_candidates": len(c), "milp_status": placement.milp_status}}  # fmt: skip
+    params = {**parameters, **depth_params,
+              "certificate": {"method": placement.method, "spacing_um": round(placement.spacing_um, 6),
+                              "n_candidates": len(c), "milp_status": placement.milp_status}}  # fmt: skip
     return InsertionPlan(
         schema_version=SCHEMA_VERSION, dura_mode=dura_mode, image_shape=grid.shape,
         pixel_size_um=grid.pixel_size_um, image_sha256=image_sha256, robot=robot_name, robot_spec=robot,
         config=config, margins=margins, threads=threads, geometry=geometry, n_requested=config.n_threads,
         binding_constraint=binding, objective=placement.objective, bound=placement.bound, gap=placement.gap,
         simulation=None, provenance={"package_version": __version__, "parameters": params, "seed": seed},
-        avoidance=avoidance, vessels=vessels, grid=grid, region=region, weight=weight, image=image,
-        scene=scene, candidates=c,
+        retraction=section, avoidance=avoidance, vessels=vessels, grid=grid, region=region,
+        weight=weight, image=image, scene=scene, candidates=c,
     )  # fmt: skip

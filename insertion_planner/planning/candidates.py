@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._arrays import readonly
+from .depth import site_depth_window_um
 from .scene import (
     Scene,
     head_slack_um,
@@ -42,8 +43,11 @@ SITE_CONSTRAINTS = (
     "surface_slope",
     "tether_reach",
     "head_collision",
+    "depth",
 )
-"""Per-site hard constraints, in the order they are reported."""
+"""Per-site hard constraints, in the order they are reported. ``depth``: some depth allowed
+at the site keeps every electrode inside the cortex (:mod:`~insertion_planner.planning.depth`;
+always met without a depth range or a cortical thickness)."""
 
 CLEARANCE_BONUS = 0.5
 """Score bonus for clearance beyond the requirement, reached at ``CLEARANCE_REF_UM`` of slack."""
@@ -194,6 +198,7 @@ def _site_checks(
         "surface_slope": slope_ok,
         "tether_reach": reach,
         "head_collision": head_slack_um(scene, ij) >= 0,
+        "depth": np.less_equal(*site_depth_window_um(scene, ij)),
     }
     return checks, path
 

@@ -16,6 +16,7 @@ from ..frames import Grid
 from ..plan import InsertionPlan
 from ..robots import DEFAULT_COLLISION_MARGIN_UM
 from .candidates import SITE_CONSTRAINTS, site_checks
+from .depth import site_depth_window_um
 from .opening import opening_from_geometry
 from .ordering import tangle_violations
 from .scene import Scene, make_scene
@@ -90,7 +91,7 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
     scene = make_scene(
         grid, craniectomy=crani, skull_thickness_um=g.skull_thickness_um,
         thread_length_um=plan.config.thread_length_um, depth_um=plan.config.depth_um,
-        dura_thickness_um=g.dura_thickness_um, tether_clearance_um=g.tether_clearance_um,
+        depth_range_um=plan.config.depth_range_um, dura_thickness_um=g.dura_thickness_um, tether_clearance_um=g.tether_clearance_um,
         max_tilt_rad=plan.robot_spec.max_tilt_rad, max_incidence_rad=g.max_incidence_rad, penetrating=pen,
         robot=plan.robot_spec,
         collision_margin_um=plan.provenance.get("parameters", {}).get("collision_margin_um", DEFAULT_COLLISION_MARGIN_UM),
@@ -107,11 +108,14 @@ def check_plan(
     """Every hard constraint broken by the plan's active threads (empty when all hold).
 
     Checked: the per-site constraints (region, craniectomy, vessel clearance including the
-    needle path past penetrating vessels, surface slope, tether reach), each thread's
-    recorded clearance against its requirement, spacing between active sites, tangling
-    (no site under the tether of a thread inserted before it), and the thread count.
-    The region is checked when the plan (or ``region``) holds one; a plan loaded from a
-    file needs ``avoidance``.
+    needle path past penetrating vessels, surface slope, tether reach, head collision,
+    depth), each thread's recorded clearance against its requirement, each thread's depth
+    against the depths allowed at its site (every electrode inside the cortex, when the
+    plan's scene knows the thickness; :mod:`~insertion_planner.planning.depth`), spacing
+    between active sites, tangling (no site under the tether of a thread inserted before
+    it), and the thread count. The region is checked when the plan (or ``region``) holds
+    one; a plan loaded from a file needs ``avoidance`` (and knows no cortical thickness:
+    its depths are checked against its depth range only).
 
     Examples
     --------
@@ -140,10 +144,19 @@ def check_plan(
     )
     clear = np.asarray(amap.clearance_um)
     req = np.asarray(amap.required_um)
+    low, high = site_depth_window_um(scene, rc)
     for k, t in enumerate(active):
         for name in SITE_CONSTRAINTS:
             if not checks[name][k]:
-                out.append(Violation(t.id, name, f"thread {t.id} ({t.label}) at pixel {t.pixel} breaks {name}"))
+                out.append(
+                    Violation(
+                        t.id, name, f"thread {t.id} ({t.label}) at pixel {t.pixel} breaks {name}"
+                    )
+                )
+        if checks["depth"][k] and not low[k] - 1e-6 <= t.depth_um <= high[k] + 1e-6:
+            out.append(Violation(t.id, "depth",
+                                 f"thread {t.id} ({t.label}) at depth {t.depth_um} um leaves electrodes outside "
+                                 f"the cortex (allowed there: {low[k]:g}-{high[k]:g} um)"))  # fmt: skip
         r, c = (int(v) for v in np.clip(np.rint(t.pixel), 0, np.array(plan.image_shape) - 1))
         if t.clearance_um < t.required_clearance_um or clear[r, c] < req[r, c]:
             if checks["vessel_clearance"][k]:

@@ -19,8 +19,10 @@ from ..plan import InsertionPlan, Thread
 from .assemble import make_threads
 from .candidates import site_scores
 from .checks import check_plan, raise_first, require_avoidance, scene_from_plan
+from .depth import fit_depths
 from .ordering import insertion_order
 from .scene import Scene, penetrating_path_clearance_um
+from .slack import relay_slack
 
 __all__ = ["move_thread", "lock_thread", "unlock_thread", "remove_thread", "reorder", "recertify"]
 
@@ -63,12 +65,18 @@ def _finish(plan: InsertionPlan, threads: tuple[Thread, ...], avoidance: Any, en
             context: str) -> InsertionPlan:  # fmt: skip
     scene = scene_from_plan(plan, avoidance)
     threads = reorder(threads, scene)
+    threads, section = relay_slack(plan, threads, scene)  # new and moved threads get slack
     n_active = sum(t.status not in _INACTIVE for t in threads)
     binding = plan.binding_constraint
     if n_active < plan.n_requested and binding is None:
         binding = "edited"
     new = recertify(
-        plan, threads, provenance=_log(plan, entry), binding_constraint=binding, simulation=None
+        plan,
+        threads,
+        provenance=_log(plan, entry),
+        binding_constraint=binding,
+        simulation=None,
+        retraction=section,
     )
     raise_first(check_plan(new, avoidance=avoidance), context=context)
     return new
@@ -130,8 +138,9 @@ def move_thread(
     clear = min(float(np.asarray(amap.clearance_um)[r, c]), path)
     req = float(np.asarray(amap.required_um)[r, c])
     weight = 1.0 if plan.weight is None else float(np.clip(plan.weight[r, c], 0, 1))
+    depth = fit_depths(scene, rc[None], [t.depth_um])  # its depth, if the new site allows it
     (moved,) = make_threads(scene, rc[None].astype(float), np.zeros(1, np.int64), ids=[t.id], clearance_um=[clear],
-                            required_um=[req], weight=[weight], depth_um=t.depth_um, status=t.status)  # fmt: skip
+                            required_um=[req], weight=[weight], depth_um=depth, status=t.status)  # fmt: skip
     threads = tuple(moved if u.id == t.id else u for u in plan.threads)
     entry = {"op": "move", "thread_id": int(t.id), "pixel": [r, c]}
     return _finish(plan, threads, avoidance, entry, f"move thread {thread_id}")

@@ -13,12 +13,15 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from .._validation import check_bool_mask, check_int_range, check_positive
-from ..config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
+from ..config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins, check_depth_range
 from ..frames import Grid
 from ..plan import InsertionPlan
+from ..retraction.settings import BrainMotion, RetractionSettings
 from ..robots import DEFAULT_COLLISION_MARGIN_UM, RobotSpec, get_robot
 from .assemble import build_plan, region_mask
+from .depth import check_cortex_thickness
 from .scene import make_scene
+from .slack import RetractionConditions
 
 __all__ = [
     "plan_from_avoidance",
@@ -49,7 +52,7 @@ def plan_from_avoidance(
     dura_mode: DuraMode | str | None = None,
     margins: SafetyMargins | None = None,
     min_spacing_um: float = 250.0,
-    depth_um: float = 3500.0,
+    depth_um: float | tuple[float, float] = 3500.0,
     dura_thickness_um: float = 320.0,
     thread_length_um: float = 20000.0,
     weight: NDArray[np.floating[Any]] | None = None,
@@ -64,6 +67,13 @@ def plan_from_avoidance(
     image: NDArray[Any] | None = None,
     seed: int | None = None,
     parameters: dict[str, Any] | None = None,
+    cortex_thickness_um: float | NDArray[np.floating[Any]] | None = None,
+    max_retraction_risk: float | None = None,
+    implant_gap_um: float = 0.0,
+    brain_motion: BrainMotion | None = None,
+    retraction_days: float = 30.0,
+    retraction_samples: int = 1000,
+    retraction_settings: RetractionSettings | None = None,
 ) -> InsertionPlan:
     """Place and order up to ``n_threads`` threads on an avoidance map.
 
@@ -88,8 +98,27 @@ def plan_from_avoidance(
         map applied, the map's requirement is raised to match before any site is placed
         (:func:`map_for_margins`): a robot of 1 mm stage error requires about 2 mm more
         clearance.
-    min_spacing_um, depth_um, dura_thickness_um, thread_length_um : float
+    min_spacing_um, dura_thickness_um, thread_length_um : float
         See :class:`~insertion_planner.PlannerConfig`.
+    depth_um : float or (float, float)
+        Tip depth below the pia along the needle, um (3500); or a range
+        ``(min_um, max_um)``: each thread then gets its own depth, every electrode inside
+        the cortex, the threads spread over its depth (:mod:`~insertion_planner.planning.depth`;
+        ``PlannerConfig.depth_range_um``).
+    cortex_thickness_um : float or (H, W) float, optional
+        Vertical cortical thickness, um (e.g. ``case.cortex_thickness_um``): no site is
+        planned where no allowed depth keeps all 16 electrodes inside it (constraint
+        ``depth``). Default: with a range, ``RetractionSettings.cortex_thickness_um`` (4 mm);
+        with a single depth, not checked (as before).
+    max_retraction_risk : float, optional
+        Largest predicted pull-out probability accepted per thread, in (0, 1]: tethers get
+        slack (and threads depth within their range) to stay under it
+        (:mod:`~insertion_planner.planning.slack`); the plan's ``retraction`` section
+        reports the prediction and, when it cannot be met, the binding term.
+    implant_gap_um, brain_motion, retraction_days, retraction_samples, retraction_settings
+        Conditions of the retraction prediction (``retraction_risk``'s ``implant_gap_um``,
+        ``brain_motion``, ``days``, ``n_samples``, ``settings``); the seed is ``seed``
+        (0 when None). Used only with ``max_retraction_risk``.
     weight : (H, W) float in [0, 1], optional
         Functional weight to cover; default uniform over the region.
     surface_height_um : (H, W) float, optional
@@ -144,8 +173,24 @@ def plan_from_avoidance(
     spec = get_robot(robot)
     margins = margins.for_robot(spec)
     robot_name = robot if isinstance(robot, str) and not robot.endswith(".json") else spec.name
-    config = PlannerConfig(n_threads=n, min_spacing_um=min_spacing_um, depth_um=depth_um,
-                           dura_thickness_um=dura_thickness_um, thread_length_um=thread_length_um)  # fmt: skip
+    single = isinstance(depth_um, (int, float, np.integer, np.floating)) and not isinstance(
+        depth_um, bool
+    )
+    depth_range = None if single else check_depth_range(depth_um, name="depth_um")
+    config = PlannerConfig(n_threads=n, min_spacing_um=min_spacing_um,
+                           depth_um=depth_um if single else depth_range[1],  # type: ignore[index,arg-type]
+                           dura_thickness_um=dura_thickness_um, thread_length_um=thread_length_um,
+                           depth_range_um=depth_range, max_retraction_risk=max_retraction_risk)  # fmt: skip
+    conditions = None
+    if max_retraction_risk is not None or depth_range is not None:
+        conditions = RetractionConditions(
+            implant_gap_um=implant_gap_um, brain_motion=BrainMotion() if brain_motion is None else brain_motion,
+            days=retraction_days, n_samples=retraction_samples, seed=0 if seed is None else seed,
+            settings=RetractionSettings() if retraction_settings is None else retraction_settings,
+        )  # fmt: skip
+    thickness = check_cortex_thickness(cortex_thickness_um, shape)
+    if thickness is None and depth_range is not None and conditions is not None:
+        thickness = conditions.settings.cortex_thickness_um
     reg = region_mask(region, shape, px)
     w = None
     if weight is not None:
@@ -172,7 +217,8 @@ def plan_from_avoidance(
         dura_thickness_um=config.dura_thickness_um if mode is DuraMode.TRANSDURAL else 0.0,
         tether_clearance_um=tether_clearance_um, max_tilt_rad=spec.max_tilt_rad,
         max_incidence_rad=math.radians(incidence), penetrating=getattr(avoidance, "penetrating", None),
-        robot=spec, collision_margin_um=collision_margin_um,
+        robot=spec, collision_margin_um=collision_margin_um, depth_range_um=config.depth_range_um,
+        cortex_thickness_um=thickness,
     )  # fmt: skip
     params = {
         "n_threads": n, "min_spacing_um": config.min_spacing_um, "depth_um": config.depth_um,
@@ -184,6 +230,10 @@ def plan_from_avoidance(
         "craniectomy": "whole image" if craniectomy is None else "given",
         **(parameters or {}),
     }  # fmt: skip
+    if depth_range is not None:
+        params["depth_range_um"] = list(depth_range)
+    if thickness is not None:
+        params["cortex_thickness_um"] = "map" if isinstance(thickness, np.ndarray) else thickness
     blind = getattr(avoidance, "undetectable", None)
     if blind is not None and reg.any():
         # never planning blind: the share of the target region forbidden only because a
@@ -194,6 +244,7 @@ def plan_from_avoidance(
         avoidance, grid=grid, region=reg, scene=scene, config=config, margins=margins, robot=spec,
         robot_name=robot_name, dura_mode=mode, weight=w, vessels=vessels, image=image,
         image_sha256=image_sha256(image), strict=strict, seed=seed, parameters=params,
+        retraction=conditions if max_retraction_risk is not None else None,
     )  # fmt: skip
 
 

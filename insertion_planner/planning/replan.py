@@ -22,9 +22,11 @@ from ..plan import InsertionPlan, Thread
 from .assemble import make_threads
 from .candidates import Candidates, make_candidates
 from .checks import check_plan, raise_first, require_avoidance, scene_from_plan
+from .depth import fit_depths
 from .edits import recertify, reorder
 from .optimise import greedy_select, place_sites
 from .ordering import point_segment_distance
+from .slack import relay_slack
 
 __all__ = ["replan"]
 
@@ -179,9 +181,13 @@ def replan(
     if len(placement.chosen):
         idx = placement.chosen
         ids = redo[: len(idx)]
-        made = make_threads(scene, sub.rc[idx].astype(float), np.arange(len(idx)), ids=ids,
+        rc = sub.rc[idx].astype(float)
+        depth = fit_depths(
+            scene, rc, [plan.thread(i).depth_um for i in ids]
+        )  # old depth if allowed
+        made = make_threads(scene, rc, np.arange(len(idx)), ids=ids,
                             clearance_um=sub.clearance_um[idx], required_um=sub.required_um[idx],
-                            weight=sub.weight[idx], depth_um=plan.config.depth_um)  # fmt: skip
+                            weight=sub.weight[idx], depth_um=depth)  # fmt: skip
         new_threads = {t.id: t for t in made}
     n_missing = len(redo) - len(placement.chosen)
     binding = plan.binding_constraint
@@ -208,12 +214,13 @@ def replan(
         else:
             threads.append(replace(t, status=status[t.id]))
     ordered = reorder(tuple(threads), scene)
+    ordered, section = relay_slack(plan, ordered, scene)  # re-placed threads get slack
     prov = dict(plan.provenance)
     prov["failed_holes_um"] = [[round(float(v), 6) for v in h] for h in holes]
     prov["replans"] = [*prov.get("replans", []), {"failed": failed_ids, "inserted": inserted_ids,
                                                   "replaced": sorted(new_threads),
                                                   "binding_constraint": why if n_missing else None}]  # fmt: skip
     new = recertify(plan, ordered, provenance=prov, binding_constraint=binding, simulation=None,
-                    candidates=cands, avoidance=amap, scene=scene)  # fmt: skip
+                    candidates=cands, avoidance=amap, scene=scene, retraction=section)  # fmt: skip
     raise_first(check_plan(new, avoidance=amap), context="replan")
     return new

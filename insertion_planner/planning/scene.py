@@ -86,6 +86,13 @@ class Scene:
     opening : Opening
         The real opening (:mod:`~insertion_planner.planning.opening`): the one
         distance-to-bone rule of the head keep-out, shared with the robot simulator.
+    depth_range_um : (float, float) or None
+        Tip depths the planner may choose per thread (``depth_um`` is then its deepest
+        end); None: every thread at ``depth_um``.
+    cortex_thickness_um : float, (H, W) float or None
+        Vertical cortical thickness (a number or a read-only map), um: the ``depth``
+        constraint keeps every electrode inside it (:mod:`~insertion_planner.planning.depth`).
+        None: not known, no depth constraint (a single depth, as before).
     """
 
     grid: Grid
@@ -108,6 +115,8 @@ class Scene:
     implant_radius_um: float = IMPLANT_RADIUS_UM
     implant_height_um: float = IMPLANT_HEIGHT_UM
     opening: Opening = field(default=None, repr=False)  # type: ignore[assignment]
+    depth_range_um: tuple[float, float] | None = None
+    cortex_thickness_um: float | NDArray[np.float32] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.opening is None:  # a scene built by hand: its disc is the opening
@@ -131,6 +140,8 @@ def make_scene(
     penetrating: ArrayLike | None = None,
     robot: RobotSpec | None = None,
     collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM,
+    depth_range_um: tuple[float, float] | None = None,
+    cortex_thickness_um: float | NDArray[np.float32] | None = None,
 ) -> Scene:
     """Build the scene: craniectomy disc, implant beside it, thread exit at its edge.
 
@@ -158,6 +169,9 @@ def make_scene(
         Head geometry for the head-collision constraint; None skips it.
     collision_margin_um : float
         Distance the head keeps from the skull rim and the implant.
+    depth_range_um, cortex_thickness_um
+        See :class:`Scene` (checked by the caller, ``plan_from_avoidance``). With a range,
+        ``depth_um`` is replaced by its deepest end.
 
     Examples
     --------
@@ -201,12 +215,13 @@ def make_scene(
         exit_um=(float(exit_xy[0]), float(exit_xy[1]), exit_z),
         implant_center_um=(float(implant_xy[0]), float(implant_xy[1]), exit_z),
         thread_length_um=check_positive(thread_length_um, name="thread_length_um"),
-        depth_um=check_positive(depth_um, name="depth_um"),
+        depth_um=check_positive(depth_um if depth_range_um is None else depth_range_um[1], name="depth_um"),
         dura_thickness_um=check_positive(dura_thickness_um, name="dura_thickness_um", allow_zero=True),
         tether_clearance_um=check_positive(tether_clearance_um, name="tether_clearance_um", allow_zero=True),
         max_tilt_rad=float(max_tilt_rad), max_incidence_rad=float(max_incidence_rad), penetrating=pen,
         robot=robot, collision_margin_um=check_positive(collision_margin_um, name="collision_margin_um",
                                                         allow_zero=True), opening=opening,
+        depth_range_um=depth_range_um, cortex_thickness_um=cortex_thickness_um,
     )  # fmt: skip
 
 

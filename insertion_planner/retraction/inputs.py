@@ -16,8 +16,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._arrays import readonly
 from .._validation import _describe, as_rng, check_int_range
+from ..electrodes import cortex_thickness_at_um, sample_map
 from ..plan import InsertionPlan, Thread
-from .geometry import sample_map, taut_length_um, tether_slack_um
+from ..tether import slack_reach_um
+from .geometry import tether_slack_um
 from .model import Draws, Outcome, Scenario, draw
 from .settings import MAX_LENGTH_UM, BrainMotion, RetractionSettings, check_range
 
@@ -44,12 +46,12 @@ class Prepared:
 def _thickness(
     value: Any, plan: InsertionPlan, threads: tuple[Thread, ...], default: float
 ) -> NDArray[np.float64]:
-    n = len(threads)
+    down = [t.direction[2] for t in threads]
     if value is None:
-        return np.full(n, default)
+        return cortex_thickness_at_um(default, [t.pixel for t in threads], down)
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         v = check_range(value, name="cortex_thickness_um", low=1, high=10000, unit=" um")
-        return np.full(n, v)
+        return cortex_thickness_at_um(v, [t.pixel for t in threads], down)
     if not isinstance(value, np.ndarray):
         raise TypeError(
             f"cortex_thickness_um must be None, a number or an (H, W) array, got "
@@ -68,7 +70,7 @@ def _thickness(
             f"cortex_thickness_um must be between 1 and 10000 um at every thread, got "
             f"{out[i]} at {threads[i].label} (pixel {threads[i].pixel})"
         )
-    return out
+    return cortex_thickness_at_um(value, [t.pixel for t in threads], down)
 
 
 def _slack(
@@ -131,7 +133,7 @@ def prepare(
     for t in threads:
         check_range(t.depth_um, name=f"depth_um of {t.label}", low=1, high=10000, unit=" um")
     length = st.thread_length_um or plan.config.thread_length_um
-    reach = np.array([max(length - taut_length_um(t.tether_um), 0.0) for t in threads])
+    reach = np.array([slack_reach_um(t.tether_um, length) for t in threads])
     thickness = _thickness(cortex_thickness_um, plan, threads, st.cortex_thickness_um)
     slack = _slack(slack_um, threads, reach)
     generator = as_rng(rng)

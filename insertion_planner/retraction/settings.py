@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .._validation import check_finite
-from ..robot.montecarlo import BrainMotion as _PulsationMotion
+from ..brain_motion import BrainMotion as _PulsationMotion
+from ..electrodes import ELECTRODE_PITCH_UM, N_ELECTRODES
 
 __all__ = ["BrainMotion", "RetractionSettings", "check_range"]
 
@@ -215,8 +216,8 @@ class RetractionSettings:
     ValueError: slip_per_cycle must be between 0 and 1, got 2.0
     """
 
-    n_electrodes: int = 16
-    electrode_pitch_um: float = 200.0
+    n_electrodes: int = N_ELECTRODES
+    electrode_pitch_um: float = ELECTRODE_PITCH_UM
     cortex_thickness_um: float = 4000.0
     hold_um_per_mm: float = 20.0
     slip_per_cycle: float = 1e-6

@@ -139,7 +139,7 @@ def test_a_plan_file_keeps_its_opening(shaped, tmp_path):
     path = tmp_path / "plan.json"
     plan.to_json(path)
     stored = json.loads(path.read_text())
-    assert stored["schema_version"] == "1.1"
+    assert stored["schema_version"] == "1.2"  # 1.1 added the mask; 1.2 keeps it
     # the mask as runs per row: about 12 characters a row
     assert len(json.dumps(stored["geometry"]["craniectomy_mask"])) < 16 * N
     loaded = ip.load_plan(path)
