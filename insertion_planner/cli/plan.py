@@ -20,6 +20,10 @@ MAX_MARGIN_UM = 1000.0
 """Largest base vessel margin accepted (20x the 50 um default; beyond, no site is left)."""
 MAX_SPACING_UM = 10_000.0
 """Largest site spacing accepted (64 sites 10 mm apart do not fit any craniectomy)."""
+THICKNESS_RANGE_UM = (500.0, 8000.0)
+"""Cortical thickness accepted: human cortex is 1.5-4.5 mm (Fischl & Dale 2000,
+doi:10.1073/pnas.200033797); the range leaves room for other species and for maps with
+smoothed edges, and refuses a map in mm (values of a few units)."""
 MAX_HEIGHT_UM = 50_000.0
 """Largest surface height magnitude accepted (5 cm: beyond, the map is not in micrometres)."""
 DEPTH_RANGE_UM = (200.0, 8000.0)
@@ -113,12 +117,39 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--depth-um",
         type=float_in(*DEPTH_RANGE_UM),
-        default=3500.0,
+        nargs="+",
+        metavar="UM",
+        default=[3500.0],
         help=(
             f"insertion depth below the pia, {DEPTH_RANGE_UM[0]:g} to {DEPTH_RANGE_UM[1]:g} um "
-            "(default 3500 um)"
+            "(default 3500 um); two numbers MIN MAX let the planner choose each thread's "
+            "depth in that range, keeping its 16 electrodes in the cortex"
         ),
     )
+    p.add_argument(
+        "--cortex-thickness",
+        metavar="UM|MAP",
+        default=None,
+        help=(
+            "cortical thickness in um: one number, or a map (.npy or .tif, the image's shape) "
+            f"with values {THICKNESS_RANGE_UM[0]:g} to {THICKNESS_RANGE_UM[1]:g} (default: "
+            "4000 um with a depth range, none with one depth)"
+        ),
+    )
+    p.add_argument(
+        "--max-retraction-risk",
+        type=float_in(0.0, 1.0, low_open=True),
+        default=None,
+        metavar="P",
+        help=(
+            "lay tether slack so that each thread's predicted pull-out probability stays at "
+            "or under P, above 0 to 1 (docs/retraction.md); default: no slack planned"
+        ),
+    )
+    p.add_argument(
+        "--implant-gap-um", type=float_in(0.0, 20_000.0), default=0.0,
+        help="implant-brain gap the retraction prediction assumes, 0 to 20000 um (default 0)",
+    )  # fmt: skip
     p.add_argument(
         "--robot",
         type=robot_choice,
@@ -168,7 +199,9 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_insertions(
         image, pixel_size_um=pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
         region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
-        depth_um=args.depth_um, strict=args.strict, craniectomy=craniectomy,
+        depth_um=_depth(args.depth_um), cortex_thickness_um=_thickness(args, shape),
+        max_retraction_risk=args.max_retraction_risk, implant_gap_um=args.implant_gap_um,
+        strict=args.strict, craniectomy=craniectomy,
         surface_height_um=surface, weight=weight, rng=args.seed,
         vessel_polarity=args.vessel_polarity, pixel_size_source=source,
     )  # fmt: skip
@@ -196,6 +229,36 @@ def plan_summary(plan: Any) -> str:
         f"{100 * plan.gap:.2f} %; smallest clearance beyond required "
         f"{tight.clearance_um - tight.required_clearance_um:.1f} um ({tight.label})"
     )
+
+
+def _depth(values: list[float]) -> float | tuple[float, float]:
+    """One depth, or a (min, max) range from two numbers."""
+    if len(values) == 1:
+        return values[0]
+    if len(values) != 2 or values[0] >= values[1]:
+        raise ValueError(
+            f"--depth-um takes one depth or MIN MAX with MIN < MAX, got {' '.join(map(str, values))}"
+        )
+    return (values[0], values[1])
+
+
+def _thickness(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
+    """--cortex-thickness as a number, or as a map read from a file."""
+    from ..readers import read_value_map
+
+    text = args.cortex_thickness
+    if text is None:
+        return None
+    lo, hi = THICKNESS_RANGE_UM
+    try:
+        value = float(text)
+    except ValueError:
+        return read_value_map(text, shape=shape, name="--cortex-thickness", low=lo, high=hi)
+    if not lo <= value <= hi:
+        raise ValueError(
+            f"--cortex-thickness must be a number from {lo:g} to {hi:g} um, got {text}"
+        )
+    return value
 
 
 def _region(args: argparse.Namespace, shape: tuple[int, ...]) -> Any:
@@ -235,6 +298,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     inputs = {"IMAGE": args.image, "--region": args.region, "--craniectomy": args.craniectomy,
               "--region-polygon": args.region_polygon, "--surface": args.surface,
               "--weight": args.weight,
+              "--cortex-thickness": args.cortex_thickness if args.cortex_thickness
+              and os.path.isfile(args.cortex_thickness) else None,
               "--robot": args.robot if os.path.isfile(args.robot) else None}  # fmt: skip
     check_outputs(inputs, {"--out": args.out, "--figure": args.figure}, force=args.force)
 

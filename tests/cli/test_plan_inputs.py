@@ -151,3 +151,39 @@ def test_summary_of_a_plan_without_threads_says_so(case):
     empty = plan_summary(replace(plan, threads=()))
     assert empty.startswith("placed 0 of 4 threads") and "no thread placed" in empty
     assert "nan" not in empty.lower()
+
+
+def test_depth_range_thickness_map_and_retraction_risk_reach_the_plan(case, capsys):
+    c, d = case
+    np.save(d / "thick.npy", c.cortex_thickness_um.astype(np.float64))
+    rc, _, err = _plan(capsys, d, "--depth-um", 2500, 4500, "--cortex-thickness",
+                       d / "thick.npy", "--max-retraction-risk", 0.05, "--implant-gap-um",
+                       1000, out="depth.json")  # fmt: skip
+    assert rc == 0, err
+    plan = ip.load_plan(d / "depth.json")
+    api = ip.plan_insertions(
+        c.image, pixel_size_um=12.0, n_threads=8, depth_um=(2500.0, 4500.0),
+        cortex_thickness_um=c.cortex_thickness_um.astype(np.float64),
+        max_retraction_risk=0.05, implant_gap_um=1000.0, rng=0,
+        pixel_size_source="--pixel-size-um",
+    )  # fmt: skip
+    assert plan.to_json_text() == api.to_json_text()
+    assert plan.threads and all(2500.0 <= t.depth_um <= 4500.0 for t in plan.threads)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--depth-um", "4000", "3000"], "--depth-um takes one depth or MIN MAX with MIN < MAX"),
+        (["--depth-um", "3000", "3500", "4000"], "--depth-um takes one depth or MIN MAX"),
+        (["--cortex-thickness", "3.5"], "--cortex-thickness must be a number from 500 to 8000"),
+        (["--max-retraction-risk", "0"], "argument --max-retraction-risk: must be a number above 0"),
+    ],
+)
+def test_depth_and_retraction_options_are_checked(case, capsys, argv, words):
+    _, d = case
+    rc = main(["plan", str(d / "cortex.png"), "--pixel-size-um", "12", *argv,
+               "--out", str(d / "bad_depth.json")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err and len(err.strip().splitlines()) == 1, err
+    assert not (d / "bad_depth.json").exists()
