@@ -33,9 +33,10 @@ bright one, and both from blobs (two equal curvatures: glints, dark spots, pigme
 from edges (which give both kinds equally). ``line_asymmetry`` compares the energy of
 bright-line and dark-line curvature at vessel scales; one kind of line standing out by
 at least this much on the side opposite the declared polarity contradicts it. Measured
-(512 px, 12 um/px): -0.13 or below on 48 white-light cortices of both renderers under
-random cameras (seeds 10-21) and on the shared photographs (-0.125 under the thickest dura
-veil); +0.17 or above on all of them inverted; +0.35 on the shared ICG angiogram; glints
+(512 px, 12 um/px): negative on all 108 white-light cortices of both renderers under
+random cameras (seeds 10-21 and 30-44; -0.078 at most, -0.13 or below for seeds 10-21)
+and on the shared photographs (-0.125 under the thickest dura veil), so the right
+polarity is never refused; +0.17 or above on seeds 10-21 inverted; +0.35 on the shared ICG angiogram; glints
 (twelve discs at 94 % of full scale on a photograph) and dark blobs beside bright vessels
 do not move it across zero. Frangi et al. 1998 (doi:10.1007/BFb0056195) for the
 eigenvalue signature of lines and blobs."""
