@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .avoidance import AvoidanceMap, build_avoidance_map
 from .config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
 from .errors import (
@@ -43,8 +44,6 @@ from .robots import PRESETS, RobotSpec, get_robot
 from .segmentation import VesselMap, segment_vessels
 from .study import StudyCase, StudyResult, run_study
 from .synthetic import GroundTruth, Imaging, SyntheticCase, synthetic_cortex
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

@@ -183,7 +183,7 @@ def to_slicer_markups(plan: InsertionPlan, *, coordinate_system: str = "LPS") ->
             for i, p in enumerate(outline_um.tolist())
         ]  # fmt: skip
         markups.append(_markup("ClosedCurve", name, frame, points, colour=_COLOURS["region"]))
-    from . import __version__
+    from ._version import __version__
 
     mapping = "(x, y, z) / 1000" if frame == "LPS" else "(-x, -y, z) / 1000"
     return {

@@ -406,11 +406,6 @@ class InsertionPlan:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def _repr_html_(self) -> str:
-        from .viz import plan_html  # optional extra, imported only in Jupyter
-
-        return str(plan_html(self))
-
 
 def _asdict(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}

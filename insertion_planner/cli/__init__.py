@@ -30,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, one subparser per subcommand."""
-    from .. import __version__
+    from .._version import __version__
 
     parser = _Parser(
         prog="insertion-planner",

@@ -491,7 +491,7 @@ def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[n
           dura_mode: DuraMode, weight: Any, vessels: Any, image: Any, image_sha256: str,
           binding: str | None, seed: int | None, parameters: dict[str, Any],
           retraction: RetractionConditions | None, strict: bool) -> InsertionPlan:  # fmt: skip
-    from .. import __version__
+    from .._version import __version__
 
     c: Candidates = placement.candidates
     idx = placement.chosen

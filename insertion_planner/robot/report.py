@@ -187,8 +187,3 @@ class SimulationReport:
         known = {t.id for t in target.threads}
         statuses = {i: s for i, s in self.statuses.items() if i in known}
         return target.with_simulation(self.to_plan_section(), statuses)
-
-    def _repr_html_(self) -> str:
-        from ..viz import report_html  # optional extra, imported only in Jupyter
-
-        return str(report_html(self))

@@ -496,7 +496,7 @@ def _quiet(progress: bool | None) -> bool | None:
 def _study_info(
     out: Path, cases: list[StudyCase], parameters: dict[str, Any] | None, run: dict[str, Any]
 ) -> dict[str, Any]:
-    from .. import __version__
+    from .._version import __version__
 
     old: dict[str, Any] = {}
     with contextlib.suppress(OSError, ValueError):

@@ -27,7 +27,7 @@ __all__ = ["run_case", "load_case", "read_truth", "empty_row"]
 
 def empty_row(case: StudyCase) -> dict[str, Any]:
     """The row of ``case`` before it runs: its description, every result column None."""
-    from .. import __version__
+    from .._version import __version__
     from .table import COLUMN_NAMES
 
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)

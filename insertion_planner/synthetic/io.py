@@ -94,7 +94,7 @@ def write_case(
     ...     [p.name for p in write_case(case, d)]
     ['image.png', 'region.png', 'truth.npz', 'graph.json', 'README.md']
     """
-    from .. import __version__
+    from .._version import __version__
 
     if not isinstance(case, SyntheticCase):
         raise TypeError(f"case must be a SyntheticCase, got {type(case).__name__}")

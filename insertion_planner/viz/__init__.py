@@ -1,6 +1,8 @@
 """Figures, 3-D scene, interactive explorer and HTML report (optional extra ``[viz]``).
 
-Nothing here is imported by the core: ``from insertion_planner import viz``. The plotting
+Nothing here is imported by the core: ``from insertion_planner import viz``. Importing it
+in Jupyter (IPython) registers the rich display of plans and simulation reports
+(``plan_html``, ``report_html``); the core never imports this package. The plotting
 packages (matplotlib, plotly, ipywidgets) are imported inside the functions that need them;
 a missing one raises an ImportError naming ``pip install 'insertion_planner[viz]'``.
 
@@ -61,4 +63,36 @@ __all__ = [
     "build_report",
     "ReportRun",
     "png_img_tag",
+    "register_jupyter_display",
 ]
+
+
+def register_jupyter_display(shell: object | None = None) -> bool:
+    """Show plans and simulation reports as rich HTML in Jupyter (IPython's HTML formatter).
+
+    Called when this package is imported; returns whether a shell was found.
+
+    Examples
+    --------
+    >>> from IPython.core.interactiveshell import InteractiveShell
+    >>> register_jupyter_display(InteractiveShell.instance())
+    True
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    from ..plan import InsertionPlan
+    from ..robot.report import SimulationReport
+
+    html = shell.display_formatter.formatters["text/html"]  # type: ignore[attr-defined]
+    html.for_type(InsertionPlan, plan_html)
+    html.for_type(SimulationReport, report_html)
+    return True
+
+
+register_jupyter_display()

@@ -211,7 +211,7 @@ def _summary_table(
 def plan_html(plan: Any, image: Any = None, *, figure: bool = True) -> str:
     """HTML for a plan: its key numbers and (with matplotlib) the 2-D plan figure.
 
-    This is what ``InsertionPlan._repr_html_`` shows in Jupyter.
+    This is what Jupyter shows for an ``InsertionPlan`` once ``viz`` is imported.
 
     Examples
     --------
@@ -230,7 +230,7 @@ def plan_html(plan: Any, image: Any = None, *, figure: bool = True) -> str:
 def report_html(report: Any, *, figure: bool = True) -> str:
     """HTML for a simulation report: per-insertion outcomes and (with matplotlib) the timeline.
 
-    This is what ``SimulationReport._repr_html_`` shows in Jupyter.
+    This is what Jupyter shows for a ``SimulationReport`` once ``viz`` is imported.
 
     Examples
     --------
@@ -434,7 +434,7 @@ def build_report(
     """
     if not runs:
         raise ValueError("runs must hold at least one ReportRun, got none")
-    from .. import __version__
+    from .._version import __version__
 
     head = [
         f"<h1>{html.escape(title)}</h1>",

@@ -57,7 +57,13 @@ def test_unsimulated_summary_has_no_times(example_plan):
 
 
 def test_plan_html_is_the_jupyter_repr(simulated_plan):
-    page = simulated_plan._repr_html_()
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    assert viz.register_jupyter_display(shell)
+    data, _ = shell.display_formatter.format(simulated_plan)
+    page = data["text/html"]
+    assert page == viz.plan_html(simulated_plan)
     ids = parse(page)
     assert ids.text["n-threads"] == "2"
     assert ids.text["min-margin-um"] == "113.5"
