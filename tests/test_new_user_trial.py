@@ -434,3 +434,21 @@ def test_ome_tiff_pixel_size_in_mm_is_used_and_recorded(tmp_path, cortex512):
     assert plan["image"]["pixel_size_um"] == pytest.approx(12.0)
     assert plan["provenance"]["parameters"]["pixel_size_source"] == "ome-tiff"
     assert not _unsafe(plan, mask)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a JPEG whose middle bytes were zeroed decodes silently (Pillow and imagecodecs "
+    "alike) into garbled blocks, and is planned: 4 sites on a 512 px cortex",
+)
+def test_jpeg_damaged_in_the_middle_is_refused(tmp_path, cortex512):
+    image, _ = cortex512
+    good = tmp_path / "good.jpg"
+    Image.fromarray(image).save(good, quality=90)
+    data = bytearray(good.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 200] = bytes(200)
+    src = tmp_path / "damaged.jpg"
+    src.write_bytes(bytes(data))
+    out = tmp_path / "plan.json"
+    _refused(_cli("plan", src, "--pixel-size-um", PX, "--threads", 4, "--out", out), out)
