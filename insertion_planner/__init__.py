@@ -22,7 +22,8 @@ from .export import to_csv_text, to_slicer_markups
 from .frames import Grid
 from .imageio import read_image
 from .pipeline import avoidance_for_plan, plan_insertions
-from .plan import InsertionPlan, PlanGeometry, Thread, load_plan
+from .plan import InsertionPlan, PlanGeometry, Thread
+from .plan_file import load_plan
 from .planning import (
     ConstraintViolationError,
     check_plan,

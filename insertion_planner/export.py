@@ -238,7 +238,7 @@ def to_csv_text(plan: InsertionPlan) -> str:
     ['label', 'id', 'order', 'status', 'pixel_row_px', 'pixel_col_px']
     >>> rows = list(csv.DictReader(io.StringIO(text)))
     >>> [r["label"] for r in rows], rows[1]["entry_x_um"], rows[1]["target_z_um"]
-    (['T01', 'T02'], '1560.0', '-3500.0')
+    (['T01', 'T02'], '1200.0', '-3500.0')
     >>> float(rows[0]["clearance_um"]) == plan.threads[0].clearance_um
     True
     """

@@ -2,8 +2,9 @@
 
 A plan is frozen. :meth:`InsertionPlan.to_json` writes it atomically and byte-identically
 for identical inputs (sorted keys, floats rounded to 1e-6 um, no wall-clock time), with a
-``checksum`` (sha256 of the canonical JSON of everything else) that :func:`load_plan`
-checks after validating the file against the JSON Schema shipped in
+``checksum`` (sha256 of the canonical JSON of everything else) that
+:func:`~insertion_planner.load_plan` (:mod:`~insertion_planner.plan_file`) checks after
+validating the file against the JSON Schema shipped in
 ``insertion_planner/schema/plan.schema.json``.
 
 Run ``python -m insertion_planner.plan --markdown`` to print the schema as markdown
@@ -24,16 +25,13 @@ from numpy.typing import NDArray
 
 from ._io import atomic_write_text
 from .config import DuraMode, PlannerConfig, SafetyMargins
-from .errors import PlanFileError
 from .plan_checks import (
     MAX_NESTING,
     decode_region,
-    derived_problems,
     encode_region,
     plan_problems,
-    read_plan_json,
 )
-from .plan_schema import _schema_text, plan_schema, schema_markdown, schema_problem
+from .plan_schema import _schema_text, plan_schema, schema_markdown
 from .robots import RobotSpec
 from .thread import THREAD_STATUSES, Thread, _r, _rt, thread_label
 
@@ -44,7 +42,6 @@ __all__ = [
     "thread_label",
     "PlanGeometry",
     "InsertionPlan",
-    "load_plan",
     "plan_schema",
     "schema_markdown",
     "SCHEMA_VERSIONS",
@@ -63,7 +60,7 @@ their opening the circle they record. 1.2 gives each thread its tip ``target_um`
 predicted ``retraction`` of a plan made with ``max_retraction_risk``; 1.0 and 1.1 files
 still load, those fields derived or absent."""
 SCHEMA_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)
-"""Versions :func:`load_plan` reads."""
+"""Versions :func:`~insertion_planner.load_plan` reads."""
 
 
 def _ra(values: Any, ncols: int, *, name: str) -> NDArray[np.float64]:
@@ -432,119 +429,37 @@ def _checksum(d: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
-    """Read a plan file and check everything in it; a plan file is checked, never trusted.
-
-    The file's checksum is a content hash that anyone can recompute, so the content
-    itself is checked, in this order: the text (every number finite -- Python's ``json``
-    would accept ``NaN``, ``Infinity`` and numbers beyond the double range -- no duplicate
-    key, nesting at most ``MAX_NESTING`` deep), the JSON Schema (types and the range of
-    every number: pixel size 0.5-100 um, depths in (0, 10000] um, clearances >= 0, pixels
-    inside 8192 x 8192, thread ids and orders 0-63, ...), the checksum, the values of each
-    section (robot, config, margins, threads, geometry), and the plan's semantics (see
-    :func:`plan_problems`: pixels inside the image and the region, unit needle axes,
-    clearances meeting their requirements, ids and orders 0..n-1, ...).
-
-    Raises
-    ------
-    PlanFileError
-        One line naming the file and the JSON path of the first failing value (e.g.
-        ``image/pixel_size_um``, ``threads/0/entry_um/2``), or the thread concerned.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from insertion_planner.plan import _example_plan
-    >>> p = _example_plan()
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     p.to_json(pathlib.Path(d) / "plan.json")
-    ...     load_plan(pathlib.Path(d) / "plan.json") == p
-    True
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     bad = pathlib.Path(d) / "bad.json"
-    ...     _ = bad.write_text(p.to_json_text().replace('"pixel_size_um": 12.0', '"pixel_size_um": NaN'))
-    ...     load_plan(bad)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    insertion_planner.errors.PlanFileError: plan file '...bad.json' holds a value no plan can hold at image/pixel_size_um: NaN is not a finite number
-    """
-    p = os.fspath(path)
-    data = read_plan_json(p)
-    problem = schema_problem(data)
-    if problem is not None:
-        raise PlanFileError(f"plan file {p!r} fails the plan schema at {problem}")
-    if data["checksum"] != _checksum(data):
-        raise PlanFileError(
-            f"plan file {p!r} was modified after it was written: its checksum does not match its content"
-        )
-    plan = _from_checked_dict(p, data)
-    problems = plan_problems(plan)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")
-    problems = derived_problems(data["threads"], plan.threads)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise PlanFileError(f"plan file {p!r} holds an impossible plan: {problems[0]}{more}")
-    for i, t in enumerate(data["threads"]):
-        if "label" in t and t["label"] != thread_label(t["order"]):
-            raise PlanFileError(
-                f"plan file {p!r} names thread {i} {t['label']!r}, but its insertion order "
-                f"{t['order']} makes it {thread_label(t['order'])!r}"
-            )
-    return plan
-
-
-def _from_checked_dict(p: str, data: dict[str, Any]) -> InsertionPlan:
-    """:meth:`InsertionPlan.from_dict`, a section's bad value named by the section's path."""
-    sections: tuple[tuple[str, Any], ...] = (
-        ("robot/spec", lambda: RobotSpec.from_dict(dict(data["robot"]["spec"]))),
-        ("config", lambda: PlannerConfig(**data["config"])),
-        ("margins", lambda: SafetyMargins(**data["margins"])),
-        *((f"threads/{i}", lambda t=t: Thread.from_dict(t)) for i, t in enumerate(data["threads"])),
-        ("geometry", lambda: PlanGeometry.from_dict(data["geometry"])),
-        ("region", lambda: data.get("region") and decode_region(data["region"], tuple(data["image"]["shape"]))),
-        ("(top level)", lambda: InsertionPlan.from_dict(data)),
-    )  # fmt: skip
-    for where, build in sections:
-        try:
-            out = build()
-        except (ValueError, TypeError, KeyError) as exc:
-            why = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise PlanFileError(
-                f"plan file {p!r} holds an invalid value at {where}: {_short(why, 200)}"
-            ) from None
-    assert isinstance(out, InsertionPlan)
-    return out
-
-
 def _short(value: Any, n: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _example_plan() -> InsertionPlan:
-    """A tiny two-thread plan for doctests and tests."""
+    """A tiny two-thread plan for doctests and tests: a 2.4 mm view inside a 25 mm opening."""
     from .robots import get_robot
 
+    exit_um = (14200.0, 1200.0, 1000.0)
     geo = PlanGeometry(
-        craniectomy_center_um=(1200.0, 1200.0), craniectomy_radius_um=1200.0,
-        skull_thickness_um=6000.0, implant_center_um=(3400.0, 1200.0, 6000.0),
-        implant_radius_um=1000.0, implant_height_um=4000.0,
-        thread_exit_um=(2400.0, 1200.0, 6000.0), vessel_segments_um=np.zeros((0, 7)),
+        craniectomy_center_um=(1200.0, 1200.0), craniectomy_radius_um=12500.0,
+        skull_thickness_um=6000.0, implant_center_um=(25700.0, 1200.0, 1000.0),
+        implant_radius_um=11500.0, implant_height_um=9000.0,
+        thread_exit_um=exit_um, vessel_segments_um=np.zeros((0, 7)),
         penetrating_um=np.zeros((0, 5)),
     )  # fmt: skip
-    threads = tuple(
-        Thread(i, i, (100.0, 100.0 + 30 * i), (1200.0 + 360 * i, 1200.0, 0.0), (0.0, 0.0, -1.0),
-               3500.0, 200.0, 86.5, "planned",
-               ((2400.0, 1200.0, 6000.0), (2400.0, 1200.0, 0.0), (1200.0 + 360 * i, 1200.0, 0.0)),
-               1.0)
-        for i in range(2)
-    )  # fmt: skip
+
+    def thread(i: int) -> Thread:
+        x, y = 1200.0, 1200.0 + 360 * i
+        rim = np.array(exit_um[:2]) + (np.array([x, y]) - exit_um[:2]) * (
+            500.0 / math.hypot(x - exit_um[0], y - exit_um[1])
+        )  # 500 um inside the exit
+        tether = (exit_um, (*rim, exit_um[2]), (*rim, 0.0), (x, y, 0.0))
+        return Thread(i, i, (100.0 + 30 * i, 100.0), (x, y, 0.0), (0.0, 0.0, -1.0), 3500.0,
+                      200.0, 86.5, "planned", tether, 1.0)  # fmt: skip
+
     return InsertionPlan(
         SCHEMA_VERSION, DuraMode.DURECTOMY, (200, 200), 12.0, "0" * 64, "R1-2019",
-        get_robot("R1-2019"), PlannerConfig(n_threads=2), SafetyMargins(), threads, geo, 2,
-        None, 4.0, 4.0, 0.0, None, {"package_version": "0.1.0", "parameters": {}, "seed": 0},
+        get_robot("R1-2019"), PlannerConfig(n_threads=2), SafetyMargins(), (thread(0), thread(1)),
+        geo, 2, None, 4.0, 4.0, 0.0, None, {"package_version": "0.1.0", "parameters": {}, "seed": 0},
     )  # fmt: skip
 
 

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .config import MAX_THREADS
 from .electrodes import ELECTRODE_PITCH_UM, N_ELECTRODES
 from .errors import PlanFileError
 from .tether import slack_reach_um
@@ -244,21 +243,20 @@ _TOL_UM = 1e-3
 
 
 def plan_problems(plan: Any) -> list[str]:
-    """Semantic problems of a plan (empty when none), one line each, naming the thread.
+    """Problems of a plan's file consistency (empty when none), one line each, naming the thread.
 
     These are impossible for a plan the planner wrote, so a file holding them was edited
-    by hand (its checksum, a content hash, can be recomputed by anyone): a clearance
-    below its requirement or a requirement below the margin model's floor, a needle axis
-    that is not a unit vector pointing down or tilts past the robot's limit, a pixel
-    outside the image or the recorded target region, an entry point that is not at its
-    pixel (x = col * pixel_size_um, y = row * pixel_size_um), a stored craniectomy mask
-    not of the image's shape or a site outside it, two active sites closer than
-    ``min_spacing_um``, duplicate insertion orders, more than 64 active threads, a
-    simulation status without a simulation section, a tether ``slack_um`` beyond what
-    the thread reaches (``config.thread_length_um`` less the taut route,
-    :func:`insertion_planner.tether.slack_reach_um`), or, in a plan with a depth range, a
-    depth outside it or an electrode above the pia; a ``retraction`` section whose
-    setting is not the config's.
+    by hand (its checksum, a content hash, can be recomputed by anyone): a requirement
+    below the margin model's floor, a needle axis that is not a unit vector pointing down
+    or tilts past the robot's limit, a pixel outside the image, an entry point that is
+    not at its pixel (x = col * pixel_size_um, y = row * pixel_size_um), a stored
+    craniectomy mask not of the image's shape, duplicate insertion orders or ids not
+    0..n-1, a simulation status without a simulation section, a tether ``slack_um``
+    beyond what the thread reaches (``config.thread_length_um`` less the taut route,
+    :func:`insertion_planner.tether.slack_reach_um`), a ``retraction`` section whose
+    setting is not the config's. The constraints themselves (vessel clearance, region,
+    opening, spacing, depth, ...) are judged by the one validity checker
+    (:func:`insertion_planner.plan_file.plan_violations`).
 
     Examples
     --------
@@ -267,21 +265,19 @@ def plan_problems(plan: Any) -> list[str]:
     >>> p = _example_plan()
     >>> plan_problems(p)
     []
-    >>> bad = replace(p, threads=(replace(p.threads[0], clearance_um=50.0), p.threads[1]))
+    >>> bad = replace(p, threads=(replace(p.threads[0], required_clearance_um=50.0), p.threads[1]))
     >>> plan_problems(bad)
-    ['thread 0: clearance 50.0 um is below its required clearance 86.5 um']
+    ["thread 0: required clearance 50.0 um is below the margin model's 86.5 um for durectomy"]
     """
     out: list[str] = []
     h, w = plan.image_shape
     px = plan.pixel_size_um
     floor = float(plan.margins.required_um(plan.dura_mode))
     tilt_max = plan.robot_spec.max_tilt_rad
-    active = [t for t in plan.threads if t.status not in ("removed", "failed")]
     opening = getattr(plan.geometry, "craniectomy_mask", None)
     if opening is not None and tuple(opening.shape) != (h, w):
         out.append(f"geometry craniectomy_mask has shape {tuple(opening.shape)}, the image "
                    f"{tuple(plan.image_shape)}")  # fmt: skip
-        opening = None
     for t in plan.threads:
         name = f"thread {t.id}"
         r, c = t.pixel
@@ -289,18 +285,6 @@ def plan_problems(plan: Any) -> list[str]:
             out.append(
                 f"{name}: pixel {t.pixel} lies outside the image of shape {plan.image_shape}"
             )
-        elif (
-            plan.region is not None
-            and t.status in _CHECKED
-            and not plan.region[int(round(r)), int(round(c))]
-        ):
-            out.append(f"{name}: pixel {t.pixel} lies outside the target region")
-        elif (
-            opening is not None
-            and t.status in _CHECKED
-            and not opening[int(round(r)), int(round(c))]
-        ):
-            out.append(f"{name}: pixel {t.pixel} lies outside the craniectomy")
         if abs(t.entry_um[0] - c * px) > _TOL_UM or abs(t.entry_um[1] - r * px) > _TOL_UM:
             out.append(f"{name}: entry_um {t.entry_um[:2]} is not at its pixel {t.pixel} "
                        f"(expected x = col * {px}, y = row * {px})")  # fmt: skip
@@ -313,13 +297,9 @@ def plan_problems(plan: Any) -> list[str]:
         elif math.acos(min(1.0, -d[2] / norm)) > tilt_max + 1e-3:
             out.append(f"{name}: direction {t.direction} tilts {math.degrees(math.acos(-d[2] / norm)):.1f} deg, "
                        f"more than robot {plan.robot} allows ({math.degrees(tilt_max):.1f} deg)")  # fmt: skip
-        if t.status in _CHECKED:
-            if t.required_clearance_um < floor - _TOL_UM:
-                out.append(f"{name}: required clearance {t.required_clearance_um} um is below the margin "
-                           f"model's {floor:.1f} um for {plan.dura_mode.value}")  # fmt: skip
-            if t.clearance_um < t.required_clearance_um:
-                out.append(f"{name}: clearance {t.clearance_um} um is below its required clearance "
-                           f"{t.required_clearance_um} um")  # fmt: skip
+        if t.status in _CHECKED and t.required_clearance_um < floor - _TOL_UM:
+            out.append(f"{name}: required clearance {t.required_clearance_um} um is below the margin "
+                       f"model's {floor:.1f} um for {plan.dura_mode.value}")  # fmt: skip
         if t.status in ("validated", "rejected") and plan.simulation is None:
             out.append(f"{name}: status {t.status!r} but the plan has no simulation section")
         if getattr(t, "slack_um", None) is not None:
@@ -327,7 +307,6 @@ def plan_problems(plan: Any) -> list[str]:
             if t.slack_um > reach + _TOL_UM:
                 out.append(f"{name}: slack_um {t.slack_um} um is more than its thread reaches, "
                            f"{reach:.1f} um (thread_length_um less the taut tether route)")  # fmt: skip
-        out += _depth_problems(name, t.depth_um, getattr(plan.config, "depth_range_um", None))
     section = getattr(plan, "retraction", None)
     risk = getattr(plan.config, "max_retraction_risk", None)
     if section is not None and section.get("max_retraction_risk") != risk:
@@ -339,16 +318,6 @@ def plan_problems(plan: Any) -> list[str]:
     else:
         out += _not_numbered("insertion orders", orders)
     out += _not_numbered("thread ids", [t.id for t in plan.threads])
-    if len(active) > MAX_THREADS:
-        out.append(f"{len(active)} active threads, more than {MAX_THREADS}")
-    if len(active) > 1:
-        xy = np.array([t.entry_um[:2] for t in active])
-        dist = np.linalg.norm(xy[:, None] - xy[None], axis=2)
-        i, j = np.triu_indices(len(active), 1)
-        close = dist[i, j] < plan.config.min_spacing_um * (1 - 1e-9)
-        for a, b in zip(i[close], j[close], strict=True):
-            out.append(f"threads {active[a].id} and {active[b].id}: {dist[a, b]:.1f} um apart, less than "
-                       f"min_spacing_um={plan.config.min_spacing_um}")  # fmt: skip
     return out
 
 
@@ -399,23 +368,6 @@ def derived_problems(stored_threads: list[dict[str, Any]], threads: Any) -> list
 def _brief(values: list[float]) -> str:
     more = ", ..." if len(values) > 4 else ""
     return "[" + ", ".join(f"{v:g}" for v in values[:4]) + more + "]"
-
-
-def _depth_problems(name: str, depth_um: float, depth_range_um: Any) -> list[str]:
-    """A thread's depth outside the plan's depth range, or its top electrode above the pia."""
-    if depth_range_um is None:
-        return []
-    lo, hi = depth_range_um
-    out = []
-    if not lo - _TOL_UM <= depth_um <= hi + _TOL_UM:
-        out.append(
-            f"{name}: depth_um {depth_um} lies outside the plan's depth range [{lo:g}, {hi:g}] um"
-        )
-    top = depth_um - (N_ELECTRODES - 1) * ELECTRODE_PITCH_UM
-    if top <= 0:
-        out.append(f"{name}: its top electrode lies {-top:g} um above the pia (depth_um {depth_um} um "
-                   f"holds {N_ELECTRODES} electrodes {ELECTRODE_PITCH_UM:g} um apart)")  # fmt: skip
-    return out
 
 
 def _not_numbered(what: str, values: list[int]) -> list[str]:

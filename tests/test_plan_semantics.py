@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from insertion_planner import PlanFileError
-from insertion_planner.plan import _checksum, _example_plan, load_plan
+from insertion_planner.plan import _checksum, _example_plan
+from insertion_planner.plan_file import load_plan
 
 
 def _tampered(tmp_path, change):
@@ -26,7 +27,7 @@ CASES = [
     (
         "clearance",
         lambda d: _t0(d).update(clearance_um=40.0),
-        "thread 0: clearance 40.0 um is below",
+        r"thread 0 \(T01\) records clearance 40.0 um < required 86.5 um",
     ),
     (
         "floor",
@@ -60,8 +61,12 @@ CASES = [
     ),
     (
         "spacing",
-        lambda d: d["threads"][1].update(pixel=[100.0, 110.0], entry_um=[1320.0, 1200.0, 0.0]),
-        "threads 0 and 1: 120.0 um apart, less than min_spacing_um=250.0",
+        lambda d: d["threads"][1].update(
+            pixel=[110.0, 100.0],
+            entry_um=[1200.0, 1320.0, 0.0],
+            target_um=[1200.0, 1320.0, -3500.0],
+        ),
+        r"threads 0 \(T01\) and 1 \(T02\) are 120.0 um apart, less than min_spacing_um=250.0",
     ),
     (
         "status",
@@ -90,18 +95,19 @@ def test_region_round_trip_and_checked_on_load(tmp_path):
     from dataclasses import replace
 
     region = np.zeros((200, 200), bool)
-    region[80:120, 90:140] = True
+    region[80:140, 80:120] = True
     p = replace(_example_plan(), region=region)
     p.to_json(tmp_path / "r.json")
     q = load_plan(tmp_path / "r.json")
     assert q.region is not None and (q.region == region).all() and q == p
     assert json.loads((tmp_path / "r.json").read_text())["region"]["runs"].startswith(
-        "80:90-140;81:90-140"
+        "80:80-120;81:80-120"
     )
     small = region.copy()
-    small[:, 125:] = False  # thread 1 at column 130 is now outside
+    small[125:] = False  # thread 1 at row 130 is now outside, 72 um from the region
     replace(_example_plan(), region=small).to_json(tmp_path / "s.json")
     with pytest.raises(
-        PlanFileError, match=r"thread 1: pixel \(100.0, 130.0\) lies outside the target region"
+        PlanFileError,
+        match=r"thread 1 \(T02\) breaks region: site \(130, 100\) lies 72.0 um outside the target region",
     ):
         load_plan(tmp_path / "s.json")

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the plan, then write the export; nothing is written on error."""
     from .._io import check_output_path, check_outputs
     from ..export import write_csv, write_slicer_markups
-    from ..plan import load_plan
+    from ..plan_file import load_plan
 
     if args.coordinate_system is not None and args.format != "slicer":
         raise ValueError(

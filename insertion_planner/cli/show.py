@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Load the plan and print it; returns 0."""
-    from ..plan import load_plan
+    from ..plan_file import load_plan
 
     sys.stdout.write(plan_text(load_plan(args.plan)))
     return 0
@@ -65,7 +65,7 @@ def plan_text(plan: InsertionPlan) -> str:
     >>> print(plan_text(_example_plan()))  # doctest: +NORMALIZE_WHITESPACE
     label  status   pixel (row, col)  clearance_um  required_um  margin_um  depth_um
     T01    planned  (100, 100)               200.0         86.5      113.5    3500.0
-    T02    planned  (100, 130)               200.0         86.5      113.5    3500.0
+    T02    planned  (130, 100)               200.0         86.5      113.5    3500.0
     <BLANKLINE>
     dura mode           durectomy
     threads             2 placed of 2 requested

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     from .._io import atomic_write_text, check_output_path, check_outputs
     from ..imageio import read_image
     from ..pipeline import avoidance_for_plan
-    from ..plan import load_plan
+    from ..plan_file import load_plan
     from ..robot import simulate
 
     _check_retraction_options(args)
@@ -220,7 +220,7 @@ def retraction_line(report: RetractionReport) -> str:
     >>> import insertion_planner as ip
     >>> from insertion_planner.plan import _example_plan
     >>> retraction_line(ip.retraction_risk(_example_plan(), implant_gap_um=3000.0, rng=0))
-    'electrodes retained at day 30: 38.1 % (gap 3000 um; binding term: gap)'
+    'electrodes retained at day 30: 38.8 % (gap 3000 um; binding term: gap)'
     """
     return (
         f"electrodes retained at day {report.days:g}: "

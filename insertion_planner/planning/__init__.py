@@ -7,14 +7,15 @@ Ordering and tethers, Replanning).
 
 from __future__ import annotations
 
-from .candidates import SITE_CONSTRAINTS, Candidates, make_candidates, site_checks
-from .checks import ConstraintViolationError, Violation, check_plan
+from .candidates import Candidates, make_candidates
+from .checks import ConstraintViolationError, check_plan
 from .edits import lock_thread, move_thread, remove_thread, unlock_thread
 from .optimise import Placement, place_sites
 from .ordering import insertion_order, precedence_graph, tangle_violations
 from .plan_sites import plan_from_avoidance
 from .replan import replan
 from .scene import Scene, make_scene
+from .validity import SITE_CONSTRAINTS, ValidityChecker, Violation, site_checks
 
 __all__ = [
     "replan",
@@ -37,4 +38,5 @@ __all__ = [
     "plan_from_avoidance",
     "Scene",
     "make_scene",
+    "ValidityChecker",
 ]

@@ -34,6 +34,7 @@ from .scene import (
     tether_polylines,
 )
 from .slack import RetractionConditions, lay_slack
+from .surface import coarse_surface
 
 __all__ = [
     "DEFAULT_REGION_DIAMETER_UM",
@@ -183,20 +184,6 @@ def vessel_segments_um(
             )
             segs.append([*xyz(a), *xyz(b), r])
     return np.asarray(segs, float).reshape(-1, 7)
-
-
-def coarse_surface(grid: Grid, *, max_size: int = 128) -> dict[str, Any] | None:
-    """The surface height on a grid of at most ``max_size`` x ``max_size`` samples, or None if flat."""
-    if grid.surface_z_um is None:
-        return None
-    h, w = grid.shape
-    step = max(1, math.ceil(max(h, w) / max_size))
-    z = np.asarray(grid.surface_z_um)[::step, ::step][:max_size, :max_size]
-    return {
-        "origin_um": [0.0, 0.0],
-        "step_um": step * grid.pixel_size_um,
-        "z_um": z.astype(float).tolist(),
-    }
 
 
 def make_threads(

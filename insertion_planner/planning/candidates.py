@@ -16,14 +16,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._arrays import readonly
-from .depth import site_depth_window_um
-from .scene import (
-    Scene,
-    head_slack_um,
-    incidence_rad,
-    penetrating_path_clearance_um,
-    tether_lengths_um,
-)
+from .scene import Scene
+from .validity import SITE_CONSTRAINTS, _map_allows, map_clearance, site_checks, site_shortfalls
 
 __all__ = [
     "SITE_CONSTRAINTS",
@@ -35,19 +29,6 @@ __all__ = [
     "CLEARANCE_BONUS",
     "CLEARANCE_REF_UM",
 ]
-
-SITE_CONSTRAINTS = (
-    "vessel_clearance",
-    "region",
-    "craniectomy",
-    "surface_slope",
-    "tether_reach",
-    "head_collision",
-    "depth",
-)
-"""Per-site hard constraints, in the order they are reported. ``depth``: some depth allowed
-at the site keeps every electrode inside the cortex (:mod:`~insertion_planner.planning.depth`;
-always met without a depth range or a cortical thickness)."""
 
 CLEARANCE_BONUS = 0.5
 """Score bonus for clearance beyond the requirement, reached at ``CLEARANCE_REF_UM`` of slack."""
@@ -113,94 +94,11 @@ def site_scores(weight: NDArray[np.float64], slack_um: NDArray[np.float64]) -> N
     return 1.0 + weight + CLEARANCE_BONUS * np.clip(slack_um / CLEARANCE_REF_UM, 0.0, 1.0)
 
 
-def _map_allows(allowed: Any, clear: Any, req: Any) -> NDArray[np.bool_]:
-    """The 2-D vessel-clearance rule: the map allows the pixel and its clearance meets the
-    requirement there (elementwise). Planning, edits and simulation all ask this rule."""
-    out: NDArray[np.bool_] = np.asarray(allowed, bool) & (np.asarray(clear) >= np.asarray(req))
-    return out
-
-
 def zone_mask(avoidance: Any, region: NDArray[np.bool_], scene: Scene) -> NDArray[np.bool_]:
     """Pixels passing the region, craniectomy and 2-D vessel clearance constraints, (H, W)."""
     vessel = _map_allows(avoidance.allowed, avoidance.clearance_um, avoidance.required_um)
     out: NDArray[np.bool_] = region & scene.craniectomy & vessel
     return out
-
-
-def map_clearance(
-    avoidance: Any, rc: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """What an avoidance map says of (n, 2) pixel sites (row, col), judged at the nearest pixel.
-
-    Returns
-    -------
-    clearance_um, required_um : (n,) float
-        The map's clearance and required clearance there (at the nearest pixel inside
-        the image for a site outside it).
-    ok : (n,) bool
-        The site is inside the image and passes the 2-D vessel-clearance rule (the map
-        allows it and its clearance meets the requirement).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> amap = SimpleNamespace(clearance_um=np.array([[0.0, 60.0, 120.0]]),
-    ...                        required_um=np.full((1, 3), 86.5), allowed=np.array([[False, False, True]]))
-    >>> clear, req, ok = map_clearance(amap, [[0, 1.2], [0, 2], [0, 7]])
-    >>> clear.tolist(), ok.tolist()
-    ([60.0, 120.0, 120.0], [False, True, False])
-    """
-    pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
-    allowed = np.asarray(avoidance.allowed)
-    h, w = allowed.shape
-    finite = np.isfinite(pts).all(axis=1)
-    ij = np.rint(np.where(finite[:, None], pts, -1.0)).astype(np.int64)
-    inside = finite & (ij[:, 0] >= 0) & (ij[:, 0] < h) & (ij[:, 1] >= 0) & (ij[:, 1] < w)
-    ij = np.clip(ij, 0, [h - 1, w - 1])
-    r, c = ij[:, 0], ij[:, 1]
-    clear = np.asarray(avoidance.clearance_um)[r, c].astype(np.float64)
-    req = np.asarray(avoidance.required_um)[r, c].astype(np.float64)
-    return clear, req, inside & _map_allows(allowed[r, c], clear, req)
-
-
-def site_checks(
-    avoidance: Any, region: NDArray[np.bool_], scene: Scene, rc: ArrayLike
-) -> dict[str, NDArray[np.bool_]]:
-    """Which per-site hard constraints each of (n, 2) pixel sites passes.
-
-    Returns a dict mapping every name in ``SITE_CONSTRAINTS`` to an (n,) bool array.
-    Fractional sites are judged at their nearest pixel. Sites outside the image fail
-    ``region``.
-    """
-    return _site_checks(avoidance, region, scene, rc)[0]
-
-
-def _site_checks(
-    avoidance: Any, region: NDArray[np.bool_], scene: Scene, rc: ArrayLike
-) -> tuple[dict[str, NDArray[np.bool_]], NDArray[np.float64]]:
-    """:func:`site_checks` and the needle-path clearance to penetrating vessels (n,)."""
-    pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
-    h, w = scene.grid.shape
-    ij = np.rint(pts).astype(np.int64)
-    inside = (ij[:, 0] >= 0) & (ij[:, 0] < h) & (ij[:, 1] >= 0) & (ij[:, 1] < w)
-    ij = np.clip(ij, 0, [h - 1, w - 1])
-    r, c = ij[:, 0], ij[:, 1]
-    clear, req, on_map = map_clearance(avoidance, ij)
-    # only vessels nearer than the 2-D clearance can lower it (or fail the requirement)
-    path = penetrating_path_clearance_um(scene, ij, upto_um=np.maximum(clear, req))
-    vessel = on_map & (path >= req)
-    slope_ok = incidence_rad(scene, ij) <= scene.max_incidence_rad + 1e-9
-    reach = tether_lengths_um(scene, ij) <= scene.thread_length_um
-    checks = {
-        "vessel_clearance": inside & vessel,
-        "region": inside & region[r, c],
-        "craniectomy": inside & scene.craniectomy[r, c],
-        "surface_slope": slope_ok,
-        "tether_reach": reach,
-        "head_collision": head_slack_um(scene, ij) >= 0,
-        "depth": np.less_equal(*site_depth_window_um(scene, ij)),
-    }
-    return checks, path
 
 
 def _hex_lattice(
@@ -292,14 +190,13 @@ def make_candidates(
         if len(ex):
             d = np.linalg.norm(rc[:, None, [1, 0]] * px - ex[None], axis=2)
             rc = rc[(d >= exclude_radius_um).all(axis=1)]
-    checks, path = _site_checks(avoidance, region, scene, rc)
+    found = site_shortfalls(avoidance, region, scene, rc)
     good = (
-        np.logical_and.reduce([checks[k] for k in SITE_CONSTRAINTS])
+        np.logical_and.reduce([found.by_constraint[k] <= 0 for k in SITE_CONSTRAINTS])
         if len(rc)
         else np.zeros(0, bool)
     )
-    rc, path = rc[good], path[good]
-    c = np.minimum(clear[rc[:, 0], rc[:, 1]].astype(np.float64), path)
+    rc, c = rc[good], found.clearance_um[good]
     rq = req[rc[:, 0], rc[:, 1]].astype(np.float64)
     w = (
         np.ones(len(rc))

@@ -1,25 +1,21 @@
-"""Re-check every constraint of a plan: per-site constraints, spacing, tangling, count."""
+"""Re-check every constraint of a plan with the one validity checker (:mod:`.validity`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
-from scipy.spatial import cKDTree
 
-from ..config import MAX_THREADS
 from ..errors import ConstraintViolationError
 from ..frames import Grid
 from ..plan import InsertionPlan
 from ..robots import DEFAULT_COLLISION_MARGIN_UM
-from .candidates import SITE_CONSTRAINTS, site_checks
-from .depth import site_depth_window_um
 from .opening import opening_from_geometry
-from .ordering import tangle_violations
 from .scene import Scene, make_scene
+from .surface import surface_from_summary
+from .validity import Violation, thread_violations
 
 __all__ = [
     "Violation",
@@ -28,15 +24,6 @@ __all__ = [
     "check_plan",
     "require_avoidance",
 ]
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A broken constraint: which thread, which constraint, and why."""
-
-    thread_id: int
-    constraint: str
-    message: str
 
 
 def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
@@ -67,12 +54,7 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
     g = plan.geometry
     h, w = plan.image_shape
     px = plan.pixel_size_um
-    surface = None
-    if g.surface is not None:
-        z = np.asarray(g.surface["z_um"], float)
-        step = g.surface["step_um"] / px
-        rr, cc = np.mgrid[:h, :w].astype(float) / step
-        surface = ndimage.map_coordinates(z, [rr, cc], order=1, mode="nearest").astype(np.float32)
+    surface = None if g.surface is None else surface_from_summary(g.surface, (h, w), px)
     grid = plan.grid if plan.grid is not None else Grid((h, w), px, surface)
     opening = opening_from_geometry(g, px)
     if opening.mask is not None:
@@ -119,61 +101,18 @@ def check_plan(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from types import SimpleNamespace
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
     >>> from insertion_planner.planning import plan_from_avoidance
-    >>> amap = SimpleNamespace(clearance_um=np.full((120, 120), 400.0), required_um=np.full((120, 120), 86.5),
-    ...                        allowed=np.ones((120, 120), bool), pixel_size_um=12.0)
+    >>> amap = avoidance_from_arrays(clearance_um=np.full((120, 120), 400.0))
     >>> check_plan(plan_from_avoidance(amap, n_threads=4))
     []
     """
     amap = require_avoidance(plan, avoidance)
-    scene = scene_from_plan(plan, avoidance)
-    reg = region if region is not None else plan.region
-    active = plan.active_threads
-    out: list[Violation] = []
-    if len(active) > MAX_THREADS:
-        out.append(
-            Violation(-1, "thread_count", f"{len(active)} active threads, more than {MAX_THREADS}")
-        )
-    if not active:
-        return out
-    rc = np.array([t.pixel for t in active])
-    checks = site_checks(
-        amap, reg if reg is not None else np.ones(plan.image_shape, bool), scene, rc
-    )
-    clear = np.asarray(amap.clearance_um)
-    req = np.asarray(amap.required_um)
-    low, high = site_depth_window_um(scene, rc)
-    for k, t in enumerate(active):
-        for name in SITE_CONSTRAINTS:
-            if not checks[name][k]:
-                out.append(
-                    Violation(
-                        t.id, name, f"thread {t.id} ({t.label}) at pixel {t.pixel} breaks {name}"
-                    )
-                )
-        if checks["depth"][k] and not low[k] - 1e-6 <= t.depth_um <= high[k] + 1e-6:
-            out.append(Violation(t.id, "depth",
-                                 f"thread {t.id} ({t.label}) at depth {t.depth_um} um leaves electrodes outside "
-                                 f"the cortex (allowed there: {low[k]:g}-{high[k]:g} um)"))  # fmt: skip
-        r, c = (int(v) for v in np.clip(np.rint(t.pixel), 0, np.array(plan.image_shape) - 1))
-        if t.clearance_um < t.required_clearance_um or clear[r, c] < req[r, c]:
-            if checks["vessel_clearance"][k]:
-                out.append(Violation(t.id, "vessel_clearance",
-                                     f"thread {t.id} ({t.label}) records clearance {t.clearance_um} um < required "
-                                     f"{t.required_clearance_um} um"))  # fmt: skip
-    xy = np.array([t.entry_um[:2] for t in active])
-    for i, j in sorted(cKDTree(xy).query_pairs(plan.config.min_spacing_um * (1 - 1e-9))):
-        d = float(np.linalg.norm(xy[i] - xy[j]))
-        out.append(Violation(active[j].id, "min_spacing",
-                             f"threads {active[i].id} ({active[i].label}) and {active[j].id} ({active[j].label}) are {d:.1f} um apart, "
-                             f"less than min_spacing_um={plan.config.min_spacing_um}"))  # fmt: skip
-    for later, earlier in tangle_violations(xy, scene.exit_um[:2], scene.tether_clearance_um):
-        out.append(Violation(active[later].id, "tether_tangle",
-                             f"thread {active[later].id} ({active[later].label}) lies under the tether of thread "
-                             f"{active[earlier].id} ({active[earlier].label}), inserted before it"))  # fmt: skip
-    return out
+    return thread_violations(
+        plan.active_threads, scene=scene_from_plan(plan, avoidance), avoidance=amap,
+        region=region if region is not None else plan.region,
+        min_spacing_um=plan.config.min_spacing_um,
+    )  # fmt: skip
 
 
 def raise_first(violations: list[Violation], *, context: str) -> None:

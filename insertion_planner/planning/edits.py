@@ -110,16 +110,15 @@ def move_thread(
     Examples
     --------
     >>> import numpy as np
-    >>> from types import SimpleNamespace
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
     >>> from insertion_planner.planning import plan_from_avoidance
     >>> clear = np.full((150, 150), 400.0); clear[:, 70:80] = 0.0
-    >>> amap = SimpleNamespace(clearance_um=clear, required_um=np.full((150, 150), 86.5),
-    ...                        allowed=clear >= 86.5, pixel_size_um=12.0)
+    >>> amap = avoidance_from_arrays(clearance_um=clear)
     >>> plan = plan_from_avoidance(amap, n_threads=2)
     >>> move_thread(plan, 0, (75, 75))
     Traceback (most recent call last):
     ...
-    insertion_planner.errors.ConstraintViolationError: move thread 0: thread 0 (T...) at pixel (75.0, 75.0) breaks vessel_clearance
+    insertion_planner.errors.ConstraintViolationError: move thread 0: thread 0 (T...) breaks vessel_clearance: site (75, 75) in the image's avoidance map is 0.0 um from a vessel edge, 86.5 um required
     """
     t = _editable(plan, thread_id, action="moved")
     amap = require_avoidance(plan, avoidance)

@@ -256,7 +256,7 @@ def opening_from_geometry(geometry: Any, pixel_size_um: float) -> Opening:
     >>> p = _example_plan()
     >>> op = opening_from_geometry(p.geometry, p.pixel_size_um)
     >>> op.is_circle, op.radius_um
-    (True, 1200.0)
+    (True, 12500.0)
     """
     mask = getattr(geometry, "craniectomy_mask", None)
     if mask is not None:

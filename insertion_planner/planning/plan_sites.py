@@ -22,6 +22,7 @@ from .assemble import build_plan, region_mask
 from .depth import check_cortex_thickness
 from .scene import make_scene
 from .slack import RetractionConditions
+from .surface import grid_as_saved
 
 __all__ = [
     "plan_from_avoidance",
@@ -207,7 +208,7 @@ def plan_from_avoidance(
     avoidance = map_for_margins(
         avoidance, margins, applied=applied, dura_mode=mode, vessels=vessels
     )
-    grid = Grid(shape, px, surface_height_um)
+    grid = grid_as_saved(Grid(shape, px, surface_height_um))  # the surface its file keeps
     incidence = check_positive(max_incidence_deg, name="max_incidence_deg", allow_zero=True)
     # an empty region happens only for the default disc on a coarse image: no thread fits
     centroid = np.argwhere(reg).mean(axis=0) if reg.any() else (np.array(shape) - 1) / 2.0

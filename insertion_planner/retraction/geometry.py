@@ -38,7 +38,7 @@ def tether_slack_um(threads: Sequence[Any]) -> NDArray[np.float64]:
     --------
     >>> from insertion_planner.plan import _example_plan
     >>> tether_slack_um(_example_plan().threads).round(1).tolist()
-    [1081.2, 781.5]
+    [960.1, 960.1]
     """
     out = np.zeros(len(threads))
     for i, t in enumerate(threads):

@@ -2,24 +2,31 @@
 
 :class:`SimulationScene` gathers, once per simulation, what the checks need from the
 plan: the vessels as capsules, the obstacle meshes, the surface normals and the stage
-box. :func:`assess` runs the per-thread checks on many threads at once (reach and joint
-limits, tilt, incidence on the surface, needle length, head collision with the skull
-rim and the implant, 3-D vessel clearance, the site on the image's avoidance map when
-there is one, tether reach) and returns their cycle times;
-:class:`LaidTethers` checks one thread against the threads already inserted.
+box, and the plan's one validity checker
+(:class:`~insertion_planner.planning.validity.ValidityChecker`). :func:`assess` runs the
+per-thread checks on many threads at once and returns their cycle times: first what only
+the robot model can tell (stage reach and joint limits, tilt, incidence on the surface,
+needle length, the head and free needle against the skull and implant meshes, the 3-D
+needle path against the vessel capsules), then every constraint planning checks, asked of
+the validity checker itself (vessel clearance on the image's map, region, craniectomy,
+surface slope, tether reach, head keep-out, depth), so simulation and planning cannot
+disagree on them. :class:`LaidTethers` checks that a tether does not cross those already
+laid (spacing and tangling are judged by the validity checker in the plan's order).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from ..planning.checks import scene_from_plan
 from ..planning.opening import plan_opening
+from ..planning.validity import ValidityChecker
 from ..robots import RobotSpec
 from .clearance import path_clearance, vessel_capsules
 from .collision import Obstacles, build_obstacles, head_points, obstacle_distances
@@ -33,7 +40,6 @@ __all__ = [
     "approach_um",
     "LaidTethers",
     "surface_normals",
-    "site_map_reasons",
 ]
 
 _TILT_TOL_RAD = math.radians(0.5)
@@ -64,6 +70,7 @@ class SimulationScene:
     required_extra_um: float = 0.0
     site_map: Any = None
     pixel_size_um: float = 1.0
+    validity: ValidityChecker | None = None
 
 
 def approach_um(
@@ -120,10 +127,12 @@ def make_scene(
 ) -> SimulationScene:
     """Build the :class:`SimulationScene` of ``plan`` for ``robot``.
 
-    With ``avoidance`` (an avoidance map of the plan's image), that map judges every site
-    (:func:`site_map_reasons`) and its penetrating vessels join the 3-D path check, so
-    neither the stored clearances nor the stored vessels can excuse a site; the stored
-    vessels can still reject one.
+    The scene carries the plan's one validity checker, built on the plan's scene with
+    this robot (its head, tilt and the collision margin) and the requirement this robot
+    adds to the plan's margins. With ``avoidance`` (an avoidance map of the plan's image),
+    that map judges every site through the checker, and its penetrating vessels join the
+    3-D path check, so neither the stored clearances nor the stored vessels can excuse a
+    site; the stored vessels can still reject one.
     """
     g = plan.geometry
     z = _surface_z(g.surface)
@@ -160,6 +169,12 @@ def make_scene(
         mine = margins.for_robot(robot)
         floor = float(mine.required_um(plan.dura_mode))
         extra = max(0.0, floor - float(margins.required_um(plan.dura_mode)))
+    planned = scene_from_plan(plan, avoidance)
+    planned = replace(planned, robot=robot, collision_margin_um=collision_margin_um,
+                      max_tilt_rad=robot.max_tilt_rad,
+                      thread_length_um=float(plan.config.thread_length_um))  # fmt: skip
+    validity = ValidityChecker(planned, avoidance, plan.region, float(plan.config.min_spacing_um),
+                               required_extra_um=extra, required_floor_um=floor)  # fmt: skip
     return SimulationScene(
         robot=robot, capsules=capsules,
         obstacles=obstacles, surface=g.surface, pia_z_um=pia, skull_top_z_um=top,
@@ -168,7 +183,7 @@ def make_scene(
         tether_clearance_um=float(g.tether_clearance_um), exit_um=np.asarray(g.thread_exit_um, float),
         collision_margin_um=collision_margin_um, clearance_tolerance_um=clearance_tolerance_um,
         approach_top_z_um=top + 1.0, required_floor_um=floor, required_extra_um=extra,
-        site_map=avoidance, pixel_size_um=float(plan.pixel_size_um),
+        site_map=avoidance, pixel_size_um=float(plan.pixel_size_um), validity=validity,
     )  # fmt: skip
 
 
@@ -187,59 +202,6 @@ def _map_penetrating(
     out[:, 5] = z_min - deepest - dura
     out[:, 6] = pen[:, 2]
     return out
-
-
-def site_map_reasons(
-    threads: list[Any], scene: SimulationScene, required_um: NDArray[np.float64]
-) -> tuple[list[str | None], NDArray[np.float64], NDArray[np.float64]]:
-    """Judge each thread's site on the scene's avoidance map (the image's, never the file's).
-
-    A site is judged at its recorded pixel and at the pixel of its entry point (where the
-    needle goes), the worse of the two, by the 2-D vessel-clearance rule of planning
-    (:func:`~insertion_planner.planning.candidates.map_clearance`); the requirement is the
-    map's plus the robot's extra needle radius, and never less than ``required_um``.
-
-    Returns
-    -------
-    reasons : list of (str or None)
-        A ``vessel_clearance: ...`` line with the numbers for each rejected site.
-    clearance_um, required_um : (n,) float
-        The map's clearance at each site and the requirement it was judged against.
-    """
-    from ..planning.candidates import map_clearance
-
-    n = len(threads)
-    pixel = np.array([t.pixel for t in threads], dtype=np.float64).reshape(n, 2)
-    entry = np.array([t.entry_um for t in threads], dtype=np.float64).reshape(n, 3)
-    at_entry = entry[:, [1, 0]] / scene.pixel_size_um
-    verdicts = [map_clearance(scene.site_map, rc) for rc in (pixel, at_entry)]
-    reasons: list[str | None] = [None] * n
-    clear = np.empty(n)
-    need = np.empty(n)
-    hidden = getattr(scene.site_map, "undetectable", None)
-    for i in range(n):
-        worst = None
-        for (c, r, ok), rc in zip(verdicts, (pixel, at_entry), strict=True):
-            req = max(float(r[i]) + scene.required_extra_um, float(required_um[i]))
-            bad = not ok[i] or c[i] < req
-            if worst is None or (bad, -c[i]) > (worst[0], -worst[1]):
-                worst = (bad, float(c[i]), req, rc[i])
-        assert worst is not None
-        bad, clear[i], need[i], rc = worst
-        if not bad:
-            continue
-        row, col = (int(v) for v in np.rint(rc))
-        where = f"site ({row}, {col}) in the image's avoidance map"
-        if clear[i] >= need[i]:
-            unseen = hidden is not None and 0 <= row < hidden.shape[0] and 0 <= col < hidden.shape[1] \
-                and bool(hidden[row, col])  # fmt: skip
-            why = "a vessel could hide there unseen" if unseen else "the map forbids it"
-            reasons[i] = (f"vessel_clearance: {where} is not allowed ({why}; {clear[i]:.1f} um from a "
-                          f"vessel edge, {need[i]:.1f} um required)")  # fmt: skip
-        else:
-            reasons[i] = (f"vessel_clearance: {where} is {clear[i]:.1f} um from a vessel edge, "
-                          f"{need[i]:.1f} um required")  # fmt: skip
-    return reasons, clear, need
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,15 +251,15 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     clear, _ = path_clearance(
         e, d, depth, scene.capsules, dura_thickness_um=approach_um(scene, e, d)
     )
-    tether_len = np.array([np.linalg.norm(np.diff(np.asarray(t.tether_um, float).reshape(-1, 3), axis=0),
-                                          axis=1).sum() for t in threads])  # fmt: skip
     names = list(scene.obstacles.names)
-    on_map: list[str | None] = [None] * n
+    shared: tuple[tuple[Any, ...], ...] = tuple(() for _ in range(n))
     judged_clear, judged_required = clear, required
-    if scene.site_map is not None:
-        on_map, map_clear, map_required = site_map_reasons(threads, scene, required)
-        judged_clear = np.minimum(clear, map_clear)
-        judged_required = np.maximum(required, map_required)
+    if scene.validity is not None and n:
+        # the constraints planning checks, asked of the one validity checker
+        found = scene.validity.check(threads, pairs=False)
+        shared = found.per_thread
+        judged_clear = np.minimum(clear, found.clearance_um)
+        judged_required = np.maximum(required, found.required_um)
     for i in range(n):
         why = reasons[i]
         if outside[i].any():
@@ -323,13 +285,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
         if clear[i] < required[i] - scene.clearance_tolerance_um:
             why.append(f"vessel_clearance: needle path {clear[i]:.1f} um from a vessel edge, "
                        f"{required[i]:.1f} um required")  # fmt: skip
-        map_reason = on_map[i]
-        if map_reason is not None:
-            why.append(map_reason)
-        if tether_len[i] > scene.thread_length_um + 1e-6:
-            why.append(
-                f"tether_reach: tether {tether_len[i]:.0f} um, thread {scene.thread_length_um:.0f} um"
-            )
+        why.extend(f"{v.constraint}: {v.detail}" for v in shared[i])
     deflection = np.zeros(n)
     if dura > 0:
         deflection = (
@@ -373,25 +329,13 @@ class LaidTethers:
     def reasons(self, thread: Any) -> list[str]:
         """Why ``thread`` cannot go in after the laid threads (empty when it can).
 
-        The needle must not pierce a laid tether (site within ``tether_clearance_um`` of
-        its plan-view path), and the new tether must not properly cross a laid one
-        (touching at the shared thread exit is allowed).
+        The new tether must not properly cross a laid one in plan view (touching at the
+        shared thread exit is allowed). A site under a laid tether is a ``tether_tangle``
+        of the validity checker.
         """
         if not len(self.a):
             return []
         out: list[str] = []
-        clearance = self.scene.tether_clearance_um
-        site = np.asarray(thread.entry_um[:2], dtype=np.float64)
-        ab = self.b - self.a
-        t = np.clip(
-            ((site - self.a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1
-        )
-        dist = np.linalg.norm(self.a + t[:, None] * ab - site, axis=1)
-        under = dist < clearance
-        for owner in dict.fromkeys(self.owner[under].tolist()):
-            dmin = float(dist[self.owner == owner].min())
-            out.append(f"tether_tangle: site {dmin:.0f} um from the tether of thread {owner} "
-                       f"(clearance {clearance:.0f} um)")  # fmt: skip
         mine = _plan_view(thread, self.scene.exit_um[:2])
         p, q = mine[:-1, None], mine[1:, None]
         r0, r1 = self.a[None], self.b[None]
@@ -403,6 +347,5 @@ class LaidTethers:
         )
         crossed = self.owner[proper.any(axis=0)]
         for owner in dict.fromkeys(crossed.tolist()):
-            if owner not in self.owner[under]:
-                out.append(f"tether_crossing: tether crosses the tether of thread {owner}")
+            out.append(f"tether_crossing: tether crosses the tether of thread {owner}")
         return out

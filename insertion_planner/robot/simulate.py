@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_rng, check_int_range, check_positive
+from ..planning.validity import pairwise_violations
 from ..robots import RobotSpec, get_robot
 from .checks import Assessment, LaidTethers, SimulationScene, approach_um, assess, make_scene
 from .cycle import PHASES
@@ -128,12 +129,21 @@ def simulate(
     --------
     >>> from insertion_planner.plan import _example_plan
     >>> report = simulate(_example_plan(), robot="R1-2019")
-    >>> report.n_threads, report.n_validated  # its 2.4 mm craniectomy is too small for the head
-    (2, 0)
-    >>> report.insertions[0].reasons[0].split(":")[0]
-    'collision_skull'
+    >>> report.n_threads, report.n_validated
+    (2, 2)
     >>> report.insertions[0].min_clearance_um  # no vessels in this plan
     inf
+
+    A thread moved by hand next to (and under the tether of) the first is rejected, with
+    the reasons planning would give:
+
+    >>> from dataclasses import replace
+    >>> p = _example_plan()
+    >>> moved = replace(p.threads[1], pixel=(100.0, 110.0), entry_um=(1320.0, 1200.0, 0.0))
+    >>> for why in simulate(replace(p, threads=(p.threads[0], moved))).insertions[1].reasons:
+    ...     print(why)
+    min_spacing: 120.0 um from thread 0 (T01), inserted before it, less than min_spacing_um=250.0
+    tether_tangle: site 0 um from the tether of thread 0 (T01), inserted before it (clearance 100 um)
     """
     if not hasattr(plan, "threads") or not hasattr(plan, "geometry"):
         raise TypeError(f"plan must be an InsertionPlan, got {type(plan).__name__}")
@@ -177,7 +187,7 @@ def simulate(
             break
         t = pending[0]
         a, i = assessor.get(t)
-        reasons = list(a.reasons[i]) + laid.reasons(t)
+        reasons = list(a.reasons[i]) + _pair_reasons(current, t, scene) + laid.reasons(t)
         k = attempts.get(t.id, 0)
         required = t.required_clearance_um if a.required_um is None else float(a.required_um[i])
         base = dict(thread_id=t.id, attempt=k, entry_um=t.entry_um, min_clearance_um=float(a.min_clearance_um[i]),
@@ -241,6 +251,18 @@ def simulate(
         n_failed=sum(1 for s in statuses.values() if s == "failed"), n_retries=n_retries,
         monte_carlo_samples=samples, settings=_jsonable(settings), plan=current,
     )  # fmt: skip
+
+
+def _pair_reasons(plan: Any, thread: Any, scene: SimulationScene) -> list[str]:
+    """Spacing and tangling of ``thread`` with the plan's active threads inserted before it,
+    judged by the validity checker (as planning judges them)."""
+    if scene.validity is None:
+        return []
+    before = [u for u in plan.threads if u.status not in ("removed", "failed")
+              and (u.order, u.id) < (thread.order, thread.id)]  # fmt: skip
+    found = pairwise_violations([*before, thread], scene=scene.validity.scene,
+                                min_spacing_um=scene.validity.min_spacing_um)  # fmt: skip
+    return [f"{v.constraint}: {v.detail}" for v in found if v.thread_id == thread.id]
 
 
 def _site_map(plan: Any, avoidance: Any) -> Any:

@@ -269,7 +269,7 @@ def plot_retraction(report: RetractionReport, *, plan: InsertionPlan | None = No
     >>> report = ip.retraction_risk(_example_plan(), implant_gap_um=3000.0, rng=0)
     >>> fig = plot_retraction(report)
     >>> fig.axes[0].get_title()
-    'electrodes retained at day 30: 38.1 % (gap 3000 um; binding term: gap)'
+    'electrodes retained at day 30: 38.8 % (gap 3000 um; binding term: gap)'
     >>> [t.get_text() for t in fig.axes[1].get_xticklabels()]
     ['T01', 'T02']
     >>> FigureCanvasAgg(fig).print_png(io.BytesIO())  # drawn with the Agg backend

@@ -110,9 +110,9 @@ def head_path_um(plan: Any, *, safe_height_um: float = 2000.0) -> NDArray[np.flo
     --------
     >>> from insertion_planner.plan import _example_plan
     >>> head_path_um(_example_plan(), safe_height_um=1000.0)[:3]
-    array([[2400., 1200., 7000.],
-           [1200., 1200., 7000.],
-           [1200., 1200.,    0.]])
+    array([[14200.,  1200.,  2000.],
+           [ 1200.,  1200.,  2000.],
+           [ 1200.,  1200.,     0.]])
     """
     sim = simulation_dict(plan)
     if sim and sim.get("head_path_um"):

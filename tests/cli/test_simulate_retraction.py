@@ -17,8 +17,8 @@ LINE = "electrodes retained at day {days}: {pct:.1f} % (gap {gap} um; binding te
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """plan.json: a planned synthetic case every thread of which the robot validates;
-    rejected.json: two threads the R1-2019 head cannot reach (exit 1); empty.json: no
-    active thread."""
+    rejected.json: two threads a robot of 2 mm stage travel cannot reach (exit 1);
+    empty.json: no active thread."""
     d = tmp_path_factory.mktemp("plans")
     case = ip.synthetic_cortex(1, shape=(512, 512), pixel_size_um=16.0)
     plan = ip.plan_insertions(
@@ -28,8 +28,9 @@ def files(tmp_path_factory):
     )  # fmt: skip
     assert len(plan.threads) >= 3
     plan.to_json(d / "plan.json")
-    _example_plan().to_json(d / "rejected.json")
     p = _example_plan()
+    tiny = p.robot_spec.replace(name="tiny", travel_um=(2000.0, 2000.0, 150000.0))
+    dataclasses.replace(p, robot="tiny", robot_spec=tiny).to_json(d / "rejected.json")
     failed = tuple(dataclasses.replace(t, status="failed") for t in p.threads)
     dataclasses.replace(p, threads=failed).to_json(d / "empty.json")
     return d

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from insertion_planner import ConstraintViolationError, InfeasiblePlanError
-from insertion_planner.plan import load_plan
+from insertion_planner.plan_file import load_plan
 from insertion_planner.planning import (
     check_plan,
     lock_thread,

@@ -17,6 +17,7 @@ import pytest
 from scipy import ndimage
 
 import insertion_planner as ip
+from insertion_planner.plan import InsertionPlan
 from insertion_planner.planning.assemble import make_threads
 from insertion_planner.planning.candidates import SITE_CONSTRAINTS, site_checks
 from insertion_planner.planning.opening import Opening
@@ -126,11 +127,17 @@ def test_a_thread_moved_next_to_the_edge_is_refused_by_both(case, shaped, tmp_pa
                                          for u in plan.threads))  # fmt: skip
     path = tmp_path / "edited.json"
     edited.to_json(path)
-    loaded = ip.load_plan(path)
+    # load_plan asks the same checker: the file is refused, naming the constraint
+    with pytest.raises(
+        ip.PlanFileError, match=rf"thread {t.id} \({t.label}\) breaks head_collision"
+    ):
+        ip.load_plan(path)
+    loaded = InsertionPlan.from_dict(json.loads(path.read_text()))  # read without the checks
     assert np.array_equal(loaded.geometry.craniectomy_mask, mask)
     for p in (edited, loaded):
         rec = {r.thread_id: r for r in ip.simulate(p, robot=ROBOT.name).insertions}[t.id]
         assert not rec.ok and any(r.startswith("collision_skull") for r in rec.reasons), rec.reasons
+        assert any(r.startswith("head_collision") for r in rec.reasons), rec.reasons
         assert rec.head_clearance_um < DEFAULT_COLLISION_MARGIN_UM
 
 
@@ -167,8 +174,14 @@ def test_a_round_plan_of_schema_1_0_still_loads_as_a_circle(tmp_path):
     plan = ip.load_plan(path)
     assert plan.geometry.craniectomy_mask is None and plan.schema_version == "1.0"
     op = plan_opening(plan)
-    assert op.is_circle and op.radius_um == 1200.0
-    assert ip.simulate(plan).insertions[0].reasons[0].startswith("collision_skull")
+    assert op.is_circle and op.radius_um == 12500.0
+    assert ip.simulate(plan).n_validated == 2
+    # the recorded circle is the opening: a 1.2 mm one leaves no room for the head
+    d["geometry"]["craniectomy_radius_um"] = 1200.0
+    d["checksum"] = _checksum(d)
+    path.write_text(json.dumps(d))
+    with pytest.raises(ip.PlanFileError, match=r"thread 0 \(T01\) breaks head_collision"):
+        ip.load_plan(path)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -216,7 +229,7 @@ def test_a_plan_file_with_a_wrong_opening_is_refused(shaped, tmp_path):
     for geometry, why in (
         ({**d["geometry"], "craniectomy_mask": wrong}, "craniectomy_mask has shape"),
         ({**d["geometry"], "craniectomy_mask": {**wrong, "shape": [N, N], "runs": "0:0-1"}},
-         "lies outside the craniectomy"),
+         r"breaks craniectomy: site \(\d+, \d+\) lies [\d.]+ um outside the craniectomy"),
     ):  # fmt: skip
         bad = {**d, "geometry": geometry}
         bad["checksum"] = _checksum(bad)

@@ -170,7 +170,7 @@ def test_no_motion_and_no_gap_loses_nothing(plan64):
         ({"cortex_thickness_um": "thick"}, TypeError, "cortex_thickness_um must be None, a number or an"),
         ({"slack_um": -5.0}, ValueError, "slack_um must be between 0 and 20000 um, got -5.0"),
         ({"slack_um": [1.0, 2.0, 3.0]}, ValueError, r"slack_um must be None, a number or one value per active thread \(2\)"),
-        ({"slack_um": 15000.0}, ValueError, r"slack_um must be between 0 and 13881 um for T01"),
+        ({"slack_um": 15000.0}, ValueError, r"slack_um must be between 0 and 6960 um for T01"),
         ({"brain_motion": ip.robot.BrainMotion()}, TypeError, "brain_motion must be an insertion_planner.BrainMotion"),
         ({"settings": {}}, TypeError, "settings must be a RetractionSettings"),
         ({"rng": -1}, ValueError, "rng must be a non-negative seed"),
@@ -187,11 +187,11 @@ def test_plan_must_be_a_plan():
 
 
 def test_thread_length_bounds_the_slack(small_plan):
-    # a 10 mm thread leaves 10000 - 6119 = 3881 um beyond the taut route of T01
-    st_ = RetractionSettings(thread_length_um=10000.0)
-    with pytest.raises(ValueError, match="slack_um must be between 0 and 3881 um for T01"):
+    # a 16 mm thread leaves 16000 - 13040 = 2960 um beyond the taut route of T01
+    st_ = RetractionSettings(thread_length_um=16000.0)
+    with pytest.raises(ValueError, match="slack_um must be between 0 and 2960 um for T01"):
         retraction_risk(small_plan, slack_um=5000.0, settings=st_)
-    assert retraction_risk(small_plan, slack_um=3000.0, settings=st_, n_samples=10).slack_um == (
-        3000.0,
-        3000.0,
+    assert retraction_risk(small_plan, slack_um=2000.0, settings=st_, n_samples=10).slack_um == (
+        2000.0,
+        2000.0,
     )

@@ -140,7 +140,7 @@ def test_plan_figure_from_plan_uses_segments_and_title(simulated_plan):
     layers = viz.plan_layers(simulated_plan)
     np.testing.assert_allclose(layers.vessel_segments_rc[0], [50.0, 0.0, 50.0, 200.0, 40.0 / 12.0])
     np.testing.assert_array_equal(layers.failed, [False, True])
-    np.testing.assert_allclose(layers.craniectomy, (100.0, 100.0, 100.0))
+    np.testing.assert_allclose(layers.craniectomy, (100.0, 100.0, 12500.0 / 12.0))
 
 
 def test_figure_png_is_png(example_plan):

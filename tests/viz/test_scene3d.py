@@ -63,7 +63,7 @@ def test_scene_traces_and_needle_depth(simulated_plan):
     z = [v for v in ok.z if v is not None]
     assert z == [0.0, -3500.0]  # entry on the pia to 3.5 mm along (0, 0, -1)
     failed = fig.data[names.index("needle paths (failed)")]
-    assert [v for v in failed.x if v is not None] == [1560.0, 1560.0]
+    assert [v for v in failed.y if v is not None] == [1560.0, 1560.0]
     assert fig.layout.scene.yaxis.autorange == "reversed"
 
 
@@ -83,7 +83,7 @@ def test_head_path_visits_entries_in_order(example_plan):
     assert hp.shape == (1 + 3 * 2, 3)
     np.testing.assert_allclose(hp[2], example_plan.threads[0].entry_um)
     np.testing.assert_allclose(hp[5], example_plan.threads[1].entry_um)
-    assert hp[0, 2] == pytest.approx(6000.0 + 1000.0)
+    assert hp[0, 2] == pytest.approx(1000.0 + 1000.0)  # above the thread exit
     recorded = {"insertions": [], "head_path_um": [[0, 0, 1], [1, 2, 3]]}
     import dataclasses
 
