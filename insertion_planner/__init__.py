@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from ._version import __version__
-from .avoidance import AvoidanceMap, build_avoidance_map
+from .avoidance import AvoidanceMap, avoidance_from_arrays, build_avoidance_map
 from .config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins
 from .errors import (
     ImageQualityError,
@@ -22,7 +22,7 @@ from .export import to_csv_text, to_slicer_markups
 from .frames import Grid
 from .imageio import read_image
 from .pipeline import avoidance_for_plan, plan_insertions
-from .plan import InsertionPlan, PlanGeometry, Thread
+from .plan import InsertionPlan, PlanGeometry, Thread, ThreadStatus
 from .plan_file import load_plan
 from .planning import (
     ConstraintViolationError,
@@ -69,12 +69,14 @@ __all__ = [
     "VesselMap",
     "build_avoidance_map",
     "AvoidanceMap",
+    "avoidance_from_arrays",
     "avoidance_for_plan",
     "SyntheticCase",
     "GroundTruth",
     "InsertionPlan",
     "PlanGeometry",
     "Thread",
+    "ThreadStatus",
     "load_plan",
     "to_slicer_markups",
     "to_csv_text",

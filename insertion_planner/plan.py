@@ -33,11 +33,12 @@ from .plan_checks import (
 )
 from .plan_schema import _schema_text, plan_schema, schema_markdown
 from .robots import RobotSpec
-from .thread import THREAD_STATUSES, Thread, _r, _rt, thread_label
+from .thread import THREAD_STATUSES, Thread, ThreadStatus, _r, _rt, thread_label
 
 __all__ = [
     "SCHEMA_VERSION",
     "THREAD_STATUSES",
+    "ThreadStatus",
     "Thread",
     "thread_label",
     "PlanGeometry",
@@ -318,7 +319,7 @@ class InsertionPlan:
         ...     {"robot": "R1-2019", "total_time_s": 10.0,
         ...      "insertions": [{"thread_id": 0, "ok": True, "reasons": [], "time_s": 10.0}]},
         ...     {0: "validated"})
-        >>> p.threads[0].status, p.simulation["total_time_s"]
+        >>> p.threads[0].status.value, p.simulation["total_time_s"]
         ('validated', 10.0)
         """
         if not isinstance(section, dict):

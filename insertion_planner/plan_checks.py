@@ -301,7 +301,7 @@ def plan_problems(plan: Any) -> list[str]:
             out.append(f"{name}: required clearance {t.required_clearance_um} um is below the margin "
                        f"model's {floor:.1f} um for {plan.dura_mode.value}")  # fmt: skip
         if t.status in ("validated", "rejected") and plan.simulation is None:
-            out.append(f"{name}: status {t.status!r} but the plan has no simulation section")
+            out.append(f"{name}: status {t.status.value!r} but the plan has no simulation section")
         if getattr(t, "slack_um", None) is not None:
             reach = slack_reach_um(t.tether_um, plan.config.thread_length_um)
             if t.slack_um > reach + _TOL_UM:

@@ -12,17 +12,50 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from .electrodes import electrode_depths_um
 
-__all__ = ["THREAD_STATUSES", "Thread", "thread_label"]
+__all__ = ["THREAD_STATUSES", "ThreadStatus", "Thread", "thread_label"]
 
-THREAD_STATUSES = ("planned", "locked", "inserted", "failed", "removed", "validated", "rejected")
-"""States of a thread: planned, locked by the surgeon, inserted, failed, removed, or
-validated/rejected by simulation."""
+
+class ThreadStatus(StrEnum):
+    """State of a thread. A ``str`` enum: it compares equal to, and is written to JSON
+    as, its value.
+
+    Examples
+    --------
+    >>> ThreadStatus("locked") == "locked", ThreadStatus.VALIDATED.is_active
+    (True, True)
+    """
+
+    PLANNED = "planned"
+    """Placed by the planner."""
+    LOCKED = "locked"
+    """Kept by the surgeon through replanning."""
+    INSERTED = "inserted"
+    """In the brain."""
+    FAILED = "failed"
+    """The insertion failed and no site was left to retry."""
+    REMOVED = "removed"
+    """Taken out of the plan by the surgeon."""
+    VALIDATED = "validated"
+    """Passed every check of the robot simulation."""
+    REJECTED = "rejected"
+    """Failed a check of the robot simulation (not attempted)."""
+
+    @property
+    def is_active(self) -> bool:
+        """Counted in the plan (every status but failed and removed)."""
+        return self not in (ThreadStatus.FAILED, ThreadStatus.REMOVED)
+
+
+THREAD_STATUSES = tuple(s.value for s in ThreadStatus)
+"""States of a thread (:class:`ThreadStatus` values): planned, locked by the surgeon,
+inserted, failed, removed, or validated/rejected by simulation."""
 
 _DECIMALS = 6
 
@@ -75,8 +108,8 @@ class Thread:
         Achieved 2-D clearance to the nearest vessel edge (avoidance map).
     required_clearance_um : float
         Clearance the margin model requires there.
-    status : str
-        One of ``THREAD_STATUSES``.
+    status : ThreadStatus
+        Given as a ``ThreadStatus`` or its value (one of ``THREAD_STATUSES``).
     tether_um : tuple of (x, y, z)
         Surface polyline from the implant's thread exit to the site.
     weight : float
@@ -104,7 +137,7 @@ class Thread:
     depth_um: float
     clearance_um: float
     required_clearance_um: float
-    status: str
+    status: ThreadStatus
     tether_um: tuple[tuple[float, float, float], ...]
     weight: float
     slack_um: float | None = None
@@ -117,6 +150,7 @@ class Thread:
             object.__setattr__(self, name, int(v))
         if self.status not in THREAD_STATUSES:
             raise ValueError(f"status must be one of {THREAD_STATUSES}, got {self.status!r}")
+        object.__setattr__(self, "status", ThreadStatus(self.status))
         object.__setattr__(self, "pixel", _rt(self.pixel, 2, name="pixel"))
         object.__setattr__(self, "entry_um", _rt(self.entry_um, 3, name="entry_um"))
         object.__setattr__(self, "direction", _rt(self.direction, 3, name="direction"))
@@ -166,7 +200,7 @@ class Thread:
             "electrode_depths_um": list(self.electrode_depths_um),
             "clearance_um": self.clearance_um,
             "required_clearance_um": self.required_clearance_um,
-            "status": self.status,
+            "status": self.status.value,
             "tether_um": [list(p) for p in self.tether_um],
             "weight": self.weight,
         }

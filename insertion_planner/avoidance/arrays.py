@@ -30,7 +30,7 @@ def avoidance_from_arrays(
     Parameters
     ----------
     clearance_um : (H, W) float
-        Distance to the nearest vessel edge, um.
+        Distance to the nearest vessel edge, um (``inf``: no vessel at all).
     required_um : (H, W) float or float
         Required clearance, um (86.5: the durectomy default of :class:`SafetyMargins`).
     allowed : (H, W) bool, optional
@@ -44,8 +44,8 @@ def avoidance_from_arrays(
     Raises
     ------
     ValueError
-        An array that is not 2-D, arrays of different shapes, or a negative or
-        non-finite clearance.
+        An array that is not 2-D, arrays of different shapes, or a negative or NaN
+        clearance.
 
     Examples
     --------
@@ -56,8 +56,8 @@ def avoidance_from_arrays(
     clear = np.asarray(clearance_um, dtype=np.float32)
     if clear.ndim != 2 or not clear.size:
         raise ValueError(f"clearance_um must be a non-empty 2-D array, got shape {clear.shape}")
-    if not np.isfinite(clear).all() or (clear < 0).any():
-        raise ValueError("clearance_um must be finite and at least 0 everywhere")
+    if np.isnan(clear).any() or (clear < 0).any():
+        raise ValueError("clearance_um must be at least 0 everywhere (inf: no vessel)")
     req = np.broadcast_to(np.asarray(required_um, dtype=np.float32), clear.shape).copy()
     ok = clear >= req
     if allowed is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 import networkx as nx
@@ -18,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._validation import check_bool_mask
+from ..avoidance.arrays import avoidance_from_arrays
 from ..config import DuraMode, PlannerConfig, SafetyMargins
 from ..electrodes import cortex_thickness_at_um
 from ..errors import InfeasiblePlanError
@@ -286,12 +286,7 @@ def diagnose(
         )
     relaxed |= {
         "vessel_clearance": (
-            SimpleNamespace(
-                clearance_um=np.full(region.shape, np.inf),
-                required_um=np.zeros(region.shape),
-                allowed=ones,
-                penetrating=np.zeros((0, 3)),
-            ),  # fmt: skip
+            avoidance_from_arrays(clearance_um=np.full(region.shape, np.inf), required_um=0.0),
             region,
             replace(scene, penetrating=np.zeros((0, 3))),
             min_spacing_um,
@@ -430,10 +425,9 @@ def depths_and_slack(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
     >>> from insertion_planner.planning import plan_from_avoidance
-    >>> amap = SimpleNamespace(clearance_um=np.full((200, 200), 400.0), required_um=np.full((200, 200), 86.5),
-    ...                        allowed=np.ones((200, 200), bool), pixel_size_um=12.0)
+    >>> amap = avoidance_from_arrays(clearance_um=np.full((200, 200), 400.0))
     >>> plan = plan_from_avoidance(amap, n_threads=4, depth_um=(2500.0, 4500.0), cortex_thickness_um=4000.0)
     >>> [t.depth_um for t in plan.threads], plan.provenance["parameters"]["depth_coverage"]["covered_fraction"]
     ([4000.0, 3550.0, 3800.0, 3300.0], 0.95)

@@ -147,11 +147,10 @@ def make_candidates(
     Examples
     --------
     >>> import numpy as np
-    >>> from types import SimpleNamespace
     >>> from insertion_planner import Grid
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
     >>> from insertion_planner.planning.scene import make_scene
-    >>> amap = SimpleNamespace(clearance_um=np.full((100, 100), 500.0),
-    ...                        required_um=np.full((100, 100), 86.5), allowed=np.ones((100, 100), bool))
+    >>> amap = avoidance_from_arrays(clearance_um=np.full((100, 100), 500.0), pixel_size_um=10.0)
     >>> scene = make_scene(Grid((100, 100), pixel_size_um=10.0))
     >>> cands = make_candidates(amap, np.ones((100, 100), bool), scene, min_spacing_um=250.0)
     >>> len(cands), cands.step_um

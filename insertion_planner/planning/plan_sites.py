@@ -140,9 +140,8 @@ def plan_from_avoidance(
     Examples
     --------
     >>> import numpy as np
-    >>> from types import SimpleNamespace
-    >>> amap = SimpleNamespace(clearance_um=np.full((200, 200), 400.0), required_um=np.full((200, 200), 86.5),
-    ...                        allowed=np.ones((200, 200), bool), pixel_size_um=12.0, dura_mode="durectomy")
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
+    >>> amap = avoidance_from_arrays(clearance_um=np.full((200, 200), 400.0))
     >>> plan = plan_from_avoidance(amap, n_threads=8)
     >>> len(plan.threads), plan.binding_constraint, plan.gap
     (8, None, 0.0)
@@ -296,11 +295,11 @@ def map_for_margins(
     Examples
     --------
     >>> from insertion_planner.robots import get_robot
-    >>> amap = SimpleNamespace(clearance_um=np.array([[100.0, 3000.0]]), required_um=np.full((1, 2), 86.5),
-    ...                        allowed=np.ones((1, 2), bool), pixel_size_um=12.0)
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
+    >>> amap = avoidance_from_arrays(clearance_um=[[100.0, 3000.0]])
     >>> sloppy = get_robot({"base": "R1-2019", "name": "sloppy", "stage_accuracy_um": 1000.0})
     >>> out = map_for_margins(amap, SafetyMargins().for_robot(sloppy))
-    >>> out.required_um.round(1).tolist(), out.allowed.tolist()
+    >>> out.required_um.round().tolist(), out.allowed.tolist()
     ([[2062.0, 2062.0]], [[False, True]])
     """
     mode = DuraMode.parse(dura_mode)

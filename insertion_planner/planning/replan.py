@@ -107,13 +107,12 @@ def replan(
     Examples
     --------
     >>> import numpy as np
-    >>> from types import SimpleNamespace
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
     >>> from insertion_planner.planning import plan_from_avoidance
-    >>> amap = SimpleNamespace(clearance_um=np.full((200, 200), 400.0), required_um=np.full((200, 200), 86.5),
-    ...                        allowed=np.ones((200, 200), bool), pixel_size_um=12.0)
+    >>> amap = avoidance_from_arrays(clearance_um=np.full((200, 200), 400.0))
     >>> plan = plan_from_avoidance(amap, n_threads=6)
     >>> new = replan(plan, inserted=[0, 1], failed=[2])
-    >>> [t.status for t in new.threads][:3], new.thread(2).pixel != plan.thread(2).pixel
+    >>> [t.status.value for t in new.threads][:3], new.thread(2).pixel != plan.thread(2).pixel
     (['inserted', 'inserted', 'planned'], True)
     """
     if not isinstance(strict, (bool, np.bool_)):
