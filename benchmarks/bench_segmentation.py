@@ -9,7 +9,8 @@ of ground-truth vessel pixels the avoidance map allows (must be 0).
 
 Speed: ``segment_vessels`` on the RGB image against ``sato(sigmas=[1, 2, 4, 8])`` on its
 green channel, same image, same process (best of several runs; wall-clock and CPU time,
-since ``segment_vessels`` uses two threads), and peak memory
+since ``segment_vessels`` runs independent branches on two worker threads beside the
+calling one), and peak memory
 (tracemalloc) with a scaling table for 1024, 2048 and 4096 px square.
 
     .venv/bin/python benchmarks/bench_segmentation.py [--seeds N] [--size PX]
@@ -18,6 +19,7 @@ since ``segment_vessels`` uses two threads), and peak memory
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tracemalloc
@@ -183,19 +185,22 @@ def speed(sizes: tuple[int, ...]) -> tuple[str, str]:
             ]
         )
         if n == 2048 and t_sato is not None:
+            load = os.getloadavg()[0]
             ratio_line = (
                 f"At 2048 x 2048: `segment_vessels` {t_seg:.3f} s, "
                 f"`sato(sigmas=[1, 2, 4, 8])` {t_sato:.2f} s: **{t_sato / t_seg:.1f}x "
-                f"faster** (target >= 10x) in wall-clock time; in CPU time, both threads "
+                f"faster** (target >= 10x) in wall-clock time; in CPU time, all threads "
                 f"summed, {cpu_seg:.3f} s, {t_sato / cpu_seg:.1f}x less than `sato`; "
-                f"peak traced memory {peak / 2**20:.0f} MiB (target < 1.5 GB)."
+                f"peak traced memory {peak / 2**20:.0f} MiB (target < 1.5 GB). Load average "
+                f"during the run: {load:.1f} on {os.cpu_count()} cores (other jobs on a shared "
+                f"machine slow both, and leave `segment_vessels`' worker threads no core)."
             )
         print(rows[-1], flush=True)
     md = table(
         [
             "image (RGB)",
             "segment_vessels (s, best of 3)",
-            "its CPU time (s, both threads)",
+            "its CPU time (s, all threads)",
             "peak memory (MiB)",
             "ns / pixel",
             "sato (s)",
@@ -222,7 +227,9 @@ Machine: {machine()}.
 
 Synthetic durectomy case, seed 0, 12 um/px. `sato` runs on the green channel (float32) in
 the same process, on one thread; `segment_vessels` runs independent branches on two
-threads, so its CPU time is given too. Peak memory is the largest traced allocation during one
+worker threads beside the calling one, so its CPU time is given too (on a machine whose
+cores are busy with other work the threads gain little, and the two times agree). Peak
+memory is the largest traced allocation during one
 `segment_vessels` call (tracemalloc, numpy buffers included).
 
 {ratio_line}

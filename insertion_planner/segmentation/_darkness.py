@@ -149,7 +149,9 @@ def darkness(
     excluded = np.zeros(shape, bool)
 
     def relative(channel: F32, small: F32) -> F32:
-        return channel * _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
+        inv = _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
+        inv *= channel  # a new array, the channel's shape
+        return inv
 
     fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
     q = relative(green, gs)
@@ -158,17 +160,20 @@ def darkness(
     # highlight nearly saturates); bright noise alone is not filled, so the noise stays
     # two-sided for the calibration of the detector
     glint = (q > np.float32(1.15)) & (green >= np.float32(GLINT_LEVEL / scale))
-    dark = np.float32(1.0) - q
+    any_excluded = bool(excl.any())
+    # pixels far darker than the lit background in red (or grey), for the excluded blocks
+    low = ((qr if qr is not None else q) < np.float32(0.3)) if any_excluded else None
+    dark = np.subtract(np.float32(1.0), q, out=q)  # q is not used after
     if qr is not None:
-        tmp = qr - np.float32(1.0)
-        tmp *= np.float32(red_weight)
-        dark += tmp
-    if excl.any():
+        qr -= np.float32(1.0)
+        qr *= np.float32(red_weight)
+        dark += qr
+    if any_excluded and low is not None:
         # inside excluded blocks: whitish pixels (bone) are flat background, and so are
         # pixels far darker than the lit background in red (or grey) in and beside unlit
         # blocks (the fall-off at the edge of the lit field); beside bone such a pixel is
         # blood: a thick vein leaving under the bone is dark in red too
-        px = (qr if qr is not None else q) < np.float32(0.3)
+        px = low
         _and_blocks(px, unlit, f)
         if red is not None and bone_ratio is not None:
             px |= green > np.float32(bone_ratio) * red
@@ -184,7 +189,7 @@ def darkness(
     if black.any():
         np.putmask(dark, black, np.float32(0))
         excluded = excluded | black
-    rows, cols = np.nonzero(glint)
+    rows, cols = np.nonzero(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
     if red is not None and rows.size:
         # glints are white: bright in red as well as in green
         white = red[rows, cols] > np.float32(0.6 / scale)

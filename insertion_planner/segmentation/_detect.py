@@ -1,17 +1,14 @@
-"""Line evidence calibrated on the image's own noise, and the detectability of a vessel.
+"""The detectability of a vessel: the local spread of the line measure, the optical blur
+and the vessel contrast measured on the image, and a forward model of the detector.
 
-Thresholds are not constants fitted to a renderer: each filter scale's response is
-compared with its own spread over the image (a robust estimate from the lower half of
-its distribution, which vessels do not reach), times the factor that gives a stated
-per-pixel false-alarm rate on white noise through the same filter. The same calibration
-predicts, pixel by pixel, the thinnest vessel the detector would have seen there.
+The calibration of the line evidence (``_lines``: each scale's threshold from the
+image's own noise at a stated false-alarm rate) predicts, pixel by pixel, the thinnest
+vessel the detector would have seen there.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +16,18 @@ from scipy import ndimage as ndi
 from scipy.special import erf
 
 from . import _filters as flt
+from ._lines import (
+    ALPHA_GROW,
+    ALPHA_SEED,
+    LOWER_HALF,
+    ScaleCalibration,
+    disc_evidence,
+    line_evidence,
+    signed_disc,
+    signed_ridge,
+)
+
+F32 = NDArray[np.float32]
 
 __all__ = [
     "ALPHA_SEED",
@@ -37,275 +46,20 @@ __all__ = [
     "detectable_diameter_px",
 ]
 
-F32 = NDArray[np.float32]
-
-ALPHA_SEED = 1e-5
-"""Per-pixel false-alarm rate of a seed on noise alone (about 40 pixels of a 2048 x 2048
-image; they form specks that the speck test removes)."""
-
-ALPHA_GROW = 1e-2
-"""Per-pixel false-alarm rate of a pixel that extends a detection (hysteresis, Canny
-1986: a vessel is followed where it is faint, noise alone rarely connects to a seed)."""
-
-_CALIBRATION_SIDE = 768
-_LOWER_HALF = 0.6745  # standard-normal 75th percentile: (median - q25) / it = sigma
-
-
-def signed_ridge(sm: F32) -> F32:
-    """Signed dark-ridge measure of a smoothed image: ``e1 + min(e2, 0)`` with
-    ``e1 >= e2`` the eigenvalues of minus the finite-difference Hessian. Positive across
-    a dark line (one strong negative curvature), negative on bright lines; unlike a
-    clipped vesselness its distribution on background has two sides, so its spread can
-    be measured where no vessel is (Frangi et al. 1998, doi:10.1007/BFb0056195).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
-    >>> float(signed_ridge(-(xx**2))[3, 3]), float(signed_ridge(xx**2)[3, 3])
-    (2.0, -2.0)
-    """
-    mean, half_diff = flt._neg_hessian_eigen_parts(sm)
-    e2 = mean - half_diff
-    out = mean + half_diff
-    out += np.minimum(e2, 0)
-    return out
-
-
-def _robust_centre_spread(values: F32) -> tuple[float, float]:
-    """Median and the spread of the lower half, ``(median - q25) / 0.6745``."""
-    med, q25 = np.percentile(values, [50, 25])
-    return float(med), float(max(med - q25, 1e-12) / _LOWER_HALF)
-
-
-def signed_disc(sm: F32) -> F32:
-    """Signed dark-disc measure: the smaller eigenvalue of minus the Hessian (positive
-    where both curvatures are those of a dark disc: a penetrating vessel's stump).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
-    >>> float(signed_disc(-(xx**2 + yy**2))[3, 3])
-    2.0
-    """
-    mean, half_diff = flt._neg_hessian_eigen_parts(sm)
-    mean -= half_diff
-    return mean
-
-
-@functools.lru_cache(maxsize=64)
-def _unit_spread(s_eff: float, measure: str = "ridge") -> float:
-    """Spread (lower-half estimate) of the measure for white noise of unit sigma."""
-    rng = np.random.default_rng(20261130)
-    noise = rng.standard_normal((256, 256)).astype(np.float32)
-    fn = signed_ridge if measure == "ridge" else signed_disc
-    r = fn(flt.gauss(noise, s_eff))
-    cut = int(3 * s_eff) + 2
-    return _robust_centre_spread(r[cut:-cut, cut:-cut].ravel())[1]
-
-
-@functools.lru_cache(maxsize=64)
-def _noise_factor(s_eff: float, alpha: float, measure: str = "ridge") -> float:
-    """Factor k with P(R > median + k * spread) = alpha for R the signed ridge (or disc)
-    measure of white Gaussian noise smoothed at ``s_eff`` px (a fixed-seed simulation,
-    the same for every image: the filter is linear in the noise, so k does not depend on
-    its level)."""
-    rng = np.random.default_rng(20261130)
-    noise = rng.standard_normal((_CALIBRATION_SIDE, _CALIBRATION_SIDE)).astype(np.float32)
-    fn = signed_ridge if measure == "ridge" else signed_disc
-    r = fn(flt.gauss(noise, s_eff))
-    cut = int(3 * s_eff) + 2
-    v = r[cut:-cut, cut:-cut].ravel()
-    med, spread = _robust_centre_spread(v)
-    return float((np.quantile(v, 1.0 - alpha) - med) / spread)
-
-
-@dataclass(frozen=True)
-class ScaleCalibration:
-    """One filter scale: where it runs and the threshold the image gave it.
-
-    Attributes
-    ----------
-    scale_px : float
-        Gaussian scale in full-resolution pixels.
-    level : int
-        Pyramid level it runs on (0: full resolution).
-    sigma_level : float
-        Smoothing applied on that level (px of the level).
-    median, spread : float
-        Robust centre and spread of its response over the valid pixels.
-    k_seed, k_grow : float
-        Noise factors of ``ALPHA_SEED`` and ``ALPHA_GROW``.
-    """
-
-    scale_px: float
-    level: int
-    sigma_level: float
-    median: float
-    spread: float
-    k_seed: float
-    k_grow: float
-
-
-def _placement(s: float, n_levels: int) -> tuple[int, float]:
-    """Pyramid level and smoothing of a scale: thin scales (< 2 px) at full resolution,
-    wider ones on the coarsest level where they span at least 0.7 level pixels (the
-    block means already blur by about 0.5 level px)."""
-    level = 0
-    while s >= 2 and level + 1 < n_levels and s / 2 ** (level + 1) >= 0.7 - 1e-6:
-        level += 1
-    s_level = s / 2**level
-    return level, math.sqrt(max(s_level**2 - (0.25 if level else 0.0), 0.25))
-
-
-def _repeat(a: NDArray[np.generic], f: int, shape: tuple[int, int]) -> NDArray[np.generic]:
-    """Nearest upsampling of a level of f x f blocks to ``shape`` (edge blocks repeated)."""
-    out = np.repeat(np.repeat(a, f, axis=0), f, axis=1)
-    if out.shape[0] < shape[0] or out.shape[1] < shape[1]:
-        out = np.pad(
-            out,
-            ((0, max(0, shape[0] - out.shape[0])), (0, max(0, shape[1] - out.shape[1]))),
-            mode="edge",
-        )
-    return np.ascontiguousarray(out[: shape[0], : shape[1]])
-
-
-def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
-    lab, n = ndi.label(grow, structure=np.ones((3, 3), bool))
-    keep = np.zeros(n + 1, bool)
-    keep[lab[seed & grow]] = True
-    keep[0] = False
-    out: NDArray[np.bool_] = keep[lab]
-    return out
-
-
-def line_evidence(
-    levels: list[F32],
-    valid: list[NDArray[np.bool_]],
-    scales: list[float],
-    *,
-    quantisation: float = 0.0,
-) -> tuple[F32, F32, F32, list[ScaleCalibration], F32, NDArray[np.bool_]]:
-    """Multi-scale line evidence, each scale against its own calibrated threshold.
-
-    Parameters
-    ----------
-    levels : list of (H_L, W_L) float32
-        Darkness image reduced by 2^L block means (``levels[0]`` full resolution).
-    valid : list of (H_L, W_L) bool
-        Pixels with data on each level (statistics are taken there only).
-    scales : list of float
-        Gaussian scales, full-resolution px.
-    quantisation : float
-        Sigma of the quantisation noise of ``levels[0]`` (a step over sqrt(12)): no
-        image is quieter than that, so no spread is taken below what it gives (a
-        noise-free drawing would otherwise make every rounding error a vessel).
-
-    Returns
-    -------
-    z_seed : (H, W) float32
-        Max over scales of (response - median) / (k_seed * spread): >= 1 is a seed.
-    z_grow : (H, W) float32
-        The same against the grow threshold: >= 1 extends a detection.
-    best : (H, W) float32
-        Scale (full-resolution px) of the largest ``z_seed``.
-    calibration : list of ScaleCalibration
-    finest : (H, W) float32
-        The finest scale's response (for the local spread of the detectability map).
-    detected : (H, W) bool
-        Union over scales of the hysteresis detections made within each scale (seeds at
-        ``ALPHA_SEED``, extended at ``ALPHA_GROW``; Canny 1986).
-    """
-    shape = levels[0].shape
-    z_seed = np.full(shape, -np.inf, np.float32)
-    z_grow = np.full(shape, -np.inf, np.float32)
-    best = np.zeros(shape, np.float32)
-    detected = np.zeros(shape, bool)
-    cal_by_scale: dict[float, ScaleCalibration] = {}
-    finest: F32 | None = None
-    placed = [(s, *_placement(s, len(levels))) for s in scales]
-    for level in sorted({p[1] for p in placed}):
-        # the scales of one level are merged there, then brought to full resolution once
-        lv_shape = levels[level].shape
-        zs_l = np.full(lv_shape, -np.inf, np.float32)
-        zg_l = np.full(lv_shape, -np.inf, np.float32)
-        best_l = np.zeros(lv_shape, np.float32)
-        found_l = np.zeros(lv_shape, bool)
-        for s, lv, s_eff in placed:
-            if lv != level:
-                continue
-            r = signed_ridge(flt.gauss(levels[level], s_eff))
-            if finest is None:
-                finest = r
-            v = valid[level]
-            step = max(1, int(math.sqrt(r.size / 250_000)))
-            sample = r[::step, ::step][v[::step, ::step]]
-            if sample.size < 256:
-                sample = r.ravel()
-            med, spread = _robust_centre_spread(sample)
-            floor = quantisation / 2**level * _unit_spread(round(s_eff, 4))
-            spread = max(spread, floor)
-            k_seed = _noise_factor(round(s_eff, 4), ALPHA_SEED)
-            k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW)
-            cal_by_scale[s] = ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow)
-            zs = r - np.float32(med)
-            zs *= np.float32(1.0 / (k_seed * spread))
-            # hysteresis within the scale: noise crossing the grow threshold at one scale
-            # forms small clusters; merged over scales first they would join into large ones
-            found_l |= _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
-            best_l[zs > zs_l] = np.float32(s)
-            np.maximum(zs_l, zs, out=zs_l)
-            zs *= np.float32(k_seed / k_grow)
-            np.maximum(zg_l, zs, out=zg_l)
-        if level:
-            f = 2**level
-            zs_l = flt.upsample_linear(zs_l, shape, f)
-            zg_l = flt.upsample_linear(zg_l, shape, f)
-            best_l = _repeat(best_l, f, shape)
-            found_l = _repeat(found_l.view(np.uint8), f, shape).view(bool)
-        better = zs_l > z_seed
-        np.copyto(best, best_l, where=better)
-        np.maximum(z_seed, zs_l, out=z_seed)
-        np.maximum(z_grow, zg_l, out=z_grow)
-        detected |= found_l
-    assert finest is not None
-    cal = [cal_by_scale[s] for s in scales]
-    if finest.shape != shape:  # the finest scale ran on a coarser level (large pixels)
-        finest = flt.upsample_linear(finest, shape, 2 ** cal[0].level)
-    return z_seed, z_grow, best, cal, finest, detected
-
-
-def disc_evidence(
-    dark: F32, valid: NDArray[np.bool_], *, sigma_px: float = 0.7, quantisation: float = 0.0
-) -> F32:
-    """Dark-disc evidence at full resolution, (H, W) float32: (signed disc measure -
-    median) / (seed threshold - median), calibrated like :func:`line_evidence`; >= 1 is a
-    compact dark speck unlikely to be noise (a penetrating stump)."""
-    r = signed_disc(flt.gauss(dark, sigma_px))
-    step = max(1, int(math.sqrt(r.size / 250_000)))
-    sample = r[::step, ::step][valid[::step, ::step]]
-    med, spread = _robust_centre_spread(sample if sample.size >= 256 else r.ravel())
-    spread = max(spread, quantisation * _unit_spread(round(sigma_px, 4), "disc"))
-    k = _noise_factor(round(sigma_px, 4), ALPHA_SEED, "disc")
-    r -= np.float32(med)
-    r *= np.float32(1.0 / (k * spread))
-    return r
-
 
 def local_spread_ratio(
     response: F32, valid: NDArray[np.bool_], *, block_px: int = 32, spread: float
-) -> F32:
-    """Local over global spread of a response, per pixel (bilinear between blocks of
-    ``block_px``): where noise or texture is stronger than on average (a darker corner,
-    glare, a thick veil) a vessel must be more contrasted to be seen. Blocks with too
-    few valid pixels take the largest ratio of the image."""
+) -> tuple[F32, int]:
+    """Local over global spread of a response, per block of ``b`` px (about
+    ``block_px``), and ``b``: the ratio at a pixel is ``upsample_linear(ratio, shape, b)``
+    (bilinear between blocks). Where noise or texture is stronger than on average (a
+    darker corner, glare, a thick veil) a vessel must be more contrasted to be seen.
+    Blocks with too few valid pixels take the largest ratio of the image."""
     h, w = response.shape
     b = max(8, min(block_px, h // 2, w // 2))
     hb, wb = h // b, w // b
     if hb < 1 or wb < 1:
-        return np.ones((h, w), np.float32)
+        return np.ones((1, 1), np.float32), max(h, w)
     blk = response[: hb * b : 2, : wb * b : 2].reshape(hb, b // 2, wb, b // 2)
     ok = valid[: hb * b : 2, : wb * b : 2].reshape(hb, b // 2, wb, b // 2)
     vals = np.where(ok, blk, np.float32(np.inf)).transpose(0, 2, 1, 3).reshape(hb, wb, -1)
@@ -320,12 +74,12 @@ def local_spread_ratio(
 
     med, q25 = order_stat(0.5), order_stat(0.25)
     with np.errstate(invalid="ignore"):
-        ratio = ((med - q25) / _LOWER_HALF / max(spread, 1e-12)).astype(np.float32)
+        ratio = ((med - q25) / LOWER_HALF / max(spread, 1e-12)).astype(np.float32)
     top = float(ratio[enough].max()) if enough.any() else 1.0
     ratio = np.where(enough & np.isfinite(ratio), ratio, np.float32(top)).astype(np.float32)
     # never below the global spread: calm blocks do not buy a finer guarantee
     np.maximum(ratio, np.float32(1.0), out=ratio)
-    return flt.upsample_linear(ratio, (h, w), b)
+    return ratio, b
 
 
 def _line_profiles(
@@ -447,6 +201,29 @@ takes the next level up from its local estimate (the estimate errs toward "not s
 _REBLUR_PX = 1.0
 
 
+def _erode(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``scipy.ndimage.binary_erosion(mask)`` (4-neighbour cross, outside the image
+    false), by shifted ANDs of whole slices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> m = np.random.default_rng(0).random((9, 11)) > 0.3
+    >>> bool((_erode(m) == ndi.binary_erosion(m)).all())
+    True
+    """
+    out = np.zeros(mask.shape, bool)
+    if min(mask.shape) < 3:
+        return out
+    core = out[1:-1, 1:-1]
+    np.logical_and(mask[1:-1, 1:-1], mask[:-2, 1:-1], out=core)
+    core &= mask[2:, 1:-1]
+    core &= mask[1:-1, :-2]
+    core &= mask[1:-1, 2:]
+    return out
+
+
 def _reblur_estimates(
     dark_s: F32, er: NDArray[np.intp], ec: NDArray[np.intp], s0: float, smoothing_px: float
 ) -> NDArray[np.float64]:
@@ -476,7 +253,7 @@ def blur_map_px(
     smoothing_px: float = 0.7,
     block_px: int = 64,
     percentile: float = 50.0,
-) -> F32:
+) -> tuple[F32, F32, int]:
     """Local optical blur (Gaussian sigma, px) at each pixel, from the sharpness of the
     edges of vessels at least 6 px wide, by re-blurring (Zhuo & Sim 2011,
     doi:10.1016/j.patcog.2011.03.009): at a step blurred by s, the gradient falls by
@@ -484,9 +261,10 @@ def blur_map_px(
     ``dark_s`` was smoothed by ``smoothing_px``, which is taken off. The ``percentile``
     of the estimates in each block of ``block_px``; blocks without such edges take the nearest measured block's value, at
     least the median of the measured ones (defocus varies smoothly with depth); 2 px everywhere when
-    no wide vessel edge exists at all."""
+    no wide vessel edge exists at all. Returns the (H, W) map, and the block values and
+    block size ``b`` it is bilinearly interpolated from."""
     h, w = dark_s.shape
-    boundary = mask & ~ndi.binary_erosion(mask)
+    boundary = mask & ~_erode(mask)
     s0, est, er, ec = _REBLUR_PX, np.zeros(0), np.zeros(0, np.intp), np.zeros(0, np.intp)
     for _ in range(4):
         # a step is measured on vessels wider than four of its blurs, with a re-blur of
@@ -505,9 +283,10 @@ def blur_map_px(
         if typical < 1.5 * s0:
             break
         s0 = min(typical, BLUR_STEPS_PX[-1])
-    if est.size < 30:
-        return np.full((h, w), np.float32(2.0 if s0 <= _REBLUR_PX else s0))
     b = max(8, min(block_px, h, w))
+    if est.size < 30:
+        value = np.float32(2.0 if s0 <= _REBLUR_PX else s0)
+        return np.full((h, w), value), np.full((1, 1), value), max(h, w, b)
     hb, wb = max(1, -(-h // b)), max(1, -(-w // b))
     key = np.minimum(er // b, hb - 1) * wb + np.minimum(ec // b, wb - 1)
     order = np.argsort(key, kind="stable")
@@ -531,7 +310,7 @@ def blur_map_px(
         blocks = np.where(known, blocks, fill)
     blocks = np.minimum(blocks, BLUR_STEPS_PX[-1]).astype(np.float32)
     out = flt.upsample_linear(blocks, (hb * b, wb * b), b)[:h, :w]
-    return np.ascontiguousarray(out)
+    return np.ascontiguousarray(out), blocks, b
 
 
 ABSORPTION_LENGTH_UM = 100.0
@@ -549,7 +328,7 @@ def vessel_contrast(
     first has 30 such pixels: thin vessels are judged by the thinnest found), their flat
     indices, and the largest darkness (95th percentile). None when fewer than 30 inner
     vessel pixels were found: the image gives no contrast to judge by."""
-    inner = ndi.binary_erosion(mask, iterations=1) & (radius_px >= 1.0)
+    inner = _erode(mask) & (radius_px >= 1.0)
     if int(inner.sum()) < 30:
         return None
     a = dark_s[inner]

@@ -4,7 +4,9 @@ background estimation and a multi-scale Hessian vesselness computed on a pyramid
 All arrays are float32, (row, col) axis order. Vessels are dark on a brighter background;
 ``darkness`` images are *relative darkness*: vessels positive, background close to zero.
 Every filter works on contiguous row slices (shift-and-add), which stays fast on image
-widths that are powers of two, where strided column filters thrash the cache.
+widths that are powers of two, where strided column filters thrash the cache; the
+full-resolution ones (:func:`gauss`, :func:`hessian_measure`) run strip by strip
+(``_STRIP_ROWS`` rows), so that each strip's temporaries stay in cache.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ __all__ = [
     "upsample2",
     "upsample_linear",
     "max5",
+    "linear_block_max",
     "background",
     "hessian_response",
+    "hessian_measure",
     "disc_response",
     "vesselness_pyramid",
     "scales_for",
@@ -40,28 +44,39 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
     return (k / k.sum()).astype(np.float32)
 
 
-def _sym_filter(a: F32, k: NDArray[np.float32], axis: int) -> F32:
-    """Symmetric 1-D correlation with edge padding, by shifted adds of whole slices."""
+_STRIP_ROWS = 32
+"""Rows per strip of the strip-mined filters: a strip (with its halo) of a 2048-wide image
+and its temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
+
+
+def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | None = None) -> F32:
+    """Rows ``r0:r1`` of ``a`` smoothed by the symmetric kernel ``k`` along both axes (edge
+    mode): down the columns by shifted adds of contiguous rows, then along the rows by
+    ``scipy.ndimage.correlate1d``, while the strip is in cache."""
     rad = k.size // 2
-    n = a.shape[axis]
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (rad, rad)
-    p = np.pad(a, pad, mode="edge")
-
-    def sl(i: int) -> F32:
-        return p[rad + i : rad + i + n] if axis == 0 else p[:, rad + i : rad + i + n]
-
-    out = sl(0) * k[rad]
-    tmp = np.empty_like(out)
+    h = a.shape[0]
+    n = r1 - r0
+    if r0 >= rad and r1 + rad <= h:
+        src = a[r0 - rad : r1 + rad]
+    else:  # edge strips: rows beyond the image repeat the edge row
+        src = a[np.clip(np.arange(r0 - rad, r1 + rad), 0, h - 1)]
+    acc = src[rad : rad + n] * k[rad]
+    tmp = np.empty_like(acc)
     for i in range(1, rad + 1):
-        np.add(sl(-i), sl(i), out=tmp)
+        np.add(src[rad - i : rad - i + n], src[rad + i : rad + i + n], out=tmp)
         tmp *= k[rad + i]
-        out += tmp
+        acc += tmp
+    if out is None:
+        out = np.empty_like(acc)
+    ndi.correlate1d(acc, k, axis=1, mode="nearest", output=out)
     return out
 
 
 def gauss(a: F32, sigma: float) -> F32:
-    """Gaussian smoothing (edge mode, truncated at 3 sigma); ``sigma <= 0`` returns ``a``.
+    """Gaussian smoothing (edge mode, truncated at 3 sigma); ``sigma <= 0.05`` returns ``a``.
+
+    Strip-mined: the image is filtered in strips of ``_STRIP_ROWS`` rows, first down the
+    columns, then along the rows while the strip is still in cache.
 
     Examples
     --------
@@ -72,10 +87,69 @@ def gauss(a: F32, sigma: float) -> F32:
     """
     if sigma <= 0.05:
         return a
+    a = np.asarray(a, np.float32)
     if sigma > 4.0:
         return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
     k = _kernel(sigma)
-    return _sym_filter(_sym_filter(np.asarray(a, np.float32), k, 0), k, 1)
+    h, w = a.shape
+    out = np.empty((h, w), np.float32)
+    for r0 in range(0, h, _STRIP_ROWS):
+        r1 = min(r0 + _STRIP_ROWS, h)
+        _gauss_rows(a, k, r0, r1, out=out[r0:r1])
+    return out
+
+
+def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
+    """``_detect.signed_ridge`` (``kind="ridge"``: ``e1 + min(e2, 0)``) or
+    ``_detect.signed_disc`` (``"disc"``: ``e2``) of ``gauss(a, sigma)``, with ``e1 >= e2``
+    the eigenvalues of minus its finite-difference Hessian (edges repeated), computed strip
+    by strip while each strip of the smoothed image is in cache (the same arithmetic).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[-3:4, -3:4].astype(np.float32)
+    >>> float(hessian_measure(-(xx**2), 0.0)[3, 3]), float(hessian_measure(xx**2, 0.0)[3, 3])
+    (2.0, -2.0)
+    """
+    a = np.asarray(a, np.float32)
+    if sigma > 4.0 or min(a.shape) < 3:
+        mean, half_diff = _neg_hessian_eigen_parts(gauss(a, sigma))
+        return _combine(mean, half_diff, kind)
+    k = _kernel(sigma) if sigma > 0.05 else np.ones(1, np.float32)
+    h, w = a.shape
+    out = np.empty((h, w), np.float32)
+    buf = np.empty((_STRIP_ROWS + 2, w + 2), np.float32)
+    for r0 in range(0, h, _STRIP_ROWS):
+        r1 = min(r0 + _STRIP_ROWS, h)
+        g0, g1 = max(r0 - 1, 0), min(r1 + 1, h)
+        # the smoothed rows r0 - 1 .. r1 with a border of one pixel, edges repeated
+        p = buf[: r1 - r0 + 2]
+        top = 1 if r0 == 0 else 0
+        inner = p[top : top + g1 - g0, 1:-1]
+        if k.size > 1:
+            _gauss_rows(a, k, g0, g1, out=inner)
+        else:
+            inner[...] = a[g0:g1]
+        if r0 == 0:
+            p[0, 1:-1] = p[1, 1:-1]
+        if r1 == h:
+            p[-1, 1:-1] = p[-2, 1:-1]
+        p[:, 0] = p[:, 1]
+        p[:, -1] = p[:, -2]
+        mean, half_diff = _eigen_parts_padded(p)
+        out[r0:r1] = _combine(mean, half_diff, kind)
+    return out
+
+
+def _combine(mean: F32, half_diff: F32, kind: str) -> F32:
+    if kind == "disc":
+        mean -= half_diff
+        return mean
+    e2 = mean - half_diff
+    mean += half_diff
+    mean += np.minimum(e2, 0)
+    return mean
 
 
 def block_mean(a: NDArray[np.generic], f: int) -> F32:
@@ -168,16 +242,80 @@ def upsample_linear(a: F32, shape: tuple[int, int], f: int) -> F32:
     return np.ascontiguousarray(_up_axis(_up_axis(a, shape[1], f, 1), shape[0], f, 0))
 
 
+def _linear_taps(
+    n: int, f: int, idx: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float32]]:
+    """Level indices and weight of the second of the two level samples that
+    :func:`upsample_linear` blends at full-resolution indices ``idx`` (edges clamped)."""
+    y = (idx + 0.5) / f - 0.5
+    i0 = np.floor(y)
+    t = (y - i0).astype(np.float32)
+    i0 = i0.astype(np.intp)
+    return np.clip(i0, 0, n - 1), np.clip(i0 + 1, 0, n - 1), t
+
+
+def linear_block_max(a: F32, f: int, shape: tuple[int, int], block: int = 8) -> F32:
+    """Maxima over ``block`` x ``block`` pixel blocks of ``upsample_linear(a, shape, f)``,
+    ceil(H / block) x ceil(W / block), without building the upsampled image.
+
+    When ``f`` is a multiple of ``2 * block`` every block lies inside one cell of the
+    bilinear interpolation, where the maximum over its pixels is at one of its four
+    corner pixels: those are evaluated; otherwise the image is built.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    >>> full = np.pad(upsample_linear(a, (40, 60), 16), ((0, 0), (0, 4)), mode="edge")
+    >>> ref = full.reshape(5, 8, 8, 8).max(axis=(1, 3))
+    >>> bool(np.allclose(linear_block_max(a, 16, (40, 60)), ref))
+    True
+    """
+    h, w = shape
+    if a.size == 1:
+        return np.full((-(-h // block), -(-w // block)), a.flat[0], np.float32)
+    if f % (2 * block):
+        full = upsample_linear(a, shape, f)
+        hp, wp = -(-h // block) * block, -(-w // block) * block
+        full = np.pad(full, ((0, hp - h), (0, wp - w)), mode="edge")
+        out: F32 = full.reshape(hp // block, block, wp // block, block).max(axis=(1, 3))
+        return out
+    first_r, first_c = np.arange(0, h, block), np.arange(0, w, block)
+    rows = np.concatenate([first_r, np.minimum(first_r + block - 1, h - 1)])
+    cols = np.concatenate([first_c, np.minimum(first_c + block - 1, w - 1)])
+    r0, r1, tr = _linear_taps(a.shape[0], f, rows)
+    c0, c1, tc = _linear_taps(a.shape[1], f, cols)
+    one = np.float32(1)
+    by_row = a[r0] * (one - tr)[:, None] + a[r1] * tr[:, None]
+    v = by_row[:, c0] * (one - tc) + by_row[:, c1] * tc
+    nr, nc = first_r.size, first_c.size
+    out = np.maximum(np.maximum(v[:nr, :nc], v[nr:, :nc]), np.maximum(v[:nr, nc:], v[nr:, nc:]))
+    return out.astype(np.float32, copy=False)
+
+
 def max5(a: F32) -> F32:
-    """5 x 5 maximum filter (edge mode) by separable shifted maxima."""
-    out = a
-    for axis in (0, 1):
-        p = np.pad(out, [(2, 2), (0, 0)] if axis == 0 else [(0, 0), (2, 2)], mode="edge")
-        n = a.shape[axis]
-        s = [p[i : i + n] if axis == 0 else p[:, i : i + n] for i in range(5)]
-        out = np.maximum(s[0], s[1])
-        for x in s[2:]:
-            np.maximum(out, x, out=out)
+    """5 x 5 maximum filter (edge mode) by in-place shifted maxima of whole slices: at
+    the border the window is cut, which for a maximum is the same as repeating the edge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> a = np.random.default_rng(0).random((7, 9)).astype(np.float32)
+    >>> bool((max5(a) == ndi.maximum_filter(a, size=5, mode="nearest")).all())
+    True
+    """
+    out = np.array(a, copy=True)
+    src = np.asarray(a)
+    for d in (1, 2):  # down the columns
+        if d < out.shape[0]:
+            np.maximum(out[d:], src[:-d], out=out[d:])
+            np.maximum(out[:-d], src[d:], out=out[:-d])
+    src = out.copy()
+    for d in (1, 2):  # along the rows
+        if d < out.shape[1]:
+            np.maximum(out[:, d:], src[:, :-d], out=out[:, d:])
+            np.maximum(out[:, :-d], src[:, d:], out=out[:, :-d])
     return out
 
 
@@ -237,7 +375,12 @@ def disc_response(sm: F32) -> F32:
 def _neg_hessian_eigen_parts(sm: F32) -> tuple[F32, F32]:
     """(mean, half-difference) of the eigenvalues of minus the finite-difference Hessian:
     the eigenvalues are ``mean + half_diff`` and ``mean - half_diff``."""
-    p = np.pad(sm, 1, mode="edge")
+    return _eigen_parts_padded(np.pad(sm, 1, mode="edge"))
+
+
+def _eigen_parts_padded(p: F32) -> tuple[F32, F32]:
+    """:func:`_neg_hessian_eigen_parts` of ``p[1:-1, 1:-1]``, ``p`` its 1-pixel border."""
+    sm = p[1:-1, 1:-1]
     c2 = sm * np.float32(2)
     dyy = p[2:, 1:-1] + p[:-2, 1:-1]
     dyy -= c2

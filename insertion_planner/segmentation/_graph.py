@@ -8,7 +8,13 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-__all__ = ["radius_and_graph", "centreline_graph", "component_stats", "find_stumps"]
+__all__ = [
+    "radius_and_graph",
+    "radius_and_skeleton",
+    "centreline_graph",
+    "component_stats",
+    "find_stumps",
+]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -32,6 +38,39 @@ def _pool(mask: NDArray[np.bool_], f: int) -> NDArray[np.bool_]:
         mask = mask[0::2, 0::2] | mask[1::2, 0::2] | mask[0::2, 1::2] | mask[1::2, 1::2]
         f //= 2
     return mask
+
+
+def radius_and_skeleton(
+    mask: NDArray[np.bool_], *, pixel_size_um: float, factor: int = 2
+) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None, NDArray[np.float32]]:
+    """The lumen radius of :func:`radius_and_graph` (um, (H, W) float32, 0 off vessels),
+    the centreline (skeleton of the mask max-pooled over ``factor`` blocks; None for an
+    empty mask) and its radius (um) on that level, for :func:`centreline_graph`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((64, 64), bool); m[:, 20:30] = True     # 10 px wide
+    >>> r, skel, skel_r = radius_and_skeleton(m, pixel_size_um=1.0)
+    >>> skel.shape, 4.0 <= float(r[32, 25]) <= 6.0, float(r[32, 5])
+    ((32, 32), True, 0.0)
+    """
+    h, w = mask.shape
+    if not mask.any():
+        return np.zeros((h, w), np.float32), None, np.zeros((0, 0), np.float32)
+    small = _pool(mask, factor)
+    skeleton = skeletonize(small)
+    dist = _distance_px(small)
+    f = float(factor)
+    skel_r = np.where(skeleton, np.maximum(f * dist - (f + 1) / 2, 0.5), 0).astype(np.float32)
+    skel_r *= np.float32(pixel_size_um)
+    _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
+    # every level pixel takes the radius of its nearest centreline pixel; the vessel
+    # pixels of its block take that
+    near = skel_r[ri, ci]
+    up = np.repeat(np.repeat(near, factor, axis=0), factor, axis=1)[:h, :w]
+    radius: NDArray[np.float32] = np.where(mask, up, np.float32(0))
+    return radius, skeleton, skel_r
 
 
 def radius_and_graph(
@@ -58,19 +97,9 @@ def radius_and_graph(
     >>> 4.0 <= float(r[32, 25]) <= 6.0, g.number_of_nodes() > 4
     (True, True)
     """
-    radius = np.zeros(mask.shape, np.float32)
-    if not mask.any():
+    radius, skeleton, skel_r = radius_and_skeleton(mask, pixel_size_um=pixel_size_um, factor=factor)
+    if skeleton is None:
         return radius, nx.Graph()
-    small = _pool(mask, factor)
-    skeleton = skeletonize(small)
-    dist = _distance_px(small)
-    f = float(factor)
-    skel_r = np.where(skeleton, np.maximum(f * dist - (f + 1) / 2, 0.5), 0).astype(np.float32)
-    skel_r *= np.float32(pixel_size_um)
-    _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
-    rows, cols = np.nonzero(mask)
-    rs, cs = rows // factor, cols // factor
-    radius[rows, cols] = skel_r[ri[rs, cs], ci[rs, cs]]
     graph = centreline_graph(
         skeleton,
         skel_r,

@@ -28,7 +28,8 @@ from ._detect import (
     local_spread_ratio,
     vessel_contrast,
 )
-from ._graph import find_stumps, radius_and_graph
+from ._graph import centreline_graph, find_stumps, radius_and_skeleton
+from ._lines import take_where
 
 __all__ = ["VesselMap", "segment_vessels", "EDGE_FRACTION", "RED_WEIGHT"]
 
@@ -119,13 +120,20 @@ _RESIDUAL_KEEPS = 0.873
 truncated kernel of ``_filters.gauss``, measured on simulated noise)."""
 
 
-def _block_max(a: F32, f: int) -> F32:
-    """Maxima over f x f blocks (the last partial blocks included): ceil(H/f) x ceil(W/f)."""
+def _gauss_on_grid(a: F32, sigma: float, step: int) -> F32:
+    """``flt.gauss(a, sigma)[::step, ::step]`` without smoothing the other pixels (the
+    same truncated kernel, edges repeated)."""
+    k = flt._kernel(sigma)
+    rad = k.size // 2
     h, w = a.shape
-    hp, wp = -(-h // f) * f, -(-w // f) * f
-    if (hp, wp) != (h, w):
-        a = np.pad(a, ((0, hp - h), (0, wp - w)), mode="edge")
-    out: F32 = a.reshape(hp // f, f, wp // f, f).max(axis=(1, 3))
+    rows, cols = np.arange(0, h, step), np.arange(0, w, step)
+    by_row = a[rows] * k[rad]
+    for i in range(1, rad + 1):
+        by_row += (a[np.maximum(rows - i, 0)] + a[np.minimum(rows + i, h - 1)]) * k[rad + i]
+    out = by_row[:, cols] * k[rad]
+    for i in range(1, rad + 1):
+        left, right = np.maximum(cols - i, 0), np.minimum(cols + i, w - 1)
+        out += (by_row[:, left] + by_row[:, right]) * k[rad + i]
     return out
 
 
@@ -135,7 +143,7 @@ def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
     brightness (nan when too few)."""
     step = max(1, int(np.sqrt(green.size / 250_000)))
     sel = valid[::step, ::step]
-    resid = (green - flt.gauss(green, 1.0))[::step, ::step][sel]
+    resid = (green[::step, ::step] - _gauss_on_grid(green, 1.0, step))[sel]
     level = float(np.median(green[::step, ::step][sel])) if resid.size else 0.0
     if resid.size < 64 or level <= 0:
         return float("nan")
@@ -155,27 +163,33 @@ def _fill_small_holes(
     area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)
     small = area <= max_area
     small[0] = False
-    if dark is not None and small.any():
-        # a hole is filled only if it is at least half as dark as the vessel ring around
-        # it (a junction centre, a filled glint); a lighter one is tissue between vessels
-        d1 = flt.downmax2(dark) if f == 2 else dark
-        h, w = lab.shape
-        for i, sl in enumerate(ndi.find_objects(np.where(small[lab], lab, 0)), start=1):
-            if sl is None:
-                continue
-            r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
-            c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
-            hole = lab[r0:r1, c0:c1] == i
+    if not small.any():
+        return mask
+    objects = ndi.find_objects(lab)
+    d1 = None if dark is None else (flt.downmax2(dark) if f == 2 else dark)
+    h, w = lab.shape
+    out = mask.copy()
+    for i in np.flatnonzero(small):
+        sl = objects[i - 1]
+        if sl is None:
+            continue
+        r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
+        c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
+        hole = lab[r0:r1, c0:c1] == i
+        if d1 is not None:
+            # a hole is filled only if it is at least half as dark as the vessel ring
+            # around it (a junction centre, a filled glint); a lighter one is tissue
+            # between vessels
             ring = ndi.binary_dilation(hole, iterations=2) & pooled[r0:r1, c0:c1]
             win = d1[r0:r1, c0:c1]
             if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
-                small[i] = False
-    if not small.any():
-        return mask
-    hr, hc = np.nonzero(small[lab])
-    r, c = _expand(hr, hc, f, mask.shape)
-    out = mask.copy()
-    out[r, c] = True
+                continue
+        if f == 1:
+            out[r0:r1, c0:c1] |= hole
+        else:
+            hr, hc = np.nonzero(hole)
+            r, c = _expand(hr + r0, hc + c0, f, mask.shape)
+            out[r, c] = True
     return out
 
 
@@ -204,10 +218,11 @@ def _confidence(
     minus the grow evidence (0 where a pixel would extend a detection); edge candidates
     (``rows``, ``cols``) that failed the lumen-edge test (``ok``) are as sure as their
     darkness ``ratio`` is far below the edge darkness."""
-    rel = np.clip(z_seed, 0, 2).astype(np.float32)
+    rel = np.clip(z_seed, 0, 2, out=z_seed)  # z_seed and z_grow are not used after
     vesselness = rel * np.float32(0.5)
-    confidence = np.float32(1) - np.clip(z_grow, 0, 1).astype(np.float32)
-    np.copyto(confidence, np.minimum(rel, np.float32(1)), where=mask)
+    confidence = np.clip(z_grow, 0, 1, out=z_grow)
+    np.subtract(np.float32(1), confidence, out=confidence)
+    take_where(confidence, np.minimum(rel, np.float32(1), out=rel), mask)
     fail = ~ok & ~mask[rows, cols]
     confidence[rows[fail], cols[fail]] = np.clip(1 - ratio[fail], 0, 1)
     return vesselness, confidence
@@ -216,19 +231,23 @@ def _confidence(
 def _lumen_edges(
     dark_s: F32,
     detected: NDArray[np.bool_],
-    best: F32,
+    best: NDArray[np.int8],
     *,
     f: int,
     shape: tuple[int, int],
     edge_fraction: float,
+    scales: tuple[float, ...],
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_], F32]:
     """Lumen test of the full-resolution pixels of the detected level blocks (``f`` px)
     and their neighbours: (rows, cols) of the pixels examined, whether each is lumen (its
     smoothed darkness ``dark_s`` at least ``edge_fraction`` of the local peak darkness),
-    and that ratio. ``best`` is the best scale (px) of each level pixel."""
-    det_grow = ndi.binary_dilation(detected, iterations=1) if f > 1 else detected
-    r1, c1 = np.nonzero(det_grow)
-    rows, cols = _expand(r1, c1, f, shape)
+    and that ratio. ``best`` is the index in ``scales`` (px) of the best scale of each
+    level pixel."""
+    if f > 1:
+        r1, c1 = np.nonzero(ndi.binary_dilation(detected, iterations=1))
+        rows, cols = _expand(r1, c1, f, shape)
+    else:
+        rows, cols = np.nonzero(detected)
 
     # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
     # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
@@ -239,9 +258,10 @@ def _lumen_edges(
             np.int8
         )
 
-    lvl = level_of(best)
+    # ``best`` indexes ``scales``: each scale's level, looked up
+    lvl = np.take(level_of(np.asarray(scales, np.float32)), best)
     pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if f > 1 else dark_s
-    peak_lv = [np.where(detected, pooled, 0).astype(np.float32)]
+    peak_lv = [np.where(detected, pooled, np.float32(0)).astype(np.float32, copy=False)]
     lvl_lv = [lvl]
     top = int(lvl.max()) if lvl.size else 0
     while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
@@ -251,7 +271,9 @@ def _lumen_edges(
         num = flt.downsample2(peak_lv[-1] * keep)
         den = flt.downsample2(keep)
         peak_lv.append(
-            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), 0).astype(np.float32)
+            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0)).astype(
+                np.float32, copy=False
+            )
         )
         lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]])
     need = np.minimum(
@@ -381,7 +403,7 @@ def segment_vessels(
     shape = ch.green.shape
     green_raw = ch.green
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # independent branches beside this thread
+    with ThreadPoolExecutor(max_workers=2) as pool:  # independent branches beside this thread
         # 1. relative darkness, glints filled, shading cancelled by the red channel
         dark, _, excluded = darkness(
             ch.green, ch.red, size_px=1.5 * dmax / px, red_weight=RED_WEIGHT, scale=ch.scale,
@@ -402,30 +424,43 @@ def segment_vessels(
         level = float(np.median(lit_sample)) if lit_sample.size else 0.0
         step = 1.0 if ch.bit_depth else 1.0 / 65535.0 / ch.scale
         quant = step / np.sqrt(12.0) / level if level > 0 else 0.0
-        fut_discs = pool.submit(disc_evidence, dark, valid, quantisation=quant)
+
+        def smooth_and_discs() -> tuple[F32, F32]:
+            smoothed = flt.gauss(dark, 0.7)
+            return smoothed, disc_evidence(dark, valid, quantisation=quant, smoothed=smoothed)
+
+        fut_discs = pool.submit(smooth_and_discs)
         scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)
         levels, valids = [dark], [valid]
         while len(levels) < 8 and min(levels[-1].shape) >= 16:
             levels.append(flt.downsample2(levels[-1]))
-            valids.append(flt.downsample2(valids[-1].astype(np.float32)) > np.float32(0.99))
+            v = valids[-1]  # a block is valid when its four pixels are
+            h2, w2 = (v.shape[0] // 2) * 2, (v.shape[1] // 2) * 2
+            valids.append(
+                v[0:h2:2, 0:w2:2] & v[1:h2:2, 0:w2:2] & v[0:h2:2, 1:w2:2] & v[1:h2:2, 1:w2:2]
+            )
         z_seed, z_grow, best, cal, finest, detected = line_evidence(
-            levels, valids, scales, quantisation=quant
+            levels, valids, scales, quantisation=quant, pool=pool
         )
-        z_seed[~lit] = 0
-        z_grow[~lit] = 0
-        detected &= lit
-        disc_z = fut_discs.result()
+        if not lit.all():
+            unlit = ~lit
+            z_seed[unlit] = 0
+            z_grow[unlit] = 0
+            detected &= lit
+        fut_noise = pool.submit(_noise_fraction, green_raw, valid)
+        dark_s, disc_z = fut_discs.result()
         discs = (disc_z >= 1) & lit
 
-        # 3. lumen edges at full resolution: darkness at least EDGE_FRACTION of the local peak
-        dark_s = flt.gauss(dark, 0.7)
+        # 3. lumen edges at full resolution: darkness at least EDGE_FRACTION of the local
+        # peak (of the darkness smoothed at 0.7 px, ``dark_s``)
         # pixels above the grow evidence but outside every detection (the shoulders of a
         # wide vessel's response) are examined too: lighter than the lumen edge, they are
         # confidently not vessel; as dark, they stay uncertain (a hazard when line-like)
         examined = detected | (z_grow >= 1)
         rows, cols, ok, ratio = _lumen_edges(
-            dark_s, examined, best, f=1, shape=shape, edge_fraction=EDGE_FRACTION
-        )
+            dark_s, examined, best, f=1, shape=shape, edge_fraction=EDGE_FRACTION,
+            scales=tuple(c.scale_px for c in cal),
+        )  # fmt: skip
         mask = np.zeros(shape, bool)
         keep = ok & detected[rows, cols]
         mask[rows[keep], cols[keep]] = True
@@ -440,34 +475,45 @@ def segment_vessels(
             mask, discs, disc_z, pixel_size_um=px, min_diameter_um=dmin
         )
 
-        # 5. radius and centreline graph on the worker; confidence and the local spread
-        # of the finest scale meanwhile
-        fut_rg = pool.submit(radius_and_graph, mask, pixel_size_um=px, factor=2)
+        # 5. radius on a worker; confidence and the local spread of the finest scale
+        # meanwhile; then the centreline graph on a worker while this thread estimates
+        # 6. the thinnest vessel the detector would have seen at each pixel
+        fut_r = pool.submit(radius_and_skeleton, mask, pixel_size_um=px, factor=2)
         vesselness, confidence = _confidence(z_seed, z_grow, mask, rows, cols, ok, ratio)
-        spread_ratio = local_spread_ratio(finest, valid, spread=cal[0].spread)
-        radius_um, graph = fut_rg.result()
-
-    # 6. the thinnest vessel the detector would have seen at each pixel
-    contrast = vessel_contrast(dark_s, mask, radius_um / np.float32(px))
-    blur: F32 | None = None
-    if contrast is None:
-        detectable = np.full(shape, np.inf, np.float32)
-    else:
-        depth_s, diam_s, index_s, max_depth = contrast
-        contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
-        blur = blur_map_px(dark_s, mask, radius_um / np.float32(px), percentile=blur_pct)
-        # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each at
-        # its worst (largest) blur and spread, and is spread back to the pixels
-        coarse = detectable_diameter_px(
-            cal, sample_depth=depth_s, sample_diameter_px=diam_s,
-            sample_blur_px=blur.ravel()[index_s], absorption_length_px=ABSORPTION_LENGTH_UM / px,
-            max_depth=max_depth, blur_px=_block_max(blur, 8), ratio=_block_max(spread_ratio, 8),
-            max_diameter_px=dmax / px, contrast_percentile=contrast_pct,
-        )  # fmt: skip
-        detectable = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[: shape[0], : shape[1]]
-        detectable = np.ascontiguousarray(detectable) * np.float32(px)
+        spread_blocks, spread_b = local_spread_ratio(finest, valid, spread=cal[0].spread)
+        radius_um, skeleton, skel_r = fut_r.result()
+        fut_graph = (
+            pool.submit(
+                centreline_graph, skeleton, skel_r, pixel_size_um=px, factor=2, step_px=4, mask=mask
+            )  # fmt: skip
+            if skeleton is not None
+            else None
+        )
+        radius_px = radius_um / np.float32(px)
+        contrast = vessel_contrast(dark_s, mask, radius_px)
+        blur: F32 | None = None
+        if contrast is None:
+            detectable = np.full(shape, np.inf, np.float32)
+        else:
+            depth_s, diam_s, index_s, max_depth = contrast
+            contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
+            blur, blur_blocks, blur_b = blur_map_px(dark_s, mask, radius_px, percentile=blur_pct)
+            # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
+            # at its worst (largest) blur and spread, and is spread back to the pixels
+            coarse = detectable_diameter_px(
+                cal, sample_depth=depth_s, sample_diameter_px=diam_s,
+                sample_blur_px=blur.ravel()[index_s],
+                absorption_length_px=ABSORPTION_LENGTH_UM / px, max_depth=max_depth,
+                blur_px=flt.linear_block_max(blur_blocks, blur_b, shape),
+                ratio=flt.linear_block_max(spread_blocks, spread_b, shape),
+                max_diameter_px=dmax / px, contrast_percentile=contrast_pct,
+            )  # fmt: skip
+            coarse *= np.float32(px)
+            detectable = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[: shape[0], : shape[1]]
+            detectable = np.ascontiguousarray(detectable)
+        graph = fut_graph.result() if fut_graph is not None else nx.Graph()
+        noise_fraction = fut_noise.result()
     detectable[~valid] = np.inf
-    noise_fraction = _noise_fraction(green_raw, valid)
     return VesselMap(
         mask=_readonly(mask),
         radius_um=_readonly(radius_um),

@@ -1,0 +1,136 @@
+"""The speed-ups of the segmentation compute exactly what the plain computations did.
+
+Each fast path (strip-mined smoothing and Hessian, phase-wise merging of pyramid levels,
+arithmetic masked copies, block maxima of a bilinear image, the shifted-slice erosion)
+is checked against the straightforward numpy/scipy computation it replaced, bit for bit
+where the arithmetic is the same.
+"""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from insertion_planner.segmentation import _detect, _lines, segment
+from insertion_planner.segmentation import _filters as flt
+
+
+def _reference_gauss(a, sigma):
+    """The former whole-image separable filter: edge padding, shifted adds per axis."""
+    k = flt._kernel(sigma)
+    rad = k.size // 2
+    out = np.asarray(a, np.float32)
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (rad, rad)
+        p = np.pad(out, pad, mode="edge")
+        n = out.shape[axis]
+
+        def sl(i, p=p, n=n, axis=axis):
+            return p[rad + i : rad + i + n] if axis == 0 else p[:, rad + i : rad + i + n]
+
+        acc = sl(0) * k[rad]
+        for i in range(1, rad + 1):
+            acc += (sl(-i) + sl(i)) * k[rad + i]
+        out = acc
+    return out
+
+
+@pytest.mark.parametrize("shape", [(70, 45), (5, 130), (33, 33)])
+@pytest.mark.parametrize("sigma", [0.7, 1.0, 1.41, 3.0])
+def test_strip_gauss_matches_whole_image_filter(shape, sigma):
+    a = np.random.default_rng(1).random(shape).astype(np.float32)
+    got = flt.gauss(a, sigma)
+    assert got.dtype == np.float32 and got.shape == shape
+    np.testing.assert_allclose(got, _reference_gauss(a, sigma), rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("shape", [(100, 77), (3, 40), (65, 3), (257, 64)])
+@pytest.mark.parametrize("sigma", [0.0, 0.7, 1.41])
+def test_strip_hessian_is_bit_identical(shape, sigma):
+    a = np.random.default_rng(2).random(shape).astype(np.float32)
+    sm = flt.gauss(a, sigma)
+    assert np.array_equal(flt.hessian_measure(a, sigma), _lines.signed_ridge(sm))
+    assert np.array_equal(flt.hessian_measure(a, sigma, kind="disc"), _lines.signed_disc(sm))
+
+
+@pytest.mark.parametrize(
+    "coarse, f, shape", [((3, 4), 16, (40, 60)), ((32, 32), 64, (2048, 2048)),
+                         ((5, 7), 32, (150, 230)), ((10, 12), 20, (200, 240))],
+)  # fmt: skip
+def test_block_max_of_bilinear_image(coarse, f, shape):
+    a = np.random.default_rng(3).random(coarse).astype(np.float32)
+    full = flt.upsample_linear(a, shape, f)
+    hp, wp = -(-shape[0] // 8) * 8, -(-shape[1] // 8) * 8
+    ref = np.pad(full, ((0, hp - shape[0]), (0, wp - shape[1])), mode="edge")
+    ref = ref.reshape(hp // 8, 8, wp // 8, 8).max(axis=(1, 3))
+    got = flt.linear_block_max(a, f, shape)
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=0, atol=3e-7)
+
+
+def test_take_where_is_an_exact_masked_copy():
+    rng = np.random.default_rng(4)
+    dst = rng.choice(np.float32([1.0, 2**0.5, 2.0, 4.0, 5.656854]), size=(64, 64))
+    val = rng.choice(np.float32([2.0, 2.828427, 8.0]), size=(64, 64))
+    where = rng.random((64, 64)) > 0.5
+    ref = np.where(where, val, dst)
+    _lines.take_where(dst, val, where)
+    assert np.array_equal(dst, ref)
+    idx = np.zeros((9, 9), np.int8)
+    _lines.take_where(idx, np.int8(7), np.eye(9, dtype=bool))
+    assert idx.trace() == 63 and idx.sum() == 63
+
+
+@pytest.mark.parametrize("f, shape", [(2, (64, 64)), (4, (61, 70)), (16, (100, 33))])
+def test_phase_merge_equals_merge_of_upsampled_level(f, shape):
+    rng = np.random.default_rng(5)
+    lv = (max(shape[0] // f, 1), max(shape[1] // f, 1))  # blocks that fit (edges dropped)
+    zs, zg = (
+        rng.standard_normal(shape).astype(np.float32),
+        rng.standard_normal(shape).astype(np.float32),
+    )
+    best, found = np.zeros(shape, np.int8), rng.random(shape) > 0.9
+    level = (rng.standard_normal(lv).astype(np.float32), rng.standard_normal(lv).astype(np.float32),
+             np.full(lv, 3, np.int8), rng.random(lv) > 0.8)  # fmt: skip
+    up_s = flt.upsample_linear(level[0], shape, f)
+    up_g = flt.upsample_linear(level[1], shape, f)
+    ref = (np.maximum(zs, up_s), np.maximum(zg, up_g), np.where(up_s > zs, np.int8(3), best),
+           found | _lines._repeat(level[3].view(np.uint8), f, shape).view(bool))  # fmt: skip
+    _lines._merge_level(zs, zg, best, found, level, f)
+    for got, want in zip((zs, zg, best, found), ref, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_shifted_erosion_matches_scipy():
+    m = np.random.default_rng(6).random((40, 53)) > 0.25
+    assert np.array_equal(_detect._erode(m), ndi.binary_erosion(m))
+    assert not _detect._erode(np.ones((2, 9), bool)).any()
+
+
+def test_noise_estimate_on_a_grid_matches_full_smoothing():
+    a = (np.random.default_rng(7).random((101, 67)) * 200).astype(np.float32)
+    np.testing.assert_allclose(segment._gauss_on_grid(a, 1.0, 3), flt.gauss(a, 1.0)[::3, ::3],
+                               rtol=0, atol=1e-4)  # fmt: skip
+    # white noise of sigma 0.02 on a level of 0.8 reads as 2.5 % noise
+    rng = np.random.default_rng(8)
+    img = np.clip(rng.normal(0.8, 0.02, (512, 512)), 0, 1).astype(np.float32)
+    frac = segment._noise_fraction(img, np.ones(img.shape, bool))
+    assert 0.022 <= frac <= 0.028
+
+
+def test_line_evidence_threads_do_not_change_the_result(synthetic_small):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, vm = synthetic_small["durectomy"]
+    levels = [np.asarray(vm.vesselness, np.float32)]
+    while min(levels[-1].shape) >= 16:
+        levels.append(flt.downsample2(levels[-1]))
+    valid = [np.ones(lv.shape, bool) for lv in levels]
+    scales = flt.scales_for(12.0)
+    serial = _lines.line_evidence(levels, valid, scales)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = _lines.line_evidence(levels, valid, scales, pool=pool)
+    for x, y in zip(serial, threaded, strict=True):
+        if isinstance(x, np.ndarray):
+            assert np.array_equal(x, y)
+    assert serial[2].dtype == np.int8 and int(serial[2].max()) < len(scales)
