@@ -24,10 +24,10 @@ moved ~3 mm where ~1 mm was allowed for), a constant depth, no slack."""
 def test_first_patient_conditions_lose_most_electrodes(plan64, thickness):
     assert {t.depth_um for t in plan64.threads} == {3500.0}
     r = retraction_risk(plan64, cortex_thickness_um=thickness, **FIRST_PATIENT)
-    assert r.electrodes_retained_fraction < 0.15  # measured 0.096
+    assert r.electrodes_retained_fraction < 0.15  # measured 0.097
     assert r.electrodes_retained_fraction == pytest.approx(0.096, abs=0.005)
     assert r.retracted_fraction == 1.0  # every thread lost electrodes from the cortex
-    assert 0.45 < r.pulled_out_fraction < 0.65  # measured 0.546; ~85 % reported "retracted"
+    assert 0.45 < r.pulled_out_fraction < 0.65  # measured 0.544; ~85 % reported "retracted"
     assert r.binding_term == "gap"
 
 
