@@ -328,7 +328,8 @@ class InsertionPlan:
         bad = set(statuses) - known
         if bad:
             raise ValueError(f"statuses name unknown thread ids {sorted(bad)}")
-        threads = tuple(replace(t, status=statuses.get(t.id, t.status)) for t in self.threads)
+        threads = tuple(replace(t, status=ThreadStatus(statuses.get(t.id, t.status)))
+                        for t in self.threads)  # fmt: skip
         return replace(self, simulation=section, threads=threads)
 
     # ------------------------------------------------------------------ JSON
@@ -455,7 +456,7 @@ def _example_plan() -> InsertionPlan:
         )  # 500 um inside the exit
         tether = (exit_um, (*rim, exit_um[2]), (*rim, 0.0), (x, y, 0.0))
         return Thread(i, i, (100.0 + 30 * i, 100.0), (x, y, 0.0), (0.0, 0.0, -1.0), 3500.0,
-                      200.0, 86.5, "planned", tether, 1.0)  # fmt: skip
+                      200.0, 86.5, ThreadStatus.PLANNED, tether, 1.0)  # fmt: skip
 
     return InsertionPlan(
         SCHEMA_VERSION, DuraMode.DURECTOMY, (200, 200), 12.0, "0" * 64, "R1-2019",

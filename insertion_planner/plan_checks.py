@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from .electrodes import ELECTRODE_PITCH_UM, N_ELECTRODES
 from .errors import PlanFileError
 from .tether import slack_reach_um
+from .thread import ThreadStatus
 
 __all__ = [
     "encode_region",
@@ -238,7 +239,7 @@ def _no_constant(token: str) -> Any:
     raise ValueError(f"{token} is not a finite number")  # found earlier, with its path
 
 
-_CHECKED = ("planned", "locked", "inserted", "validated")
+_CHECKED = tuple(s.value for s in ThreadStatus if s.is_active)
 _TOL_UM = 1e-3
 
 

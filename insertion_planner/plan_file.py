@@ -19,20 +19,22 @@ from .plan_schema import schema_problem
 from .planning.checks import scene_from_plan
 from .planning.validity import Violation, thread_violations
 from .robots import RobotSpec
-from .thread import Thread, thread_label
+from .thread import Thread, ThreadStatus, thread_label
 
 __all__ = ["load_plan", "plan_violations", "CHECKED_STATUSES"]
 
-CHECKED_STATUSES = ("planned", "locked", "inserted", "validated")
-"""Threads whose constraints a plan file must meet (not rejected, failed or removed ones)."""
+CHECKED_STATUSES = tuple(s.value for s in ThreadStatus if s.is_active)
+"""Threads whose constraints a plan file must meet: the active ones (not failed or removed),
+the threads planning and simulation judge too."""
 
 
 def plan_violations(plan: InsertionPlan, *, avoidance: Any = None) -> list[Violation]:
     """The constraints a plan's checked threads break, judged as planning judges them.
 
     The threads of :data:`CHECKED_STATUSES` are asked of the one validity checker, in the
-    scene rebuilt from the plan (its opening, surface, implant, robot and region), with
-    the margin model's requirement as the floor of every thread's. Without ``avoidance``
+    scene rebuilt from the plan (its opening, surface, implant, robot and region), exactly
+    as :func:`~insertion_planner.check_plan` asks it (a requirement below the margin model's
+    is a file inconsistency, refused by ``plan_problems``). Without ``avoidance``
     (a plan file alone) vessel clearance is judged from the recorded clearances and the
     recorded penetrating vessels; with the image's map (:func:`~insertion_planner.avoidance_for_plan`)
     the map judges it, as :func:`~insertion_planner.check_plan` does.
@@ -48,11 +50,10 @@ def plan_violations(plan: InsertionPlan, *, avoidance: Any = None) -> list[Viola
     >>> [v.message for v in plan_violations(bad)]
     ['thread 0 (T01) records clearance 50.0 um < required 86.5 um']
     """
-    checked = [t for t in plan.threads if t.status in CHECKED_STATUSES]
+    checked = [t for t in plan.threads if t.status.is_active]
     return thread_violations(
         checked, scene=scene_from_plan(plan, avoidance), avoidance=avoidance, region=plan.region,
         min_spacing_um=plan.config.min_spacing_um,
-        required_floor_um=float(plan.margins.required_um(plan.dura_mode)),
     )  # fmt: skip
 
 
@@ -65,9 +66,12 @@ def load_plan(path: str | os.PathLike[str]) -> InsertionPlan:
     key, nesting at most ``MAX_NESTING`` deep), the JSON Schema (types and the range of
     every number: pixel size 0.5-100 um, depths in (0, 10000] um, clearances >= 0, pixels
     inside 8192 x 8192, thread ids and orders 0-63, ...), the checksum, the values of each
-    section (robot, config, margins, threads, geometry), and the plan's semantics (see
-    :func:`plan_problems`: pixels inside the image and the region, unit needle axes,
-    clearances meeting their requirements, ids and orders 0..n-1, ...).
+    section (robot, config, margins, threads, geometry), the file's consistency
+    (:func:`~insertion_planner.plan.plan_problems`: pixels inside the image, entry points at
+    their pixels, unit needle axes, ids and orders 0..n-1, derived values and labels, ...),
+    and then every constraint of every active thread, asked of the one validity checker
+    that planning and simulation ask (:func:`plan_violations`: vessel clearance as recorded,
+    region, opening, head keep-out, incidence, tether reach, depth, spacing, tangling).
 
     Raises
     ------

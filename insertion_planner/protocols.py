@@ -46,3 +46,6 @@ class ThreadSite(Protocol):
 
     @property
     def required_clearance_um(self) -> float: ...
+
+    @property
+    def tether_um(self) -> Any: ...

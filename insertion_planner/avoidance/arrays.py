@@ -44,8 +44,8 @@ def avoidance_from_arrays(
     Raises
     ------
     ValueError
-        An array that is not 2-D, arrays of different shapes, or a negative or NaN
-        clearance.
+        An array that is not 2-D, arrays of different shapes, a negative or NaN
+        clearance, or a negative or non-finite requirement.
 
     Examples
     --------
@@ -59,6 +59,8 @@ def avoidance_from_arrays(
     if np.isnan(clear).any() or (clear < 0).any():
         raise ValueError("clearance_um must be at least 0 everywhere (inf: no vessel)")
     req = np.broadcast_to(np.asarray(required_um, dtype=np.float32), clear.shape).copy()
+    if not np.isfinite(req).all() or (req < 0).any():
+        raise ValueError("required_um must be finite and at least 0 everywhere")
     ok = clear >= req
     if allowed is not None:
         a = np.asarray(allowed)

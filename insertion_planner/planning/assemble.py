@@ -22,7 +22,7 @@ from ..config import DuraMode, PlannerConfig, SafetyMargins
 from ..electrodes import cortex_thickness_at_um
 from ..errors import InfeasiblePlanError
 from ..frames import Grid
-from ..plan import SCHEMA_VERSION, InsertionPlan, PlanGeometry, Thread
+from ..plan import SCHEMA_VERSION, InsertionPlan, PlanGeometry, Thread, ThreadStatus
 from ..robots import RobotSpec
 from .candidates import Candidates, make_candidates
 from .depth import choose_depths, depth_coverage, site_depth_window_um
@@ -221,7 +221,7 @@ def make_threads(
     st = [status] * len(rc) if isinstance(status, str) else list(status)
     return tuple(
         Thread(int(ids[i]), int(rank[i]), (rc[i, 0], rc[i, 1]), tuple(entry[i]), tuple(dirs[i]), depth[i],
-               cl[i], rq[i], st[i], tuple(map(tuple, tethers[i])), wt[i], slack[i])
+               cl[i], rq[i], ThreadStatus(st[i]), tuple(map(tuple, tethers[i])), wt[i], slack[i])
         for i in range(len(rc))
     )  # fmt: skip
 

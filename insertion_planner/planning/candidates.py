@@ -1,9 +1,11 @@
-"""Candidate insertion sites and the per-site hard constraints.
+"""Candidate insertion sites.
 
 Candidates lie on a hexagonal lattice over the allowed zone (target region, craniectomy,
 vessel clearance); a lattice point on a forbidden pixel is nudged to the best allowed
-pixel a third of a step away. Every candidate satisfies every per-site hard constraint;
-spacing between sites is left to the optimiser.
+pixel a third of a step away. Every candidate meets every per-site hard constraint of the
+one validity checker (:mod:`~insertion_planner.planning.validity`, whose ``site_checks``,
+``map_clearance`` and ``SITE_CONSTRAINTS`` this module re-exports); spacing between sites
+is left to the optimiser.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..plan import InsertionPlan, Thread
+from ..plan import InsertionPlan, Thread, ThreadStatus
 from .assemble import make_threads
 from .candidates import site_scores
 from .checks import check_plan, raise_first, require_avoidance, scene_from_plan
@@ -163,7 +163,8 @@ def _set_status(
     plan: InsertionPlan, thread_id: int, status: str, avoidance: Any, *, op: str
 ) -> InsertionPlan:
     """Give one thread a new status, then re-check the plan as every edit does."""
-    threads = tuple(replace(u, status=status) if u.id == thread_id else u for u in plan.threads)
+    threads = tuple(replace(u, status=ThreadStatus(status)) if u.id == thread_id else u
+                    for u in plan.threads)  # fmt: skip
     return _finish(
         plan,
         threads,

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InfeasiblePlanError
-from ..plan import InsertionPlan, Thread
+from ..plan import InsertionPlan, Thread, ThreadStatus
 from .assemble import make_threads
 from .candidates import Candidates, make_candidates
 from .checks import check_plan, raise_first, require_avoidance, scene_from_plan
@@ -138,7 +138,7 @@ def replan(
 
     status = {t.id: t.status for t in plan.threads}
     for i in inserted_ids:
-        status[i] = "inserted"
+        status[i] = ThreadStatus.INSERTED
     holes = [list(h) for h in plan.provenance.get("failed_holes_um", [])]
     holes += [list(plan.thread(i).entry_um[:2]) for i in failed_ids]
     fixed = [t for t in plan.threads if status[t.id] == "inserted"]
@@ -209,7 +209,7 @@ def replan(
         if t.id in new_threads:
             threads.append(new_threads[t.id])
         elif t.id in redo:
-            threads.append(replace(t, status="failed"))
+            threads.append(replace(t, status=ThreadStatus.FAILED))
         else:
             threads.append(replace(t, status=status[t.id]))
     ordered = reorder(tuple(threads), scene)

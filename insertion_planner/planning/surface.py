@@ -60,9 +60,11 @@ def surface_from_summary(
     [0.0, 1.0, 2.0]
     """
     z = np.asarray(surface["z_um"], float)
-    step = float(surface["step_um"]) / pixel_size_um
+    step = float(surface["step_um"])
+    ox, oy = (float(v) for v in surface.get("origin_um", (0.0, 0.0)))
     h, w = shape
-    rr, cc = np.mgrid[:h, :w].astype(float) / step
+    rr, cc = np.mgrid[:h, :w].astype(float) * pixel_size_um
+    rr, cc = (rr - oy) / step, (cc - ox) / step
     out: NDArray[np.float32] = ndimage.map_coordinates(z, [rr, cc], order=1, mode="nearest").astype(
         np.float32
     )
@@ -83,6 +85,6 @@ def grid_as_saved(grid: Grid) -> Grid:
     if summary is None:
         return grid
     z = surface_from_summary(summary, grid.shape, grid.pixel_size_um)
-    if np.array_equal(z, grid.surface_z_um):
+    if grid.surface_z_um is not None and np.array_equal(z, grid.surface_z_um):
         return grid
     return Grid(grid.shape, grid.pixel_size_um, z)

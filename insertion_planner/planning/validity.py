@@ -40,6 +40,7 @@ from scipy.spatial import cKDTree
 
 from ..config import MAX_THREADS
 from ..protocols import AvoidanceLike, ThreadSite
+from ..tether import polyline_length_um
 from .depth import site_depth_window_um
 from .ordering import point_segment_distance
 from .scene import (
@@ -209,7 +210,7 @@ def site_shortfalls(
     rc: ArrayLike,
     *,
     required_extra_um: float = 0.0,
-) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.float64]]:
+) -> SiteShortfalls:
     """How far each of (n, 2) pixel sites is from meeting each per-site constraint.
 
     Parameters
@@ -277,6 +278,7 @@ def site_shortfalls(
     if miss.any():
         out_crani[miss] = _distance_to_mask_um(scene.craniectomy, ij[miss], px)
     slope = np.degrees(incidence_rad(scene, ij) - scene.max_incidence_rad)
+    slope = np.where(np.isnan(slope), np.inf, slope)
     low, high = site_depth_window_um(scene, ij)
     by_constraint = {
         "vessel_clearance": vessel,
@@ -287,6 +289,7 @@ def site_shortfalls(
         "head_collision": np.maximum(-head_slack_um(scene, ij), 0.0),
         "depth": np.maximum(low - high, 0.0),
     }
+    by_constraint = {k: np.where(np.isnan(v), np.inf, v) for k, v in by_constraint.items()}
     return SiteShortfalls(by_constraint, rc=ij, clearance_um=np.minimum(clear, path),
                           required_um=req, hidden=hidden)  # fmt: skip
 
@@ -317,18 +320,35 @@ _SITE_WORDS = {
 }
 
 
+def _worst(value: Any) -> float:
+    """A shortfall or requirement as a float, NaN taken as the worst (inf)."""
+    v = float(value)
+    return math.inf if math.isnan(v) else v
+
+
+def _least(value: Any) -> float:
+    """A clearance as a float, NaN taken as the worst (0)."""
+    v = float(value)
+    return 0.0 if math.isnan(v) else v
+
+
 def _vessel_detail(
-    found: SiteShortfalls, k: int, *, unseen: NDArray[np.bool_] | None, on_map: bool
+    found: SiteShortfalls,
+    k: int,
+    clear: float,
+    need: float,
+    *,
+    unseen: NDArray[np.bool_] | None,
+    on_map: bool,
 ) -> str:
-    """Why site ``k`` breaks vessel clearance, with the numbers."""
+    """Why site ``k`` breaks vessel clearance (``clear`` found, ``need`` required), with the numbers."""
     row, col = (int(v) for v in found.rc[k])
-    clear, need = float(found.clearance_um[k]), float(found.required_um[k])
     if not math.isfinite(float(found.by_constraint["vessel_clearance"][k])):
         return f"site ({row}, {col}) lies outside the image"
     if not on_map:
         return f"needle path {clear:.1f} um from a penetrating vessel, {need:.1f} um required"
     where = f"site ({row}, {col}) in the image's avoidance map"
-    if found.hidden[k]:
+    if found.hidden[k] and clear >= need:
         hide = unseen is not None and bool(unseen[row, col])
         why = "a vessel could hide there unseen" if hide else "the map forbids it"
         return f"{where} is not allowed ({why}; {clear:.1f} um from a vessel edge, {need:.1f} um required)"
@@ -369,7 +389,9 @@ class ValidityChecker:
 
     Planning (:func:`~insertion_planner.check_plan`, edits, replanning), the semantic check
     of :func:`~insertion_planner.load_plan` and :func:`~insertion_planner.simulate` build one
-    of these from the same :class:`~insertion_planner.planning.scene.Scene` and ask it.
+    of these from the plan's :class:`~insertion_planner.planning.scene.Scene` and ask it
+    (the simulator with its own robot's head and tilt, the larger of the two collision
+    margins, and the requirement its robot adds).
 
     Attributes
     ----------
@@ -424,19 +446,22 @@ class ValidityChecker:
             first = len(out)
             required = max(t.required_clearance_um + self.required_extra_um, self.required_floor_um)
             for name in SITE_CONSTRAINTS:
-                f = max(found, key=lambda x: float(x.by_constraint[name][k]))
-                s = float(f.by_constraint[name][k])
+                # the worse of the pixel and the entry point (NaN counts as the worst)
+                vals = [_worst(x.by_constraint[name][k]) for x in found]
+                f = found[int(np.argmax(vals))]
+                s = max(vals)
                 if name == "vessel_clearance":
-                    clear_out[k] = min(
-                        float(found[0].clearance_um[k]), float(found[1].clearance_um[k])
-                    )
-                    need_out[k] = max(required, float(f.required_um[k]))
-                    if s <= 0 and not on_map:
-                        s = max(need_out[k] - clear_out[k], 0.0)
+                    clear_out[k] = min(_least(x.clearance_um[k]) for x in found)
+                    need_out[k] = max(required, _worst(f.required_um[k]))
+                    # the thread's own requirement and the robot's floor, map or not
+                    s = max(s, need_out[k] - clear_out[k])
+                if name == "tether_reach":  # the route the file records, too
+                    s = max(s, polyline_length_um(t.tether_um) - self.scene.thread_length_um)
                 if s <= 0:
                     continue
                 if name == "vessel_clearance":
-                    detail = _vessel_detail(f, k, unseen=unseen, on_map=on_map)
+                    detail = _vessel_detail(f, k, clear_out[k], need_out[k], unseen=unseen,
+                                            on_map=on_map)  # fmt: skip
                 else:
                     what = (
                         "lies outside the image"

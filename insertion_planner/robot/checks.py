@@ -65,12 +65,10 @@ class SimulationScene:
     exit_um: NDArray[np.float64]
     collision_margin_um: float
     clearance_tolerance_um: float
+    validity: ValidityChecker
     approach_top_z_um: float = 0.0
     required_floor_um: float = 0.0
     required_extra_um: float = 0.0
-    site_map: Any = None
-    pixel_size_um: float = 1.0
-    validity: ValidityChecker | None = None
 
 
 def approach_um(
@@ -170,7 +168,9 @@ def make_scene(
         floor = float(mine.required_um(plan.dura_mode))
         extra = max(0.0, floor - float(margins.required_um(plan.dura_mode)))
     planned = scene_from_plan(plan, avoidance)
-    planned = replace(planned, robot=robot, collision_margin_um=collision_margin_um,
+    # the larger of the plan's collision margin and the simulation's
+    margin = max(float(planned.collision_margin_um), float(collision_margin_um))
+    planned = replace(planned, robot=robot, collision_margin_um=margin,
                       max_tilt_rad=robot.max_tilt_rad,
                       thread_length_um=float(plan.config.thread_length_um))  # fmt: skip
     validity = ValidityChecker(planned, avoidance, plan.region, float(plan.config.min_spacing_um),
@@ -183,7 +183,7 @@ def make_scene(
         tether_clearance_um=float(g.tether_clearance_um), exit_um=np.asarray(g.thread_exit_um, float),
         collision_margin_um=collision_margin_um, clearance_tolerance_um=clearance_tolerance_um,
         approach_top_z_um=top + 1.0, required_floor_um=floor, required_extra_um=extra,
-        site_map=avoidance, pixel_size_um=float(plan.pixel_size_um), validity=validity,
+        validity=validity,
     )  # fmt: skip
 
 
@@ -254,7 +254,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     names = list(scene.obstacles.names)
     shared: tuple[tuple[Any, ...], ...] = tuple(() for _ in range(n))
     judged_clear, judged_required = clear, required
-    if scene.validity is not None and n:
+    if n:
         # the constraints planning checks, asked of the one validity checker
         found = scene.validity.check(threads, pairs=False)
         shared = found.per_thread

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ __all__ = ["simulate"]
 
 
 def _key(t: Any) -> tuple[Any, ...]:
-    return (t.id, t.entry_um, t.direction, t.depth_um, t.required_clearance_um, t.tether_um)
+    return (t.id, t.pixel, t.entry_um, t.direction, t.depth_um, t.clearance_um,
+            t.required_clearance_um, t.tether_um)  # fmt: skip
 
 
 class _Assessor:
@@ -171,13 +173,23 @@ def simulate(
     assessor.add([t for t in current.threads if t.status not in ("removed", "failed", "inserted")])
     laid = LaidTethers(scene)
     done = set()
+    records: list[InsertionRecord] = []
     for t in current.threads:
         if t.status == "inserted":
             laid.add(t)
             done.add(t.id)
+            # already in the brain: judged all the same, never counted validated when it fails
+            found = scene.validity.check([t], pairs=False)
+            if found.per_thread[0]:
+                records.append(InsertionRecord(
+                    thread_id=t.id, attempt=0, ok=False,
+                    reasons=tuple(f"{v.constraint}: {v.detail}" for v in found.per_thread[0]),
+                    time_s=0.0, start_s=0.0, phases=(), entry_um=t.entry_um,
+                    min_clearance_um=float(found.clearance_um[0]),
+                    required_clearance_um=float(found.required_um[0]), head_clearance_um=math.nan,
+                ))  # fmt: skip
     closed: set[int] = set()
     attempts: dict[int, int] = {}
-    records: list[InsertionRecord] = []
     clock = 0.0
     n_retries = 0
     while True:
@@ -187,7 +199,7 @@ def simulate(
             break
         t = pending[0]
         a, i = assessor.get(t)
-        reasons = list(a.reasons[i]) + _pair_reasons(current, t, scene) + laid.reasons(t)
+        reasons = list(a.reasons[i]) + _pair_reasons(current, t, scene, done) + laid.reasons(t)
         k = attempts.get(t.id, 0)
         required = t.required_clearance_um if a.required_um is None else float(a.required_um[i])
         base = dict(thread_id=t.id, attempt=k, entry_um=t.entry_um, min_clearance_um=float(a.min_clearance_um[i]),
@@ -253,14 +265,15 @@ def simulate(
     )  # fmt: skip
 
 
-def _pair_reasons(plan: Any, thread: Any, scene: SimulationScene) -> list[str]:
-    """Spacing and tangling of ``thread`` with the plan's active threads inserted before it,
-    judged by the validity checker (as planning judges them)."""
-    if scene.validity is None:
-        return []
-    before = [u for u in plan.threads if u.status not in ("removed", "failed")
-              and (u.order, u.id) < (thread.order, thread.id)]  # fmt: skip
-    found = pairwise_violations([*before, thread], scene=scene.validity.scene,
+def _pair_reasons(plan: Any, thread: Any, scene: SimulationScene, laid: set[int]) -> list[str]:
+    """Spacing and tangling of ``thread`` with the threads before it -- the plan's active
+    threads earlier in its order and every thread already in the brain (``laid``) -- judged
+    by the validity checker as planning judges them, ``thread`` taken as the later."""
+    before = [u for u in plan.threads if u.id != thread.id and (
+        u.id in laid or (u.status.is_active and (u.order, u.id) < (thread.order, thread.id)))]  # fmt: skip
+    last = max((u.order for u in before), default=-1) + 1
+    probe = replace(thread, order=max(thread.order, last))
+    found = pairwise_violations([*before, probe], scene=scene.validity.scene,
                                 min_spacing_um=scene.validity.min_spacing_um)  # fmt: skip
     return [f"{v.constraint}: {v.detail}" for v in found if v.thread_id == thread.id]
 
@@ -334,8 +347,6 @@ def _monte_carlo(
     progress: bool | None,
 ) -> list[InsertionRecord]:
     """Attach breach probabilities to every record (one Monte Carlo batch over the sites)."""
-    from dataclasses import replace
-
     by_key: dict[tuple[Any, ...], Any] = {}
     threads = {t.id: t for t in original.threads}
     for t in plan.threads:

@@ -89,7 +89,7 @@ def register_jupyter_display(shell: object | None = None) -> bool:
     from ..plan import InsertionPlan
     from ..robot.report import SimulationReport
 
-    html = shell.display_formatter.formatters["text/html"]  # type: ignore[attr-defined]
+    html = shell.display_formatter.formatters["text/html"]  # type: ignore[attr-defined,union-attr]
     html.for_type(InsertionPlan, plan_html)
     html.for_type(SimulationReport, report_html)
     return True

@@ -109,6 +109,7 @@ def test_planning_load_plan_and_simulate_report_the_same_violations(real, tmp_pa
     from_file = _names(plan_violations(loaded, avoidance=rebuilt))
     simulated = _simulated(p, amap)
     assert planning == from_file == simulated, change
+    assert _simulated(loaded, rebuilt) == simulated, change  # the plan from its file, too
     # load_plan itself refuses exactly when the file alone shows a violation
     path = tmp_path_factory.mktemp("plan") / "p.json"
     d["checksum"] = _checksum(d)
