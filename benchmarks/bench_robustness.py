@@ -1,6 +1,6 @@
 """Robustness of detection and planning across cameras; writes the "robustness" section.
 
-Issue 11, item 4: the detector is judged on a grid of imaging settings from two renderers,
+The detector is judged on a grid of imaging settings from two renderers,
 ``ip.synthetic_cortex`` (its :class:`~insertion_planner.Imaging` camera model) and the
 independent test renderer ``tests/renderers/independent.py`` (written apart from the
 detector), in both dura modes. Each renderer gets named settings spanning its ranges (the
@@ -578,7 +578,7 @@ from every true vessel >= 30 um (what the truth leaves). "Detectable": median
 
 {table(SUMMARY_HEADER, summary_rows(results))}
 
-### Must show (issue 11)
+### Targets
 
 {chr(10).join("- " + line for line in verdicts(results))}
 
