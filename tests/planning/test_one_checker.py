@@ -136,3 +136,14 @@ def test_the_perturbations_break_every_kind_of_constraint(real):
         p = _opened(p, 100)
         seen |= {v.constraint for v in ip.check_plan(p)}
     assert {"vessel_clearance", "region", "craniectomy", "min_spacing", "depth"} <= seen, seen
+
+
+def test_a_plan_edited_in_memory_is_judged_by_its_saved_fields(real):
+    """A shorter thread in the config reaches the in-memory checks as it reaches the file's."""
+    case, plan = real
+    short = replace(plan, config=replace(plan.config, thread_length_um=12000.0))
+    in_memory = _names(ip.check_plan(short))
+    loaded = InsertionPlan.from_dict(json.loads(json.dumps(short.to_dict())))
+    from_file = _names(plan_violations(loaded, avoidance=plan.avoidance))
+    assert in_memory == from_file == _simulated(short, plan.avoidance)
+    assert any("tether_reach" in names for names in in_memory.values())
