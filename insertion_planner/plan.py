@@ -18,7 +18,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,9 +31,17 @@ from .plan_checks import (
     encode_region,
     plan_problems,
 )
+from .plan_context import PlanContext
 from .plan_schema import _schema_text, plan_schema, schema_markdown
 from .robots import RobotSpec
 from .thread import THREAD_STATUSES, Thread, ThreadStatus, _r, _rt, thread_label
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from .avoidance import AvoidanceMap
+    from .frames import Grid
+    from .planning.candidates import Candidates
+    from .planning.scene import Scene
+    from .segmentation import VesselMap
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -43,6 +51,7 @@ __all__ = [
     "thread_label",
     "PlanGeometry",
     "InsertionPlan",
+    "PlanContext",
     "plan_schema",
     "schema_markdown",
     "SCHEMA_VERSIONS",
@@ -218,9 +227,12 @@ def _opening_mask(value: Any) -> NDArray[np.bool_]:
 class InsertionPlan:
     """A complete insertion plan, frozen; see ``docs/json-schema.md`` for its JSON form.
 
-    ``avoidance``, ``vessels``, ``grid``, ``weight``, ``image``, ``scene`` and
-    ``candidates`` are kept in memory for edits, replanning and figures; they are not
-    serialised (None after :func:`load_plan`). The target ``region`` (H, W) bool is
+    The fields are what the file saves. What the plan was computed from lives beside
+    them in ``context`` (a :class:`PlanContext`, never serialised, None after
+    :func:`load_plan`): read it through ``avoidance``, ``vessels``, ``image`` and
+    ``weight``, and through ``grid``, ``scene`` and ``candidates``, which are None once a
+    saved field they derive from is replaced (the checks then rebuild the scene from the
+    saved fields, as for a loaded plan). The target ``region`` (H, W) bool is
     serialised run-length encoded (see :func:`encode_region`) and restored on load, so
     edits on a loaded plan are still checked against it. Two plans are equal when their
     JSON content is equal.
@@ -252,14 +264,8 @@ class InsertionPlan:
     simulation: dict[str, Any] | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     retraction: dict[str, Any] | None = None
-    avoidance: Any = field(default=None, repr=False)
-    vessels: Any = field(default=None, repr=False)
-    grid: Any = field(default=None, repr=False)
     region: NDArray[np.bool_] | None = field(default=None, repr=False)
-    weight: NDArray[np.float32] | None = field(default=None, repr=False)
-    image: NDArray[Any] | None = field(default=None, repr=False)
-    scene: Any = field(default=None, repr=False)
-    candidates: Any = field(default=None, repr=False)
+    context: PlanContext | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dura_mode", DuraMode.parse(self.dura_mode))
@@ -285,14 +291,79 @@ class InsertionPlan:
                 raise ValueError(
                     f"region must be a bool mask of shape {self.image_shape}, got {reg.dtype} {reg.shape}"
                 )
-            reg = np.array(reg, bool)
-            reg.setflags(write=False)
-            object.__setattr__(self, "region", reg)
+            if reg is not self.region or reg.flags.writeable:  # a copy of its own, read-only
+                reg = np.array(reg, bool)
+                reg.setflags(write=False)
+                object.__setattr__(self, "region", reg)
+        if self.context is not None and not isinstance(self.context, PlanContext):
+            raise TypeError(f"context must be a PlanContext, got {type(self.context).__name__}")
         if self.simulation is not None:
             object.__setattr__(self, "simulation", _canonical(self.simulation))
         object.__setattr__(self, "provenance", _canonical(self.provenance))
         if self.retraction is not None:
             object.__setattr__(self, "retraction", _canonical(self.retraction))
+
+    # ------------------------------------------------------------------ context
+    def _basis(self) -> tuple[Any, ...]:
+        """The saved fields the context's grid, scene and candidates derive from."""
+        margin = self.provenance.get("parameters", {}).get("collision_margin_um")
+        return (self.geometry, self.config, self.robot_spec, self.margins, self.region,
+                self.image_shape, float(self.pixel_size_um), -1.0 if margin is None else float(margin))  # fmt: skip
+
+    def with_context(self, **parts: Any) -> InsertionPlan:
+        """A copy whose :class:`PlanContext` holds ``parts``, derived from this plan's fields.
+
+        ``parts`` are :class:`PlanContext` fields; those not given are kept from the
+        current context when it still fits this plan (image-derived parts always).
+        """
+        old = self.context
+        keep: dict[str, Any] = {}
+        if old is not None:
+            keep = {"image": old.image, "vessels": old.vessels, "avoidance": old.avoidance,
+                    "weight": old.weight}  # fmt: skip
+            if old.fits(self._basis()):
+                keep.update(grid=old.grid, scene=old.scene, candidates=old.candidates)
+        return replace(self, context=PlanContext(**{**keep, **parts, "basis": self._basis()}))
+
+    def _derived(self, name: str) -> Any:
+        ctx = self.context
+        return getattr(ctx, name) if ctx is not None and ctx.fits(self._basis()) else None
+
+    @property
+    def image(self) -> NDArray[Any] | None:
+        """The image the plan was made from (in memory only; None after ``load_plan``)."""
+        return None if self.context is None else self.context.image
+
+    @property
+    def vessels(self) -> VesselMap | None:
+        """Its segmentation (in memory only)."""
+        return None if self.context is None else self.context.vessels
+
+    @property
+    def avoidance(self) -> AvoidanceMap | None:
+        """Its avoidance map (in memory only; rebuilt by ``avoidance_for_plan``)."""
+        return None if self.context is None else self.context.avoidance
+
+    @property
+    def weight(self) -> NDArray[np.float32] | None:
+        """The functional weight the placement covered (in memory only)."""
+        return None if self.context is None else self.context.weight
+
+    @property
+    def grid(self) -> Grid | None:
+        """The image grid the plan was made on, while the saved fields it came from hold."""
+        return self._derived("grid")  # type: ignore[no-any-return]
+
+    @property
+    def scene(self) -> Scene | None:
+        """The planner's scene, while the saved fields it came from hold (else None:
+        :func:`~insertion_planner.planning.checks.scene_from_plan` rebuilds it)."""
+        return self._derived("scene")  # type: ignore[no-any-return]
+
+    @property
+    def candidates(self) -> Candidates | None:
+        """The candidate sites, while the saved fields they came from hold."""
+        return self._derived("candidates")  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ access
     @property

@@ -505,6 +505,6 @@ def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[n
         config=config, margins=margins, threads=threads, geometry=geometry, n_requested=config.n_threads,
         binding_constraint=binding, objective=placement.objective, bound=placement.bound, gap=placement.gap,
         simulation=None, provenance={"package_version": __version__, "parameters": params, "seed": seed},
-        retraction=section, avoidance=avoidance, vessels=vessels, grid=grid, region=region,
-        weight=weight, image=image, scene=scene, candidates=c,
-    )  # fmt: skip
+        retraction=section, region=region,
+    ).with_context(image=image, vessels=vessels, avoidance=avoidance, weight=weight, grid=grid,
+                   scene=scene, candidates=c)  # fmt: skip

@@ -43,20 +43,18 @@ def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
 
 
 def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
-    """The plan's scene: the in-memory one, or one rebuilt from the JSON geometry.
+    """The plan's scene, built from its saved fields (kept in its context while they hold).
 
-    An in-memory scene takes the thread length, depth (range) and robot from the plan's
-    saved fields, so an edited plan is judged as its file would be. The opening is the
-    stored mask (the real craniectomy), or the stored circle for a plan without one (:func:`~insertion_planner.planning.opening.opening_from_geometry`,
-    which the robot simulator asks too).
+    A fresh plan's scene is the one the planner built from the fields it saved; once any
+    of those fields is replaced, or for a loaded plan, the scene is rebuilt from the
+    saved fields alone (:class:`~insertion_planner.plan_context.PlanContext`), so an
+    edited plan is judged exactly as its file would be. The opening is the stored mask
+    (the real craniectomy), or the stored circle for a plan without one
+    (:func:`~insertion_planner.planning.opening.opening_from_geometry`, which the robot
+    simulator asks too).
     """
     if plan.scene is not None:
-        # the in-memory scene, with what the saved plan says of the thread, depth and robot
-        # (a plan edited with dataclasses.replace is judged by its saved fields, as its file is)
-        c, spec = plan.config, plan.robot_spec
-        return replace(plan.scene, thread_length_um=float(c.thread_length_um),
-                       depth_um=float(c.depth_um), depth_range_um=c.depth_range_um, robot=spec,
-                       max_tilt_rad=float(spec.max_tilt_rad))  # fmt: skip
+        return plan.scene
     g = plan.geometry
     h, w = plan.image_shape
     px = plan.pixel_size_um

@@ -44,7 +44,7 @@ def _ids(values: Any, name: str, known: set[int]) -> list[int]:
 
 def _candidates(plan: InsertionPlan, amap: Any, scene: Any) -> Candidates:
     if plan.candidates is not None and plan.avoidance is amap:
-        return plan.candidates  # type: ignore[no-any-return]
+        return plan.candidates
     region = plan.region if plan.region is not None else np.ones(plan.image_shape, bool)
     return make_candidates(
         amap, region, scene, min_spacing_um=plan.config.min_spacing_um, weight=plan.weight
@@ -220,6 +220,6 @@ def replan(
                                                   "replaced": sorted(new_threads),
                                                   "binding_constraint": why if n_missing else None}]  # fmt: skip
     new = recertify(plan, ordered, provenance=prov, binding_constraint=binding, simulation=None,
-                    candidates=cands, avoidance=amap, scene=scene, retraction=section)  # fmt: skip
+                    retraction=section).with_context(avoidance=amap, scene=scene, candidates=cands)  # fmt: skip
     raise_first(check_plan(new, avoidance=amap), context="replan")
     return new

@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..config import MAX_THREADS
@@ -50,6 +49,7 @@ from .scene import (
     penetrating_path_clearance_um,
     tether_lengths_um,
 )
+from .vessel_map import _distance_to_mask_um, _map_allows, map_clearance, surface_clearance_um
 
 __all__ = [
     "CONSTRAINT_UNITS",
@@ -113,66 +113,6 @@ class Violation:
     message: str
     shortfall: float = math.inf
     detail: str = ""
-
-
-def _map_allows(allowed: Any, clear: Any, req: Any) -> NDArray[np.bool_]:
-    """The 2-D vessel-clearance rule: the map allows the pixel and its clearance meets the
-    requirement there (elementwise)."""
-    out: NDArray[np.bool_] = np.asarray(allowed, bool) & (np.asarray(clear) >= np.asarray(req))
-    return out
-
-
-def map_clearance(
-    avoidance: AvoidanceLike, rc: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """What an avoidance map says of (n, 2) pixel sites (row, col), judged at the nearest pixel.
-
-    Returns
-    -------
-    clearance_um, required_um : (n,) float
-        The map's clearance and required clearance there (at the nearest pixel inside
-        the image for a site outside it).
-    ok : (n,) bool
-        The site is inside the image and passes the 2-D vessel-clearance rule (the map
-        allows it and its clearance meets the requirement).
-
-    Examples
-    --------
-    >>> from insertion_planner.avoidance import avoidance_from_arrays
-    >>> amap = avoidance_from_arrays(clearance_um=[[0.0, 60.0, 120.0]], required_um=86.5,
-    ...                              allowed=[[False, False, True]])
-    >>> clear, req, ok = map_clearance(amap, [[0, 1.2], [0, 2], [0, 7]])
-    >>> clear.tolist(), ok.tolist()
-    ([60.0, 120.0, 120.0], [False, True, False])
-    """
-    pts = np.atleast_2d(np.asarray(rc, dtype=float)).reshape(-1, 2)
-    allowed = np.asarray(avoidance.allowed)
-    h, w = allowed.shape
-    finite = np.isfinite(pts).all(axis=1)
-    ij = np.rint(np.where(finite[:, None], pts, -1.0)).astype(np.int64)
-    inside = finite & (ij[:, 0] >= 0) & (ij[:, 0] < h) & (ij[:, 1] >= 0) & (ij[:, 1] < w)
-    ij = np.clip(ij, 0, [h - 1, w - 1])
-    r, c = ij[:, 0], ij[:, 1]
-    clear = np.asarray(avoidance.clearance_um)[r, c].astype(np.float64)
-    req = np.asarray(avoidance.required_um)[r, c].astype(np.float64)
-    return clear, req, inside & _map_allows(allowed[r, c], clear, req)
-
-
-def _distance_to_mask_um(
-    mask: NDArray[np.bool_], rc: NDArray[np.int64], px: float
-) -> NDArray[np.float64]:
-    """Distance (n,) from pixels to the nearest True pixel of ``mask``, um (inf without one).
-
-    Only pixels outside the mask are asked, so it is computed only when a site fails.
-    """
-    out = np.zeros(len(rc))
-    if not len(rc):
-        return out
-    if not mask.any():
-        return np.full(len(rc), np.inf)
-    dist = ndimage.distance_transform_edt(~mask, sampling=px)
-    out[:] = dist[rc[:, 0], rc[:, 1]]
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -417,6 +357,15 @@ class ValidityChecker:
         """The per-site shortfalls of (n, 2) pixel sites (:func:`site_shortfalls`)."""
         return site_shortfalls(self.avoidance, self.region, self.scene, rc,
                                required_extra_um=self.required_extra_um)  # fmt: skip
+
+    def surface_clearance_um(self, xy_um: ArrayLike) -> NDArray[np.float64]:
+        """The map's clearance (n,) where surface points (n, 2) (x, y, um) land, 0 where it
+        cannot vouch (:func:`~insertion_planner.planning.vessel_map.surface_clearance_um`),
+        inf without a map; asked by the positioning-error Monte Carlo."""
+        xy = np.asarray(xy_um, dtype=np.float64).reshape(-1, 2)
+        if self.avoidance is None:
+            return np.full(len(xy), np.inf)
+        return surface_clearance_um(self.avoidance, xy, self.scene.grid.pixel_size_um)
 
     def check(self, threads: Sequence[ThreadSite], *, pairs: bool = True) -> Validity:
         """Every constraint the active ``threads`` break (see :func:`thread_violations`).

@@ -15,7 +15,13 @@ Each sample moves the whole needle path rigidly by an error vector (um), the sum
 A sample *breaches* when the moved path's clearance to the nearest vessel edge, less
 the needle radius, falls below the base tissue margin (``SafetyMargins.base_margin_um``,
 50 um after Kozai 2010): the needle's own surface then comes closer to a vessel than
-the tissue margin the plan exists to keep.
+the tissue margin the plan exists to keep. The clearance is the smaller of the path's
+distance to the vessel capsules (below) and, in :func:`~insertion_planner.simulate`,
+what the validity checker's avoidance map says where the moved entry point lands
+(:meth:`ValidityChecker.surface_clearance_um
+<insertion_planner.planning.validity.ValidityChecker.surface_clearance_um>`: 0 off the
+image or beside a region where a vessel could hide unseen), so the Monte Carlo judges
+vessels by the same map as planning.
 
 Every vessel a moved path could reach is checked. Moving a path by ``e`` changes its
 distance to any capsule by at most ``|e|``. If the moved path lies ``u`` from some capsule
@@ -58,6 +64,8 @@ _BUDGET = 2_000_000
 """Largest number of segment distances computed at once."""
 _FEW = 32
 """Capsules per sample below which the bound ``d0 + 2 |e|`` is not tightened."""
+_FAR_UM = 1e12
+"""Clearance standing for "no vessel known anywhere" in the percentile."""
 
 
 def motion_residual_um(
@@ -161,6 +169,7 @@ def breach_probability(
     dura_thickness_um: ArrayLike = 0.0,
     rng: np.random.Generator,
     progress: bool | None = None,
+    surface_clearance: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Probability that each needle path breaches its base margin under positioning errors.
 
@@ -191,6 +200,13 @@ def breach_probability(
         The samples are :func:`positioning_errors` drawn from it.
     progress : bool or None
         Show a progress bar; None shows one on a terminal when the run is long.
+    surface_clearance : callable, optional
+        Clearance (s,) of the avoidance map where moved entry points (s, 2) (x, y, um)
+        land, 0 where it cannot vouch (the validity checker's
+        :meth:`~insertion_planner.planning.validity.ValidityChecker.surface_clearance_um`):
+        each sample's clearance is the smaller of the map's and the capsules', so a
+        needle moved into a vessel the capsules simplify away, off the image or beside a
+        region where a vessel could hide unseen breaches.
 
     Returns
     -------
@@ -224,7 +240,7 @@ def breach_probability(
                              registration_error_um=registration_error_um,
                              tracking_rate_hz=tracking_rate_hz, tracking_latency_s=tracking_latency_s,
                              motion=motion, deflection_sigma_um=deflection_sigma_um, rng=rng)  # fmt: skip
-    if len(caps) == 0:
+    if len(caps) == 0 and surface_clearance is None:
         return prob, p05
     above = np.broadcast_to(np.asarray(dura_thickness_um, dtype=np.float64), (n,))
     p0 = e - above[:, None] * d
@@ -244,9 +260,16 @@ def breach_probability(
         return cKDTree(pts), owner
 
     for i in threads:
-        clear = _sample_clearance(p0[i], p1[i], e[i], err[i], caps, near)
+        clear = (
+            _sample_clearance(p0[i], p1[i], e[i], err[i], caps, near)
+            if len(caps)
+            else np.full(s, np.inf)
+        )
+        if surface_clearance is not None:
+            clear = np.minimum(clear, surface_clearance(e[i, :2] + err[i, :, :2]))
         prob[i] = float((clear < threshold).mean())
-        p05[i] = float(np.percentile(clear, 5))
+        p05[i] = float(np.percentile(np.minimum(clear, _FAR_UM), 5))
+        p05[i] = np.inf if p05[i] >= _FAR_UM else p05[i]  # nothing anywhere near
     return prob, p05
 
 

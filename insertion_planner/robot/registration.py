@@ -280,8 +280,8 @@ def move_plan(plan: Any, transform: ArrayLike) -> Any:
     geometry = replace(
         g, vessel_segments_um=seg, penetrating_um=pen, surface=_move_surface(g.surface, t)
     )
-    return replace(plan, threads=tuple(threads), geometry=geometry, simulation=None, grid=None,
-                   avoidance=None, vessels=None)  # fmt: skip
+    # the image no longer shows where the brain is: no context, the scene from the new geometry
+    return replace(plan, threads=tuple(threads), geometry=geometry, simulation=None, context=None)
 
 
 def register_brain_shift(

@@ -373,6 +373,7 @@ def _monte_carlo(
         tracking_rate_hz=scene.robot.tracking_rate_hz, tracking_latency_s=scene.robot.tracking_latency_s,
         motion=motion, deflection_sigma_um=a.deflection_sigma_um if a is not None else 0.0,
         dura_thickness_um=approach_um(scene, e, d), rng=rng, progress=progress,
+        surface_clearance=scene.validity.surface_clearance_um,
     )  # fmt: skip
     out = []
     for rec in records:

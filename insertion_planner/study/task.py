@@ -235,12 +235,13 @@ def run_case(case: StudyCase) -> dict[str, Any]:
         t3 = time.perf_counter()
         params = plan.provenance.get("parameters", {})
         region = np.asarray(plan.region, bool)
+        amap = plan.avoidance  # a fresh plan carries its map
         row.update(
             status="planned",
             threads_placed=len(plan.active_threads),
             threads_validated=int(report.n_validated),
             robot_time_s=float(report.total_time_s),
-            allowed_share=float(plan.avoidance.allowed[region].mean()) if region.any() else math.nan,
+            allowed_share=float(amap.allowed[region].mean()) if amap is not None and region.any() else math.nan,
             binding_constraint=plan.binding_constraint or "",
             region_undetectable_fraction=params.get("region_undetectable_fraction"),
             undetectable_fraction=params.get("undetectable_fraction"),

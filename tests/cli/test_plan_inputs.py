@@ -177,7 +177,10 @@ def test_depth_range_thickness_map_and_retraction_risk_reach_the_plan(case, caps
         (["--depth-um", "4000", "3000"], "--depth-um takes one depth or MIN MAX with MIN < MAX"),
         (["--depth-um", "3000", "3500", "4000"], "--depth-um takes one depth or MIN MAX"),
         (["--cortex-thickness", "3.5"], "--cortex-thickness must be a number from 500 to 8000"),
-        (["--max-retraction-risk", "0"], "argument --max-retraction-risk: must be a number above 0"),
+        (
+            ["--max-retraction-risk", "0"],
+            "argument --max-retraction-risk: must be a number above 0",
+        ),
     ],
 )
 def test_depth_and_retraction_options_are_checked(case, capsys, argv, words):

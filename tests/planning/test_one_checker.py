@@ -21,7 +21,7 @@ import insertion_planner as ip
 from insertion_planner.errors import PlanFileError
 from insertion_planner.plan import InsertionPlan, _checksum
 from insertion_planner.plan_file import load_plan, plan_violations
-from insertion_planner.planning.opening import Opening
+from insertion_planner.planning.checks import scene_from_plan
 from insertion_planner.planning.validity import SITE_CONSTRAINTS
 
 SHARED = {*SITE_CONSTRAINTS, "min_spacing", "tether_tangle"}
@@ -42,7 +42,7 @@ def _moved(plan, k, dr, dc, depth):
     px = plan.pixel_size_um
     r = float(np.clip(t.pixel[0] + dr, 0, N - 1))
     c = float(np.clip(t.pixel[1] + dc, 0, N - 1))
-    z = float(plan.grid.height_at(np.array([[r, c]]))[0])
+    z = float(scene_from_plan(plan).grid.height_at(np.array([[r, c]]))[0])
     nt = replace(t, pixel=(r, c), entry_um=(c * px, r * px, z), depth_um=depth)
     return replace(plan, threads=tuple(nt if u.id == t.id else u for u in plan.threads))
 
@@ -52,9 +52,9 @@ def _opened(plan, radius_px):
     yy, xx = np.mgrid[:N, :N]
     mask = ((yy - N / 2) / radius_px) ** 2 + ((xx - N / 2) / (1.3 * radius_px)) ** 2 <= 1
     g = replace(plan.geometry, craniectomy_mask=mask)
-    opening = Opening.from_mask(mask, pixel_size_um=plan.pixel_size_um)
-    scene = replace(plan.scene, craniectomy=mask, opening=opening)
-    return replace(plan, geometry=g, scene=scene)
+    opened = replace(plan, geometry=g)  # its scene is rebuilt from the saved fields
+    assert opened.scene is None and opened.avoidance is plan.avoidance
+    return opened
 
 
 def _names(violations):

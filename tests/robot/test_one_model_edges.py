@@ -92,3 +92,25 @@ def test_nan_counts_as_the_worst_wherever_it_is(where):
     assert not np.isnan(s.by_constraint["vessel_clearance"]).any()
     with pytest.raises(ValueError, match="required_um must be finite"):
         avoidance_from_arrays(clearance_um=np.full((4, 4), 100.0), required_um=req[:4, :4] * np.nan)
+
+
+def test_the_monte_carlo_judges_vessels_by_the_checkers_map():
+    """A vessel the map shows but the stored capsules lack (deleted from the file, or too
+    small to keep) still makes moved needles breach; so does landing beside unseen pixels."""
+    p = _example_plan()  # no vessel capsules at all
+    t0 = p.threads[0]
+    col = t0.pixel[1]
+    yy, xx = np.mgrid[:200, :200]
+    clear = (np.abs(xx - (col + 6)) * 12.0).astype(float)  # a vessel edge 72 um beside thread 0
+    amap = avoidance_from_arrays(clearance_um=clear, required_um=70.0)
+    kw = dict(monte_carlo_samples=4000, rng=0)
+    blind = ip.simulate(p, **kw).insertions[0]
+    seen = ip.simulate(p, avoidance=amap, **kw).insertions[0]
+    assert blind.breach_probability == 0.0
+    assert 0.0 < seen.breach_probability < 0.5
+    assert seen.p05_clearance_um < 72.0
+    # the same sites with the unseen pixels beside them: every sample lands there
+    unseen = replace(
+        amap, undetectable=np.ones((200, 200), bool), allowed=np.zeros((200, 200), bool)
+    )
+    assert ip.simulate(p, avoidance=unseen, **kw).insertions[0].breach_probability == 1.0
