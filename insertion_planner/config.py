@@ -14,12 +14,16 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_finite, check_int_range, check_positive
+from ._validation import check_choice, check_finite, check_int_range, check_positive
+from .robots import DEFAULT_COLLISION_MARGIN_UM
 
 __all__ = [
     "DuraMode",
     "SafetyMargins",
     "PlannerConfig",
+    "DEFAULT_TETHER_CLEARANCE_UM",
+    "DEFAULT_MAX_INCIDENCE_DEG",
+    "VESSEL_POLARITIES",
     "MAX_THREADS",
     "MAX_DEPTH_UM",
     "RobotAccuracy",
@@ -228,9 +232,25 @@ class SafetyMargins:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+DEFAULT_TETHER_CLEARANCE_UM = 100.0
+"""A needle must stay this far from a laid thread (threads are 16-84 um wide, JMIR 2019)."""
+DEFAULT_MAX_INCIDENCE_DEG = 10.0
+"""Largest angle between the needle and the surface normal accepted at a site, degrees."""
+VESSEL_POLARITIES = ("dark", "bright")
+"""Vessels darker than tissue (white light) or brighter (fluorescence angiography)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlannerConfig:
-    """Settings of the placement optimiser, validated on construction.
+    """Every setting of the planner, validated on construction; its defaults are the API's.
+
+    :func:`~insertion_planner.plan_insertions` and
+    :func:`~insertion_planner.planning.plan_from_avoidance` take a ``config`` and, as
+    keywords, any of its fields (which replace the config's); the plan saves it whole
+    (JSON ``config``). The models the planner works with have their own objects: the
+    margin model (:class:`SafetyMargins`), the robot (:class:`~insertion_planner.RobotSpec`),
+    the brain's motion and the retraction model's terms
+    (:class:`~insertion_planner.BrainMotion`, ``RetractionSettings``).
 
     Parameters
     ----------
@@ -238,10 +258,11 @@ class PlannerConfig:
         Threads to place, 1 to 64.
     min_spacing_um : float
         Minimum distance between two insertion sites (default 250 um).
-    depth_um : float
+    depth_um : float or (float, float)
         Insertion depth counted from the pia (default 3500 um: 16 electrodes over ~3 mm).
-        With ``depth_range_um`` it is the range's deepest end (set from it): the needle
-        length the per-site checks (head collision, penetrating vessels) assume.
+        A pair ``(min_um, max_um)`` sets ``depth_range_um``. With a depth range it is the
+        range's deepest end (set from it): the needle length the per-site checks (head
+        collision, penetrating vessels) assume.
     dura_thickness_um : float
         Dura thickness added to the travel in transdural mode (0.25-0.40 mm).
     thread_length_um : float
@@ -256,6 +277,30 @@ class PlannerConfig:
         planner lays tether slack (and deepens threads within their depth range) to keep
         every thread under it (``docs/retraction.md``, "Planning with it"). None (the
         default): not used.
+    tether_clearance_um : float
+        No later site within this plan-view distance of a tether already laid (100 um).
+    max_incidence_deg : float
+        Largest angle between the needle axis and the surface normal, 0-90 degrees (10).
+    skull_thickness_um : float
+        The skull rim rises this far above the highest point of the surface (6000 um).
+    collision_margin_um : float
+        Clearance kept between the insertion head and the bone, 0-10,000 um (500).
+    implant_gap_um : float
+        Implant-brain gap the retraction prediction assumes, 0-20,000 um (0: flush).
+    retraction_days : float
+        Time after surgery of that prediction, 0-3650 days (30).
+    retraction_samples : int
+        Its Monte Carlo samples per thread, 1-100,000 (1000).
+    vessel_polarity : {"dark", "bright"}
+        ``"bright"`` for fluorescence angiography (vessels brighter than tissue).
+    strict : bool
+        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit, or
+        when ``max_retraction_risk`` cannot be met (default False).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A setting out of its range or of the wrong type; the message names it.
 
     Examples
     --------
@@ -263,12 +308,16 @@ class PlannerConfig:
     Traceback (most recent call last):
     ...
     ValueError: n_threads must be between 1 and 64, got 65
+    >>> PlannerConfig(depth_um=(2500.0, 4500.0)).depth_range_um
+    (2500.0, 4500.0)
     >>> PlannerConfig(depth_range_um=(2500.0, 4500.0)).depth_um
     4500.0
     >>> PlannerConfig(max_retraction_risk=0.0)
     Traceback (most recent call last):
     ...
     ValueError: max_retraction_risk must be in (0, 1] or None, got 0.0
+    >>> PlannerConfig().replace(min_spacing_um=300.0).min_spacing_um
+    300.0
     """
 
     n_threads: int = MAX_THREADS
@@ -278,10 +327,27 @@ class PlannerConfig:
     thread_length_um: float = 20000.0
     depth_range_um: tuple[float, float] | None = None
     max_retraction_risk: float | None = None
+    tether_clearance_um: float = DEFAULT_TETHER_CLEARANCE_UM
+    max_incidence_deg: float = DEFAULT_MAX_INCIDENCE_DEG
+    skull_thickness_um: float = 6000.0
+    collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM
+    implant_gap_um: float = 0.0
+    retraction_days: float = 30.0
+    retraction_samples: int = 1000
+    vessel_polarity: str = "dark"
+    strict: bool = False
 
     def __post_init__(self) -> None:
         check_int_range(self.n_threads, name="n_threads", low=1, high=MAX_THREADS)
-        for name in ("min_spacing_um", "depth_um", "dura_thickness_um", "thread_length_um"):
+        object.__setattr__(self, "n_threads", int(self.n_threads))
+        depth = self.depth_um
+        if not isinstance(depth, (int, float, np.integer, np.floating)) or isinstance(depth, bool):
+            if self.depth_range_um is not None:
+                raise ValueError("give a depth range as depth_um or depth_range_um, not both")
+            object.__setattr__(self, "depth_range_um", check_depth_range(depth, name="depth_um"))
+            object.__setattr__(self, "depth_um", self.depth_range_um[1])  # type: ignore[index]
+        for name in ("min_spacing_um", "depth_um", "dura_thickness_um", "thread_length_um",
+                     "skull_thickness_um"):  # fmt: skip
             object.__setattr__(self, name, check_positive(getattr(self, name), name=name))
         if not 250.0 <= self.dura_thickness_um <= 400.0:
             raise ValueError(
@@ -298,6 +364,42 @@ class PlannerConfig:
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"max_retraction_risk must be in (0, 1] or None, got {value}")
             object.__setattr__(self, "max_retraction_risk", value)
+        for name, high in (("tether_clearance_um", 10000.0), ("max_incidence_deg", 90.0),
+                           ("collision_margin_um", 10000.0), ("implant_gap_um", 20000.0),
+                           ("retraction_days", 3650.0)):  # fmt: skip
+            value = check_finite(getattr(self, name), name=name)
+            if not 0.0 <= value <= high:
+                raise ValueError(f"{name} must be between 0 and {high:g}, got {value}")
+            object.__setattr__(self, name, value)
+        samples = check_int_range(self.retraction_samples, name="retraction_samples", low=1,
+                                  high=100_000)  # fmt: skip
+        object.__setattr__(self, "retraction_samples", int(samples))
+        object.__setattr__(self, "vessel_polarity",
+                           check_choice(self.vessel_polarity, name="vessel_polarity", choices=VESSEL_POLARITIES))  # fmt: skip
+        if not isinstance(self.strict, (bool, np.bool_)):
+            raise TypeError(f"strict must be a bool, got {self.strict!r}")
+        object.__setattr__(self, "strict", bool(self.strict))
+
+    def replace(self, **changes: Any) -> PlannerConfig:
+        """A copy with some settings changed (validated again); unknown names are refused.
+
+        A new ``depth_um`` replaces the depth range too (a pair sets a new range).
+        """
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise TypeError(
+                f"unknown planner setting(s) {', '.join(unknown)} (PlannerConfig takes "
+                f"{', '.join(sorted(known))})"
+            )
+        values = {**asdict(self), **changes}
+        if "depth_um" in changes and "depth_range_um" not in changes:
+            values["depth_range_um"] = None
+        return PlannerConfig(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (the plan's JSON ``config``)."""
+        return asdict(self)
 
 
 MAX_DEPTH_UM = 10000.0

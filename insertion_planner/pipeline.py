@@ -8,10 +8,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._validation import as_rng, check_image, check_positive
-from .config import MAX_THREADS, DuraMode, SafetyMargins
+from .config import DuraMode, PlannerConfig, SafetyMargins
 from .plan import InsertionPlan
-from .planning.plan_sites import plan_from_avoidance
-from .retraction.settings import BrainMotion
+from .planning.plan_sites import plan_from_avoidance, planner_config
+from .retraction.settings import BrainMotion, RetractionSettings
 from .robots import RobotSpec, get_robot
 
 __all__ = ["plan_insertions", "avoidance_for_plan"]
@@ -21,27 +21,21 @@ def plan_insertions(
     image: NDArray[Any],
     *,
     pixel_size_um: float,
+    config: PlannerConfig | None = None,
     dura_mode: DuraMode | str = "durectomy",
-    n_threads: int = MAX_THREADS,
     region: Any = None,
     robot: str | RobotSpec | dict[str, Any] = "R1-2019",
     margins: SafetyMargins | None = None,
     margin_um: float | None = None,
-    min_spacing_um: float = 250.0,
-    depth_um: float | tuple[float, float] = 3500.0,
-    strict: bool = False,
     weight: NDArray[np.floating[Any]] | None = None,
     surface_height_um: NDArray[np.floating[Any]] | None = None,
     craniectomy: NDArray[np.bool_] | None = None,
-    rng: int | np.random.Generator | None = None,
-    vessel_polarity: str = "dark",
-    pixel_size_source: str = "pixel_size_um",
     cortex_thickness_um: float | NDArray[np.floating[Any]] | None = None,
-    max_retraction_risk: float | None = None,
-    implant_gap_um: float = 0.0,
     brain_motion: BrainMotion | None = None,
-    retraction_days: float = 30.0,
-    **options: Any,
+    retraction_settings: RetractionSettings | None = None,
+    rng: int | np.random.Generator | None = None,
+    pixel_size_source: str = "pixel_size_um",
+    **settings: Any,
 ) -> InsertionPlan:
     """Plan the insertion of up to 64 threads into the cortex shown in ``image``.
 
@@ -54,9 +48,35 @@ def plan_insertions(
     ----------
     image : (H, W) or (H, W, 3) array, uint8, uint16 or float in [0, 1]
     pixel_size_um : float
+    config : PlannerConfig, optional
+        Every planner setting, with their defaults (:class:`~insertion_planner.PlannerConfig`);
+        the plan saves it as its JSON ``config``.
+    **settings
+        Any :class:`~insertion_planner.PlannerConfig` field, replacing the config's. The
+        common ones:
+
+        - ``n_threads``: threads to place, 1 to 64 (more is an error naming the limit);
+        - ``min_spacing_um``: minimum distance between sites (250 um);
+        - ``depth_um``: tip depth below the pia along the needle (3500 um), or a range
+          ``(min_um, max_um)`` (e.g. ``(2500.0, 4500.0)``): the planner then chooses a
+          depth per thread that keeps all 16 electrodes (200 um apart) inside the cortex
+          and spreads the threads over its depth
+          (``plan.provenance["parameters"]["depth_coverage"]``); a site where no depth
+          of the range does is not planned (constraint ``depth``);
+        - ``max_retraction_risk``: largest predicted pull-out probability accepted per
+          thread weeks after surgery, in (0, 1] (:func:`~insertion_planner.retraction_risk`):
+          the planner lays tether slack (``Thread.slack_um``, at most what the thread
+          reaches) and, with a depth range, deepens threads to stay under it;
+          ``plan.retraction`` reports the prediction and, when it cannot be met, the
+          binding term (``gap``, ``motion``, ``depth``, ``tether_reach``). None
+          (default): no slack is laid. ``implant_gap_um``, ``retraction_days`` and
+          ``retraction_samples`` are its conditions;
+        - ``vessel_polarity``: ``"bright"`` for fluorescence angiography;
+        - ``strict``: raise :class:`~insertion_planner.InfeasiblePlanError` when fewer
+          threads fit, or when ``max_retraction_risk`` cannot be met;
+        - ``tether_clearance_um``, ``max_incidence_deg``, ``skull_thickness_um``,
+          ``collision_margin_um``, ``thread_length_um``, ``dura_thickness_um``.
     dura_mode : {"durectomy", "transdural"}
-    n_threads : int
-        Threads to place, 1 to 64 (more is an error naming the limit).
     region : None, (H, W) bool or (n, 2) polygon of (row, col)
         Target region; None: a 6 mm disc around the image centre.
     robot : str, RobotSpec or dict
@@ -69,17 +89,6 @@ def plan_insertions(
         requires about 2 mm more clearance.
     margin_um : float, optional
         Shortcut replacing ``margins.base_margin_um``.
-    min_spacing_um : float
-        Minimum distance between sites (250 um).
-    depth_um : float or (float, float)
-        Tip depth below the pia along the needle (3500 um), or a range ``(min_um, max_um)``
-        (e.g. ``(2500.0, 4500.0)``): the planner then chooses a depth per thread that keeps
-        all 16 electrodes (200 um apart) inside the cortex and spreads the threads over
-        its depth (``plan.provenance["parameters"]["depth_coverage"]``); a site where no
-        depth of the range does is not planned (constraint ``depth``).
-    strict : bool
-        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit, or
-        when ``max_retraction_risk`` cannot be met.
     weight : (H, W) float in [0, 1], optional
         Functional weight to cover (default uniform over the region).
     surface_height_um : (H, W) float, optional
@@ -88,31 +97,17 @@ def plan_insertions(
         Exposed brain, any shape: the insertion head is kept from the bone around this
         very mask (beyond the image counts as bone), and the plan file stores it. Default:
         the image is a view inside a round opening 25 mm across centred on it.
-    rng : int, Generator or None
-        Recorded as the seed in the plan's provenance (placement is deterministic).
-    vessel_polarity : {"dark", "bright"}
-        ``"bright"`` for fluorescence angiography (vessels brighter than tissue).
-    pixel_size_source : str
-        Where the pixel size came from (``"pixel_size_um"``, ``"--pixel-size-um"``,
-        ``"tiff-resolution"``, ``"ome-tiff"``), recorded in the plan's provenance.
     cortex_thickness_um : float or (H, W) float, optional
         Vertical cortical thickness, um (e.g. ``case.cortex_thickness_um``, varying with
         gyri and sulci). Default: 4 mm with a depth range; not checked with one depth.
-    max_retraction_risk : float, optional
-        Largest predicted pull-out probability accepted per thread weeks after surgery,
-        in (0, 1] (:func:`~insertion_planner.retraction_risk`): the planner lays tether
-        slack (``Thread.slack_um``, at most what the thread reaches) and, with a depth
-        range, deepens threads to stay under it; ``plan.retraction`` reports the
-        prediction and, when it cannot be met, the binding term (``gap``, ``motion``,
-        ``depth``, ``tether_reach``). None (default): no slack is laid.
-    implant_gap_um, brain_motion, retraction_days
-        Conditions of that prediction (``retraction_risk``'s ``implant_gap_um``,
-        ``brain_motion``, ``days``; the seed is ``rng``'s integer, else 0).
-    **options
-        Passed to :func:`~insertion_planner.planning.plan_from_avoidance`
-        (``tether_clearance_um``, ``max_incidence_deg``, ``skull_thickness_um``,
-        ``thread_length_um``, ``dura_thickness_um``, ``retraction_samples``,
-        ``retraction_settings``).
+    brain_motion, retraction_settings
+        Models of the retraction prediction (``retraction_risk``'s ``brain_motion`` and
+        ``settings``; the seed is ``rng``'s integer, else 0).
+    rng : int, Generator or None
+        Recorded as the seed in the plan's provenance (placement is deterministic).
+    pixel_size_source : str
+        Where the pixel size came from (``"pixel_size_um"``, ``"--pixel-size-um"``,
+        ``"tiff-resolution"``, ``"ome-tiff"``), recorded in the plan's provenance.
 
     Returns
     -------
@@ -129,16 +124,8 @@ def plan_insertions(
         implausible pixel size, a blank or saturated frame, no vessel contrast, or a
         vessel polarity that contradicts the image.
     """
-    if (
-        isinstance(n_threads, (int, np.integer))
-        and not isinstance(n_threads, bool)
-        and n_threads > MAX_THREADS
-    ):
-        raise ValueError(
-            f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}"
-        )
-    if not isinstance(strict, (bool, np.bool_)):
-        raise TypeError(f"strict must be a bool, got {strict!r}")
+    config = planner_config(config, settings)
+    vessel_polarity = config.vessel_polarity
     arr = _image_array(image)
     px = check_positive(pixel_size_um, name="pixel_size_um")
     mode = DuraMode.parse(dura_mode)
@@ -170,17 +157,15 @@ def plan_insertions(
     if quality.problems:
         raise ImageQualityError(list(quality.problems))
     return plan_from_avoidance(
-        amap, n_threads=n_threads, region=region, robot=robot, dura_mode=mode, margins=margins,
-        min_spacing_um=min_spacing_um, depth_um=depth_um, weight=weight,
-        surface_height_um=surface_height_um, craniectomy=craniectomy, strict=strict, vessels=vessels,
-        image=arr, seed=seed, cortex_thickness_um=cortex_thickness_um,
-        max_retraction_risk=max_retraction_risk, implant_gap_um=implant_gap_um,
-        brain_motion=brain_motion, retraction_days=retraction_days, parameters={
+        amap, config=config, region=region, robot=robot, dura_mode=mode, margins=margins,
+        weight=weight, surface_height_um=surface_height_um, craniectomy=craniectomy,
+        vessels=vessels, image=arr, seed=seed, cortex_thickness_um=cortex_thickness_um,
+        brain_motion=brain_motion, retraction_settings=retraction_settings, parameters={
             "pixel_size_um": px, "pixel_size_source": pixel_size_source, "robot": spec.name,
             "vessel_polarity": vessels.vessel_polarity,
             "hazard_diameter_um": margins.hazard_diameter_um,
             "undetectable_fraction": round(float(amap.undetectable.mean()), 6),
-        }, **options,
+        },
     )  # fmt: skip
 
 
@@ -228,7 +213,7 @@ def avoidance_for_plan(plan: InsertionPlan, image: NDArray[Any]) -> Any:
             f"image is not the one the plan was made from (sha256 {digest[:12]}..., "
             f"the plan's {plan.image_sha256[:12]}...)"
         )
-    polarity = str(plan.provenance.get("parameters", {}).get("vessel_polarity", "dark"))
+    polarity = plan.config.vessel_polarity
     return _vessels_and_avoidance(arr, plan.pixel_size_um, plan.dura_mode, plan.margins, polarity)[
         1
     ]

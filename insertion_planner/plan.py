@@ -61,15 +61,17 @@ __all__ = [
     "MAX_NESTING",
 ]
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """Version of the plan's JSON format, written as ``schema_version`` and checked on load.
 1.1 stores the real craniectomy (``geometry.craniectomy_mask``); 1.0 files still load,
 their opening the circle they record. 1.2 gives each thread its tip ``target_um`` and its
 ``electrode_depths_um`` (derived, checked on load), the tether slack the planner laid
 (``slack_um``), the depth range and ``max_retraction_risk`` in ``config``, and the
 predicted ``retraction`` of a plan made with ``max_retraction_risk``; 1.0 and 1.1 files
-still load, those fields derived or absent."""
-SCHEMA_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)
+still load, those fields derived or absent. 1.3 saves every planner setting in ``config``
+(:class:`~insertion_planner.PlannerConfig`); an earlier file's config is completed from its
+geometry, its provenance's parameters and its retraction conditions."""
+SCHEMA_VERSIONS = ("1.0", "1.1", "1.2", SCHEMA_VERSION)
 """Versions :func:`~insertion_planner.load_plan` reads."""
 
 
@@ -306,9 +308,8 @@ class InsertionPlan:
     # ------------------------------------------------------------------ context
     def _basis(self) -> tuple[Any, ...]:
         """The saved fields the context's grid, scene and candidates derive from."""
-        margin = self.provenance.get("parameters", {}).get("collision_margin_um")
         return (self.geometry, self.config, self.robot_spec, self.margins, self.region,
-                self.image_shape, float(self.pixel_size_um), -1.0 if margin is None else float(margin))  # fmt: skip
+                self.image_shape, float(self.pixel_size_um))  # fmt: skip
 
     def with_context(self, **parts: Any) -> InsertionPlan:
         """A copy whose :class:`PlanContext` holds ``parts``, derived from this plan's fields.
@@ -454,7 +455,7 @@ class InsertionPlan:
             image_sha256=d["image"]["sha256"],
             robot=d["robot"]["name"],
             robot_spec=RobotSpec.from_dict(dict(d["robot"]["spec"])),
-            config=PlannerConfig(**d["config"]),
+            config=PlannerConfig(**config_from_file(d)),
             margins=SafetyMargins(**d["margins"]),
             threads=tuple(Thread.from_dict(t) for t in d["threads"]),
             geometry=PlanGeometry.from_dict(d["geometry"]),
@@ -475,6 +476,45 @@ class InsertionPlan:
         return isinstance(other, InsertionPlan) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def config_from_file(d: dict[str, Any]) -> dict[str, Any]:
+    """A plan file's ``config``, completed for files before 1.3 (which saved only some settings).
+
+    The settings a 1.0-1.2 file kept elsewhere come from there: tether clearance, skull
+    thickness and incidence limit from ``geometry``; collision margin, strictness and
+    vessel polarity from ``provenance.parameters``; the retraction gap, days and samples
+    from ``retraction.conditions``; the rest are the defaults they had.
+
+    Examples
+    --------
+    >>> d = _example_plan().to_dict()
+    >>> d["config"] = {k: d["config"][k] for k in ("n_threads", "min_spacing_um", "depth_um",
+    ...                                             "dura_thickness_um", "thread_length_um")}
+    >>> config_from_file(d)["max_incidence_deg"], config_from_file(d)["skull_thickness_um"]
+    (0.0, 6000.0)
+    """
+    cfg = dict(d["config"])
+    g = d.get("geometry") or {}
+    params = (d.get("provenance") or {}).get("parameters") or {}
+    cond = (d.get("retraction") or {}).get("conditions") or {}
+    found = {
+        "tether_clearance_um": g.get("tether_clearance_um"),
+        "skull_thickness_um": g.get("skull_thickness_um"),
+        "max_incidence_deg": None
+        if g.get("max_incidence_rad") is None
+        else round(math.degrees(float(g["max_incidence_rad"])), 3),  # stored to 1e-6 rad
+        "collision_margin_um": params.get("collision_margin_um"),
+        "strict": params.get("strict"),
+        "vessel_polarity": params.get("vessel_polarity"),
+        "implant_gap_um": cond.get("implant_gap_um"),
+        "retraction_days": cond.get("days"),
+        "retraction_samples": cond.get("n_samples"),
+    }
+    for name, value in found.items():
+        if value is not None:
+            cfg.setdefault(name, value)
+    return cfg
 
 
 def _asdict(obj: Any) -> dict[str, Any]:
@@ -531,7 +571,7 @@ def _example_plan() -> InsertionPlan:
 
     return InsertionPlan(
         SCHEMA_VERSION, DuraMode.DURECTOMY, (200, 200), 12.0, "0" * 64, "R1-2019",
-        get_robot("R1-2019"), PlannerConfig(n_threads=2), SafetyMargins(), (thread(0), thread(1)),
+        get_robot("R1-2019"), PlannerConfig(n_threads=2, max_incidence_deg=0.0), SafetyMargins(), (thread(0), thread(1)),
         geo, 2, None, 4.0, 4.0, 0.0, None, {"package_version": "0.1.0", "parameters": {}, "seed": 0},
     )  # fmt: skip
 

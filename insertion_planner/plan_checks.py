@@ -308,6 +308,7 @@ def plan_problems(plan: Any) -> list[str]:
             if t.slack_um > reach + _TOL_UM:
                 out.append(f"{name}: slack_um {t.slack_um} um is more than its thread reaches, "
                            f"{reach:.1f} um (thread_length_um less the taut tether route)")  # fmt: skip
+    out += _config_problems(plan)
     section = getattr(plan, "retraction", None)
     risk = getattr(plan.config, "max_retraction_risk", None)
     if section is not None and section.get("max_retraction_risk") != risk:
@@ -364,6 +365,21 @@ def derived_problems(stored_threads: list[dict[str, Any]], threads: Any) -> list
                     f"threads/{i}/{name}: {_brief(stored)} is not {rule} = {_brief(derived)}"
                 )
     return out
+
+
+def _config_problems(plan: Any) -> list[str]:
+    """The settings the config and the geometry both keep, where they disagree."""
+    c, g = plan.config, plan.geometry
+    dura = c.dura_thickness_um if plan.dura_mode.value == "transdural" else 0.0
+    pairs = (("tether_clearance_um", c.tether_clearance_um, g.tether_clearance_um),
+             ("skull_thickness_um", c.skull_thickness_um, g.skull_thickness_um),
+             ("max_incidence_deg", c.max_incidence_deg, math.degrees(g.max_incidence_rad)),
+             ("dura_thickness_um", dura, g.dura_thickness_um))  # fmt: skip
+    return [
+        f"config {name} {mine} is not the geometry's {theirs:.6g}"
+        for name, mine, theirs in pairs
+        if abs(mine - theirs) > 1e-3
+    ]
 
 
 def _brief(values: list[float]) -> str:

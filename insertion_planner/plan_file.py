@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import PlannerConfig, SafetyMargins
 from .errors import PlanFileError
-from .plan import InsertionPlan, PlanGeometry, _checksum, _short
+from .plan import InsertionPlan, PlanGeometry, _checksum, _short, config_from_file
 from .plan_checks import decode_region, derived_problems, plan_problems, read_plan_json
 from .plan_schema import schema_problem
 from .planning.checks import scene_from_plan
@@ -131,7 +131,7 @@ def _from_checked_dict(p: str, data: dict[str, Any]) -> InsertionPlan:
     """:meth:`InsertionPlan.from_dict`, a section's bad value named by the section's path."""
     sections: tuple[tuple[str, Any], ...] = (
         ("robot/spec", lambda: RobotSpec.from_dict(dict(data["robot"]["spec"]))),
-        ("config", lambda: PlannerConfig(**data["config"])),
+        ("config", lambda: PlannerConfig(**config_from_file(data))),
         ("margins", lambda: SafetyMargins(**data["margins"])),
         *((f"threads/{i}", lambda t=t: Thread.from_dict(t)) for i, t in enumerate(data["threads"])),
         ("geometry", lambda: PlanGeometry.from_dict(data["geometry"])),

@@ -29,7 +29,7 @@ def plan_schema() -> dict[str, Any]:
     Examples
     --------
     >>> plan_schema()["properties"]["schema_version"]["enum"]
-    ['1.0', '1.1', '1.2']
+    ['1.0', '1.1', '1.2', '1.3']
     """
     schema: dict[str, Any] = json.loads(_schema_text())
     return schema

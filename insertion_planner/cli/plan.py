@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..config import MAX_THREADS
+from ..config import MAX_THREADS, VESSEL_POLARITIES, PlannerConfig
 from ..quality import PIXEL_SIZE_RANGE_UM
 from ._options import SEED_MAX, float_in, int_in, robot_choice
 
 __all__ = ["add_parser", "run"]
 
+_SETTINGS = PlannerConfig()
+"""The planner's defaults, which the options show and keep."""
 MAX_MARGIN_UM = 1000.0
 """Largest base vessel margin accepted (20x the 50 um default; beyond, no site is left)."""
 MAX_SPACING_UM = 10_000.0
@@ -60,7 +62,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="dura removed (durectomy, default) or intact (transdural)",
     )
     p.add_argument(
-        "--threads", type=int_in(1, MAX_THREADS), default=MAX_THREADS,
+        "--threads", type=int_in(1, MAX_THREADS), default=_SETTINGS.n_threads,
         help=f"threads to place, 1 to {MAX_THREADS} (default {MAX_THREADS})",
     )  # fmt: skip
     p.add_argument(
@@ -98,8 +100,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--vessel-polarity",
-        default="dark",
-        choices=("dark", "bright"),
+        default=_SETTINGS.vessel_polarity,
+        choices=VESSEL_POLARITIES,
         help="vessels darker than tissue (dark, default) or brighter (bright: fluorescence)",
     )
     p.add_argument(
@@ -111,18 +113,18 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--spacing-um",
         type=float_in(0.0, MAX_SPACING_UM, low_open=True),
-        default=250.0,
-        help=f"minimum site spacing, above 0 to {MAX_SPACING_UM:g} um (default 250 um)",
+        default=_SETTINGS.min_spacing_um,
+        help=f"minimum site spacing, above 0 to {MAX_SPACING_UM:g} um (default {_SETTINGS.min_spacing_um:g} um)",
     )
     p.add_argument(
         "--depth-um",
         type=float_in(*DEPTH_RANGE_UM),
         nargs="+",
         metavar="UM",
-        default=[3500.0],
+        default=[_SETTINGS.depth_um],
         help=(
             f"insertion depth below the pia, {DEPTH_RANGE_UM[0]:g} to {DEPTH_RANGE_UM[1]:g} um "
-            "(default 3500 um); two numbers MIN MAX let the planner choose each thread's "
+            f"(default {_SETTINGS.depth_um:g} um); two numbers MIN MAX let the planner choose each thread's "
             "depth in that range, keeping its 16 electrodes in the cortex"
         ),
     )
@@ -147,8 +149,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--implant-gap-um", type=float_in(0.0, 20_000.0), default=0.0,
-        help="implant-brain gap the retraction prediction assumes, 0 to 20000 um (default 0)",
+        "--implant-gap-um", type=float_in(0.0, 20_000.0), default=_SETTINGS.implant_gap_um,
+        help=f"implant-brain gap the retraction prediction assumes, 0 to 20000 um (default {_SETTINGS.implant_gap_um:g})",
     )  # fmt: skip
     p.add_argument(
         "--robot",

@@ -11,7 +11,6 @@ from numpy.typing import NDArray
 from ..errors import ConstraintViolationError
 from ..frames import Grid
 from ..plan import InsertionPlan
-from ..robots import DEFAULT_COLLISION_MARGIN_UM
 from .opening import opening_from_geometry
 from .scene import Scene, make_scene
 from .surface import surface_from_summary
@@ -80,7 +79,7 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
         depth_range_um=plan.config.depth_range_um, dura_thickness_um=g.dura_thickness_um, tether_clearance_um=g.tether_clearance_um,
         max_tilt_rad=plan.robot_spec.max_tilt_rad, max_incidence_rad=g.max_incidence_rad, penetrating=pen,
         robot=plan.robot_spec,
-        collision_margin_um=plan.provenance.get("parameters", {}).get("collision_margin_um", DEFAULT_COLLISION_MARGIN_UM),
+        collision_margin_um=plan.config.collision_margin_um,
     )  # fmt: skip
     return replace(scene, center_um=g.craniectomy_center_um, radius_um=g.craniectomy_radius_um,
                    exit_um=g.thread_exit_um, implant_center_um=g.implant_center_um,

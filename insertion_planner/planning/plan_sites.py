@@ -12,12 +12,19 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from .._validation import check_bool_mask, check_int_range, check_positive
-from ..config import MAX_THREADS, DuraMode, PlannerConfig, SafetyMargins, check_depth_range
+from .._validation import check_bool_mask, check_positive
+from ..config import (
+    DEFAULT_MAX_INCIDENCE_DEG,
+    DEFAULT_TETHER_CLEARANCE_UM,
+    MAX_THREADS,
+    DuraMode,
+    PlannerConfig,
+    SafetyMargins,
+)
 from ..frames import Grid
 from ..plan import InsertionPlan
 from ..retraction.settings import BrainMotion, RetractionSettings
-from ..robots import DEFAULT_COLLISION_MARGIN_UM, RobotSpec, get_robot
+from ..robots import RobotSpec, get_robot
 from .assemble import build_plan, region_mask
 from .depth import check_cortex_thickness
 from .scene import make_scene
@@ -26,15 +33,11 @@ from .surface import grid_as_saved
 
 __all__ = [
     "plan_from_avoidance",
+    "planner_config",
     "map_for_margins",
     "DEFAULT_TETHER_CLEARANCE_UM",
     "DEFAULT_MAX_INCIDENCE_DEG",
 ]
-
-DEFAULT_TETHER_CLEARANCE_UM = 100.0
-"""A needle must stay this far from a laid thread (threads are 16-84 um wide, JMIR 2019)."""
-DEFAULT_MAX_INCIDENCE_DEG = 10.0
-"""Largest angle between the needle and the surface normal accepted at a site."""
 
 
 def image_sha256(image: NDArray[Any] | None) -> str:
@@ -44,37 +47,56 @@ def image_sha256(image: NDArray[Any] | None) -> str:
     return hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
 
 
+def planner_config(config: PlannerConfig | None, settings: dict[str, Any]) -> PlannerConfig:
+    """``config`` (default ``PlannerConfig()``) with ``settings`` replacing its fields.
+
+    Raises
+    ------
+    TypeError
+        ``config`` is not a PlannerConfig, or a setting is not one of its fields.
+    ValueError
+        A setting out of its range (``n_threads`` above 64 names the implant's limit).
+
+    Examples
+    --------
+    >>> planner_config(None, {"n_threads": 8}).n_threads
+    8
+    >>> planner_config(None, {"n_threads": 65})
+    Traceback (most recent call last):
+    ...
+    ValueError: n_threads must be at most 64 (the implant carries 64 threads), got 65
+    """
+    if config is None:
+        config = PlannerConfig()
+    elif not isinstance(config, PlannerConfig):
+        raise TypeError(f"config must be a PlannerConfig, got {type(config).__name__}")
+    n = settings.get("n_threads")
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > MAX_THREADS:
+        raise ValueError(
+            f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n}"
+        )
+    return config.replace(**settings) if settings else config
+
+
 def plan_from_avoidance(
     avoidance: Any,
     *,
-    n_threads: int = MAX_THREADS,
+    config: PlannerConfig | None = None,
     region: Any = None,
     robot: str | RobotSpec | dict[str, Any] = "R1-2019",
     dura_mode: DuraMode | str | None = None,
     margins: SafetyMargins | None = None,
-    min_spacing_um: float = 250.0,
-    depth_um: float | tuple[float, float] = 3500.0,
-    dura_thickness_um: float = 320.0,
-    thread_length_um: float = 20000.0,
     weight: NDArray[np.floating[Any]] | None = None,
     surface_height_um: NDArray[np.floating[Any]] | None = None,
     craniectomy: NDArray[np.bool_] | None = None,
-    tether_clearance_um: float = DEFAULT_TETHER_CLEARANCE_UM,
-    max_incidence_deg: float = DEFAULT_MAX_INCIDENCE_DEG,
-    skull_thickness_um: float = 6000.0,
-    collision_margin_um: float = DEFAULT_COLLISION_MARGIN_UM,
-    strict: bool = False,
+    cortex_thickness_um: float | NDArray[np.floating[Any]] | None = None,
+    brain_motion: BrainMotion | None = None,
+    retraction_settings: RetractionSettings | None = None,
     vessels: Any = None,
     image: NDArray[Any] | None = None,
     seed: int | None = None,
     parameters: dict[str, Any] | None = None,
-    cortex_thickness_um: float | NDArray[np.floating[Any]] | None = None,
-    max_retraction_risk: float | None = None,
-    implant_gap_um: float = 0.0,
-    brain_motion: BrainMotion | None = None,
-    retraction_days: float = 30.0,
-    retraction_samples: int = 1000,
-    retraction_settings: RetractionSettings | None = None,
+    **settings: Any,
 ) -> InsertionPlan:
     """Place and order up to ``n_threads`` threads on an avoidance map.
 
@@ -84,8 +106,16 @@ def plan_from_avoidance(
         Or any object with (H, W) ``clearance_um``, ``required_um``, ``allowed`` arrays,
         ``pixel_size_um`` and optionally ``penetrating`` (m, 3) (row, col, radius_um),
         ``dura_mode`` and ``margins``.
-    n_threads : int
-        1 to 64.
+    config : PlannerConfig, optional
+        Every planner setting (default ``PlannerConfig()``); the plan saves it.
+    **settings
+        Any :class:`~insertion_planner.PlannerConfig` field, replacing the config's
+        (``n_threads``, ``min_spacing_um``, ``depth_um`` (a depth or a range
+        ``(min_um, max_um)``: each thread then gets its own depth, every electrode inside
+        the cortex, :mod:`~insertion_planner.planning.depth`), ``max_retraction_risk``,
+        ``tether_clearance_um``, ``max_incidence_deg``, ``skull_thickness_um``,
+        ``collision_margin_um`` (the distance the insertion head keeps from the skull rim
+        and the implant, constraint ``head_collision``), ``strict``, ...).
     region : None, (H, W) bool or (n, 2) polygon of (row, col)
         Target region; None: a 6 mm disc around the image centre.
     robot : str, RobotSpec or dict
@@ -99,27 +129,15 @@ def plan_from_avoidance(
         map applied, the map's requirement is raised to match before any site is placed
         (:func:`map_for_margins`): a robot of 1 mm stage error requires about 2 mm more
         clearance.
-    min_spacing_um, dura_thickness_um, thread_length_um : float
-        See :class:`~insertion_planner.PlannerConfig`.
-    depth_um : float or (float, float)
-        Tip depth below the pia along the needle, um (3500); or a range
-        ``(min_um, max_um)``: each thread then gets its own depth, every electrode inside
-        the cortex, the threads spread over its depth (:mod:`~insertion_planner.planning.depth`;
-        ``PlannerConfig.depth_range_um``).
     cortex_thickness_um : float or (H, W) float, optional
         Vertical cortical thickness, um (e.g. ``case.cortex_thickness_um``): no site is
         planned where no allowed depth keeps all 16 electrodes inside it (constraint
         ``depth``). Default: with a range, ``RetractionSettings.cortex_thickness_um`` (4 mm);
         with a single depth, not checked (as before).
-    max_retraction_risk : float, optional
-        Largest predicted pull-out probability accepted per thread, in (0, 1]: tethers get
-        slack (and threads depth within their range) to stay under it
-        (:mod:`~insertion_planner.planning.slack`); the plan's ``retraction`` section
-        reports the prediction and, when it cannot be met, the binding term.
-    implant_gap_um, brain_motion, retraction_days, retraction_samples, retraction_settings
-        Conditions of the retraction prediction (``retraction_risk``'s ``implant_gap_um``,
-        ``brain_motion``, ``days``, ``n_samples``, ``settings``); the seed is ``seed``
-        (0 when None). Used only with ``max_retraction_risk``.
+    brain_motion, retraction_settings
+        Models of the retraction prediction made with ``max_retraction_risk``
+        (``retraction_risk``'s ``brain_motion`` and ``settings``; its gap, days and
+        samples are the config's); the seed is ``seed`` (0 when None).
     weight : (H, W) float in [0, 1], optional
         Functional weight to cover; default uniform over the region.
     surface_height_um : (H, W) float, optional
@@ -128,14 +146,12 @@ def plan_from_avoidance(
         Exposed brain, any shape: the insertion head is kept from the bone around this
         very mask (beyond the image counts as bone), and the plan file stores it. Default:
         the image is a view inside a round opening 25 mm across centred on it.
-    tether_clearance_um, max_incidence_deg, skull_thickness_um : float
-        See :mod:`insertion_planner.planning.scene`.
-    collision_margin_um : float
-        Distance the robot's insertion head must keep from the skull rim and the implant
-        (as in :func:`~insertion_planner.simulate`); sites where it cannot are excluded
-        (constraint ``head_collision``).
-    strict : bool
-        Raise :class:`~insertion_planner.InfeasiblePlanError` when fewer threads fit.
+    Raises
+    ------
+    ValueError, TypeError
+        A bad input or setting, naming it.
+    InfeasiblePlanError
+        With ``strict=True`` when fewer threads fit than asked.
 
     Examples
     --------
@@ -146,17 +162,8 @@ def plan_from_avoidance(
     >>> len(plan.threads), plan.binding_constraint, plan.gap
     (8, None, 0.0)
     """
-    if (
-        isinstance(n_threads, (int, np.integer))
-        and not isinstance(n_threads, bool)
-        and n_threads > MAX_THREADS
-    ):
-        raise ValueError(
-            f"n_threads must be at most {MAX_THREADS} (the implant carries {MAX_THREADS} threads), got {n_threads}"
-        )
-    n = check_int_range(n_threads, name="n_threads", low=1, high=MAX_THREADS)
-    if not isinstance(strict, (bool, np.bool_)):
-        raise TypeError(f"strict must be a bool, got {strict!r}")
+    config = planner_config(config, settings)
+    strict = config.strict
     clear = np.asarray(avoidance.clearance_um)
     if clear.ndim != 2:
         raise ValueError(f"avoidance.clearance_um must be (H, W), got shape {clear.shape}")
@@ -173,19 +180,12 @@ def plan_from_avoidance(
     spec = get_robot(robot)
     margins = margins.for_robot(spec)
     robot_name = robot if isinstance(robot, str) and not robot.endswith(".json") else spec.name
-    single = isinstance(depth_um, (int, float, np.integer, np.floating)) and not isinstance(
-        depth_um, bool
-    )
-    depth_range = None if single else check_depth_range(depth_um, name="depth_um")
-    config = PlannerConfig(n_threads=n, min_spacing_um=min_spacing_um,
-                           depth_um=depth_um if single else depth_range[1],  # type: ignore[index,arg-type]
-                           dura_thickness_um=dura_thickness_um, thread_length_um=thread_length_um,
-                           depth_range_um=depth_range, max_retraction_risk=max_retraction_risk)  # fmt: skip
+    depth_range = config.depth_range_um
     conditions = None
-    if max_retraction_risk is not None or depth_range is not None:
+    if config.max_retraction_risk is not None or depth_range is not None:
         conditions = RetractionConditions(
-            implant_gap_um=implant_gap_um, brain_motion=BrainMotion() if brain_motion is None else brain_motion,
-            days=retraction_days, n_samples=retraction_samples, seed=0 if seed is None else seed,
+            implant_gap_um=config.implant_gap_um, brain_motion=BrainMotion() if brain_motion is None else brain_motion,
+            days=config.retraction_days, n_samples=config.retraction_samples, seed=0 if seed is None else seed,
             settings=RetractionSettings() if retraction_settings is None else retraction_settings,
         )  # fmt: skip
     thickness = check_cortex_thickness(cortex_thickness_um, shape)
@@ -208,23 +208,23 @@ def plan_from_avoidance(
         avoidance, margins, applied=applied, dura_mode=mode, vessels=vessels
     )
     grid = grid_as_saved(Grid(shape, px, surface_height_um))  # the surface its file keeps
-    incidence = check_positive(max_incidence_deg, name="max_incidence_deg", allow_zero=True)
+    incidence = config.max_incidence_deg
     # an empty region happens only for the default disc on a coarse image: no thread fits
     centroid = np.argwhere(reg).mean(axis=0) if reg.any() else (np.array(shape) - 1) / 2.0
     scene = make_scene(
-        grid, craniectomy=crani, toward_rc=centroid, skull_thickness_um=skull_thickness_um,
+        grid, craniectomy=crani, toward_rc=centroid, skull_thickness_um=config.skull_thickness_um,
         thread_length_um=config.thread_length_um, depth_um=config.depth_um,
         dura_thickness_um=config.dura_thickness_um if mode is DuraMode.TRANSDURAL else 0.0,
-        tether_clearance_um=tether_clearance_um, max_tilt_rad=spec.max_tilt_rad,
+        tether_clearance_um=config.tether_clearance_um, max_tilt_rad=spec.max_tilt_rad,
         max_incidence_rad=math.radians(incidence), penetrating=getattr(avoidance, "penetrating", None),
-        robot=spec, collision_margin_um=collision_margin_um, depth_range_um=config.depth_range_um,
+        robot=spec, collision_margin_um=config.collision_margin_um, depth_range_um=config.depth_range_um,
         cortex_thickness_um=thickness,
     )  # fmt: skip
     params = {
-        "n_threads": n, "min_spacing_um": config.min_spacing_um, "depth_um": config.depth_um,
-        "tether_clearance_um": float(tether_clearance_um), "max_incidence_deg": incidence,
-        "skull_thickness_um": float(skull_thickness_um), "collision_margin_um": scene.collision_margin_um,
-        "strict": bool(strict),
+        "n_threads": config.n_threads, "min_spacing_um": config.min_spacing_um, "depth_um": config.depth_um,
+        "tether_clearance_um": config.tether_clearance_um, "max_incidence_deg": incidence,
+        "skull_thickness_um": config.skull_thickness_um, "collision_margin_um": scene.collision_margin_um,
+        "strict": strict,
         "region": "default" if region is None else ("mask" if np.asarray(region).shape == shape else "polygon"),
         "weight": "uniform" if weight is None else "given",
         "craniectomy": "whole image" if craniectomy is None else "given",
@@ -244,7 +244,7 @@ def plan_from_avoidance(
         avoidance, grid=grid, region=reg, scene=scene, config=config, margins=margins, robot=spec,
         robot_name=robot_name, dura_mode=mode, weight=w, vessels=vessels, image=image,
         image_sha256=image_sha256(image), strict=strict, seed=seed, parameters=params,
-        retraction=conditions if max_retraction_risk is not None else None,
+        retraction=conditions if config.max_retraction_risk is not None else None,
     )  # fmt: skip
 
 

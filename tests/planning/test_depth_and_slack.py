@@ -303,12 +303,12 @@ def test_a_thread_moved_onto_thin_cortex_breaks_depth(amap, case, plan_kw):
 
 def test_schema_version_is_raised_and_new_fields_round_trip(slacked, tmp_path):
     plan = slacked
-    assert plan.schema_version == SCHEMA_VERSION == "1.2"
+    assert plan.schema_version == SCHEMA_VERSION == "1.3"
     path = tmp_path / "plan.json"
     plan.to_json(path)
     data = json.loads(path.read_text())
     t0 = data["threads"][0]
-    assert data["schema_version"] == "1.2" and data["config"]["depth_range_um"] == list(RANGE)
+    assert data["schema_version"] == "1.3" and data["config"]["depth_range_um"] == list(RANGE)
     assert len(t0["electrode_depths_um"]) == 16 and t0["slack_um"] == plan.threads[0].slack_um
     assert t0["target_um"] == list(plan.threads[0].target_um)
     assert data["retraction"]["conditions"]["implant_gap_um"] == GAP
@@ -321,9 +321,19 @@ def test_schema_version_is_raised_and_new_fields_round_trip(slacked, tmp_path):
     )
 
 
+SETTINGS_1_3 = ("tether_clearance_um", "max_incidence_deg", "skull_thickness_um",
+                "collision_margin_um", "implant_gap_um", "retraction_days", "retraction_samples",
+                "vessel_polarity", "strict")  # fmt: skip
+
+
 def _old(plan, version):
     d = plan.to_dict()
     d["schema_version"] = version
+    for key in SETTINGS_1_3:
+        d["config"].pop(key)
+    if version == "1.2":
+        d["checksum"] = _checksum(d)
+        return d
     for key in ("depth_range_um", "max_retraction_risk"):
         d["config"].pop(key)
     d.pop("retraction", None)
@@ -334,6 +344,31 @@ def _old(plan, version):
         del d["geometry"]["craniectomy_mask"]
     d["checksum"] = _checksum(d)
     return d
+
+
+def test_a_1_2_plan_gets_its_settings_from_where_it_kept_them(slacked, tmp_path):
+    """Before 1.3 the config held only some settings; the rest come from the geometry,
+    the provenance's parameters and the retraction conditions, as they were planned."""
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(_old(slacked, "1.2")))
+    loaded = ip.load_plan(path)
+    assert loaded.schema_version == "1.2" and loaded.config == slacked.config
+    assert loaded.config.implant_gap_um == GAP and loaded.config.max_incidence_deg == 10.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("tether_clearance_um", 300.0, "config tether_clearance_um 300.0 is not the geometry's 100"),
+     ("max_incidence_deg", 30.0, "config max_incidence_deg 30.0 is not the geometry's 10"),
+     ("skull_thickness_um", 2000.0, "config skull_thickness_um 2000.0 is not the geometry's 6000")],
+)  # fmt: skip
+def test_a_config_that_disagrees_with_its_geometry_is_refused(
+    slacked, tmp_path, key, value, message
+):
+    d = slacked.to_dict()
+    d["config"][key] = value
+    with pytest.raises(PlanFileError, match=message):
+        ip.load_plan(_write(tmp_path, d))
 
 
 @pytest.mark.parametrize("version", ["1.0", "1.1"])

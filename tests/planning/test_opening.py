@@ -17,7 +17,7 @@ import pytest
 from scipy import ndimage
 
 import insertion_planner as ip
-from insertion_planner.plan import InsertionPlan
+from insertion_planner.plan import SCHEMA_VERSION, InsertionPlan
 from insertion_planner.planning.assemble import make_threads
 from insertion_planner.planning.candidates import SITE_CONSTRAINTS, site_checks
 from insertion_planner.planning.opening import Opening
@@ -146,7 +146,7 @@ def test_a_plan_file_keeps_its_opening(shaped, tmp_path):
     path = tmp_path / "plan.json"
     plan.to_json(path)
     stored = json.loads(path.read_text())
-    assert stored["schema_version"] == "1.2"  # 1.1 added the mask; 1.2 keeps it
+    assert stored["schema_version"] == SCHEMA_VERSION  # 1.1 added the mask; later versions keep it
     # the mask as runs per row: about 12 characters a row
     assert len(json.dumps(stored["geometry"]["craniectomy_mask"])) < 16 * N
     loaded = ip.load_plan(path)
