@@ -17,17 +17,20 @@ laid (spacing and tangling are judged by the validity checker in the plan's orde
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
+from ..plan import InsertionPlan
 from ..planning.checks import scene_from_plan
 from ..planning.opening import plan_opening
-from ..planning.validity import ValidityChecker
+from ..planning.validity import ValidityChecker, Violation
+from ..protocols import AvoidanceLike
 from ..robots import RobotSpec
+from ..thread import Thread
 from .clearance import path_clearance, vessel_capsules
 from .collision import Obstacles, build_obstacles, head_points, obstacle_distances
 from .cycle import CycleTimes, cycle_times, stage_frame, tilt_angles
@@ -39,7 +42,6 @@ __all__ = [
     "assess",
     "approach_um",
     "LaidTethers",
-    "surface_normals",
 ]
 
 _TILT_TOL_RAD = math.radians(0.5)
@@ -96,32 +98,13 @@ def _surface_z(surface: dict[str, Any] | None) -> NDArray[np.float64] | None:
     return None if surface is None else np.asarray(surface["z_um"], dtype=np.float64)
 
 
-def surface_normals(
-    surface: dict[str, Any] | None, xy_um: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Unit outward normals (n, 3) of a coarse surface grid at (n, 2) points (z up)."""
-    out = np.zeros((len(xy_um), 3))
-    out[:, 2] = 1.0
-    z = _surface_z(surface)
-    if z is None or min(z.shape) < 2 or not len(xy_um):
-        return out
-    assert surface is not None
-    step = float(surface["step_um"])
-    ox, oy = surface["origin_um"]
-    gy, gx = np.gradient(z, step)
-    rc = np.stack([(xy_um[:, 1] - oy) / step, (xy_um[:, 0] - ox) / step])
-    out[:, 0] = -ndimage.map_coordinates(gx, rc, order=1, mode="nearest")
-    out[:, 1] = -ndimage.map_coordinates(gy, rc, order=1, mode="nearest")
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
 def make_scene(
-    plan: Any,
+    plan: InsertionPlan,
     robot: RobotSpec,
     *,
     collision_margin_um: float,
     clearance_tolerance_um: float,
-    avoidance: Any = None,
+    avoidance: AvoidanceLike | None = None,
 ) -> SimulationScene:
     """Build the :class:`SimulationScene` of ``plan`` for ``robot``.
 
@@ -161,12 +144,9 @@ def make_scene(
     # a thread never needs less than the plan's margin model asks of the smallest vessel,
     # with the needle and the stage accuracy of the robot that inserts it (a file may say
     # otherwise): each thread's requirement grows by what this robot adds to the plan's
-    floor = extra = 0.0
-    margins = getattr(plan, "margins", None)
-    if margins is not None:
-        mine = margins.for_robot(robot)
-        floor = float(mine.required_um(plan.dura_mode))
-        extra = max(0.0, floor - float(margins.required_um(plan.dura_mode)))
+    margins = plan.margins
+    floor = float(margins.for_robot(robot).required_um(plan.dura_mode))
+    extra = max(0.0, floor - float(margins.required_um(plan.dura_mode)))
     planned = scene_from_plan(plan, avoidance)
     # the larger of the plan's collision margin and the simulation's
     margin = max(float(planned.collision_margin_um), float(collision_margin_um))
@@ -188,7 +168,7 @@ def make_scene(
 
 
 def _map_penetrating(
-    plan: Any, avoidance: Any, z_min: float, z_max: float, dura: float
+    plan: InsertionPlan, avoidance: AvoidanceLike, z_min: float, z_max: float, dura: float
 ) -> NDArray[np.float64]:
     """The map's penetrating vessels (row, col, radius_um) as capsules (m, 7) spanning every needle path."""
     pen = np.asarray(getattr(avoidance, "penetrating", np.zeros((0, 3))), dtype=np.float64)
@@ -218,7 +198,7 @@ class Assessment:
     required_um: NDArray[np.float64] | None = None
 
 
-def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
+def assess(threads: Sequence[Thread], scene: SimulationScene) -> Assessment:
     """Run the per-thread checks on ``threads`` and time their insertion cycles."""
     r = scene.robot
     n = len(threads)
@@ -240,7 +220,9 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
     # joint limits: tilt axes
     angles = tilt_angles(d)
     tilt = angles[:, 2]
-    normals = surface_normals(scene.surface, e[:, :2])
+    # the planner's surface normals (one surface model, the one the plan file keeps)
+    grid = scene.validity.scene.grid
+    normals = grid.normals(e[:, [1, 0]] / grid.pixel_size_um)
     incidence = np.arccos(np.clip(-(d * normals).sum(axis=1), -1.0, 1.0))
     gap = r.needle_stickout_um - depth - dura  # head bottom above the pia at full depth
     # collision of the head and the free needle with the skull rim and the implant
@@ -252,7 +234,7 @@ def assess(threads: list[Any], scene: SimulationScene) -> Assessment:
         e, d, depth, scene.capsules, dura_thickness_um=approach_um(scene, e, d)
     )
     names = list(scene.obstacles.names)
-    shared: tuple[tuple[Any, ...], ...] = tuple(() for _ in range(n))
+    shared: tuple[tuple[Violation, ...], ...] = tuple(() for _ in range(n))
     judged_clear, judged_required = clear, required
     if n:
         # the constraints planning checks, asked of the one validity checker
@@ -304,7 +286,7 @@ def _cross(
     )
 
 
-def _plan_view(thread: Any, exit_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+def _plan_view(thread: Thread, exit_xy: NDArray[np.float64]) -> NDArray[np.float64]:
     poly = np.asarray(thread.tether_um, dtype=np.float64).reshape(-1, 3)[:, :2]
     if len(poly) < 2:
         poly = np.stack([exit_xy, np.asarray(thread.entry_um[:2], dtype=np.float64)])
@@ -320,13 +302,13 @@ class LaidTethers:
         self.b = np.zeros((0, 2))
         self.owner = np.zeros(0, dtype=np.int64)
 
-    def add(self, thread: Any) -> None:
+    def add(self, thread: Thread) -> None:
         poly = _plan_view(thread, self.scene.exit_um[:2])
         self.a = np.concatenate([self.a, poly[:-1]])
         self.b = np.concatenate([self.b, poly[1:]])
         self.owner = np.concatenate([self.owner, np.full(len(poly) - 1, thread.id)])
 
-    def reasons(self, thread: Any) -> list[str]:
+    def reasons(self, thread: Thread) -> list[str]:
         """Why ``thread`` cannot go in after the laid threads (empty when it can).
 
         The new tether must not properly cross a laid one in plan view (touching at the

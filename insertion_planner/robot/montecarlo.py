@@ -255,7 +255,7 @@ def breach_probability(
         threads = tqdm(threads, desc="Monte Carlo", unit="thread", leave=False)
 
     @functools.cache
-    def near() -> tuple[Any, NDArray[np.intp]]:
+    def near() -> tuple[cKDTree, NDArray[np.intp]]:
         pts, owner = _capsule_points(caps)
         return cKDTree(pts), owner
 
@@ -292,7 +292,7 @@ def _sample_clearance(
     entry: NDArray[np.float64],
     err: NDArray[np.float64],
     caps: NDArray[np.float64],
-    near: Callable[[], tuple[Any, NDArray[np.intp]]],
+    near: Callable[[], tuple[cKDTree, NDArray[np.intp]]],
 ) -> NDArray[np.float64]:
     """Exact clearance (s,) of one path p0-p1 moved by each error (s, 3) from capsules (c, 7).
 

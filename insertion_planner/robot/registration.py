@@ -28,7 +28,10 @@ from scipy.spatial import cKDTree
 
 from .._arrays import readonly as _ro
 from .._validation import as_rng, check_finite, check_positive
+from ..plan import InsertionPlan
+from ..robots import RobotSpec
 from ._icp import _Icp, _refuse, check_observable
+from .report import SimulationReport
 
 __all__ = ["BrainShift", "BrainShiftResult", "surface_points", "synthetic_brain_shift",
            "register_brain_shift", "rigid_transform", "MIN_SCAN_POINTS"]  # fmt: skip
@@ -99,7 +102,11 @@ def _apply(t: NDArray[np.floating], pts: ArrayLike) -> NDArray[np.float64]:
     return p @ t[:3, :3].T + t[:3, 3]
 
 
-def _surface_step_um(plan: Any) -> float:
+def _point(v: NDArray[np.float64]) -> tuple[float, float, float]:
+    return (float(v[0]), float(v[1]), float(v[2]))
+
+
+def _surface_step_um(plan: InsertionPlan) -> float:
     """The grid step of the plan's surface, um (a flat stand-in: 1/48 of the radius)."""
     g = plan.geometry
     if g.surface is not None:
@@ -107,7 +114,7 @@ def _surface_step_um(plan: Any) -> float:
     return max(g.craniectomy_radius_um / 48, 1.0)
 
 
-def surface_points(plan: Any, *, inside_craniectomy: bool = True) -> NDArray[np.float64]:
+def surface_points(plan: InsertionPlan, *, inside_craniectomy: bool = True) -> NDArray[np.float64]:
     """The plan's pre-operative surface as points (n, 3) um, from ``geometry.surface``.
 
     A plan without a surface grid gives a flat grid at z = 0 (on which ICP can only
@@ -141,7 +148,7 @@ class BrainShift:
 
 
 def synthetic_brain_shift(
-    source: Any,
+    source: InsertionPlan | ArrayLike,
     *,
     shift_um: ArrayLike = (300.0, -200.0, -500.0),
     rotation_rad: ArrayLike = (0.01, -0.01, 0.02),
@@ -181,7 +188,7 @@ def synthetic_brain_shift(
     gen = as_rng(rng)
     pts = (
         surface_points(source)
-        if hasattr(source, "geometry")
+        if isinstance(source, InsertionPlan)
         else np.asarray(source, dtype=np.float64)
     )
     if pts.ndim != 2 or pts.shape[1] != 3 or not len(pts):
@@ -225,10 +232,10 @@ class BrainShiftResult:
     """
 
     transform: NDArray[np.float64]
-    plan: Any
+    plan: InsertionPlan
     fitness: float
     rmse_um: float
-    report: Any
+    report: SimulationReport | None
 
 
 def _move_surface(surface: dict[str, Any] | None, t: NDArray[np.float64]) -> dict[str, Any] | None:
@@ -250,7 +257,7 @@ def _move_surface(surface: dict[str, Any] | None, t: NDArray[np.float64]) -> dic
     return {"origin_um": [ox, oy], "step_um": step, "z_um": znew.tolist()}
 
 
-def move_plan(plan: Any, transform: ArrayLike) -> Any:
+def move_plan(plan: InsertionPlan, transform: ArrayLike) -> InsertionPlan:
     """The plan moved with the brain by a rigid ``transform`` (4, 4) (statuses kept)."""
     t = np.asarray(transform, dtype=np.float64)
     if t.shape != (4, 4) or not np.isfinite(t).all():
@@ -265,8 +272,8 @@ def move_plan(plan: Any, transform: ArrayLike) -> Any:
         direction = (
             np.asarray(th.direction) if vertical_only else t[:3, :3] @ np.asarray(th.direction)
         )
-        tether = [
-            tuple(p) if p[2] >= rim_z - 1e-6 else tuple(_apply(t, [p])[0]) for p in th.tether_um
+        tether: list[tuple[float, float, float]] = [
+            p if p[2] >= rim_z - 1e-6 else _point(_apply(t, [p])[0]) for p in th.tether_um
         ]
         threads.append(replace(th, entry_um=tuple(entry), direction=tuple(direction / np.linalg.norm(direction)),
                                pixel=(entry[1] / px, entry[0] / px), tether_um=tuple(tether)))  # fmt: skip
@@ -285,7 +292,7 @@ def move_plan(plan: Any, transform: ArrayLike) -> Any:
 
 
 def register_brain_shift(
-    plan: Any,
+    plan: InsertionPlan,
     intraop_points: ArrayLike,
     *,
     max_correspondence_um: float = 1500.0,
@@ -294,7 +301,7 @@ def register_brain_shift(
     min_fitness: float = 0.5,
     max_rmse_um: float = 100.0,
     validate: bool = True,
-    robot: Any = None,
+    robot: str | RobotSpec | dict[str, Any] | None = None,
     rng: int | np.random.Generator | None = None,
 ) -> BrainShiftResult:
     """Register an intra-operative surface scan to the plan, move the plan, re-validate it.
@@ -357,7 +364,8 @@ def register_brain_shift(
         ``max_correspondence_um`` or ``max_rmse_um`` not positive; ``min_fitness``
         outside (0, 1].
     TypeError
-        ``max_points`` not an integer, an option not a number, ``init`` not numeric.
+        ``plan`` not an InsertionPlan, ``max_points`` not an integer, an option not a
+        number, ``init`` not numeric.
     RegistrationError
         The plan's surface cannot show some rigid motion (a flat plan, or a surface curved
         one way only: ``MIN_OBSERVABILITY`` in ``robot/_icp.py``), checked before any
@@ -400,6 +408,8 @@ def register_brain_shift(
     ...
     ValueError: intraop_points spread ... 0.001 times the plan surface's ... the scan looks like millimetres, not micrometres (multiply it by 1000)
     """
+    if not isinstance(plan, InsertionPlan):
+        raise TypeError(f"plan must be an InsertionPlan, got {type(plan).__name__}")
     gen = as_rng(rng)
     dist = check_positive(max_correspondence_um, name="max_correspondence_um")
     n_max = _check_max_points(max_points)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._io import atomic_write_text
+from ..plan import InsertionPlan
 from .cycle import PHASES
 
 __all__ = ["InsertionRecord", "SimulationReport"]
@@ -125,7 +126,7 @@ class SimulationReport:
     n_retries: int
     monte_carlo_samples: int
     settings: dict[str, Any]
-    plan: Any = field(default=None, repr=False)
+    plan: InsertionPlan | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -175,7 +176,7 @@ class SimulationReport:
         """Write the report as JSON, atomically."""
         atomic_write_text(path, self.to_json_text())
 
-    def apply(self, plan: Any = None) -> Any:
+    def apply(self, plan: InsertionPlan | None = None) -> InsertionPlan:
         """The plan with this report as its ``simulation`` section and the thread statuses.
 
         ``plan`` defaults to the plan as simulated (which differs from the input plan

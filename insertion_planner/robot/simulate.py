@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_rng, check_int_range, check_positive
+from ..plan import InsertionPlan
 from ..planning.validity import pairwise_violations
+from ..protocols import AvoidanceLike
 from ..robots import RobotSpec, get_robot
+from ..thread import Thread
 from .checks import Assessment, LaidTethers, SimulationScene, approach_um, assess, make_scene
 from .cycle import PHASES
 from .montecarlo import BrainMotion, breach_probability
@@ -19,7 +22,7 @@ from .report import InsertionRecord, SimulationReport
 __all__ = ["simulate"]
 
 
-def _key(t: Any) -> tuple[Any, ...]:
+def _key(t: Thread) -> tuple[Any, ...]:
     return (t.id, t.pixel, t.entry_um, t.direction, t.depth_um, t.clearance_um,
             t.required_clearance_um, t.tether_um)  # fmt: skip
 
@@ -31,14 +34,14 @@ class _Assessor:
         self.scene = scene
         self.cache: dict[tuple[Any, ...], tuple[Assessment, int]] = {}
 
-    def add(self, threads: list[Any]) -> None:
+    def add(self, threads: list[Thread]) -> None:
         todo = [t for t in threads if _key(t) not in self.cache]
         if todo:
             a = assess(todo, self.scene)
             for i, t in enumerate(todo):
                 self.cache[_key(t)] = (a, i)
 
-    def get(self, t: Any) -> tuple[Assessment, int]:
+    def get(self, t: Thread) -> tuple[Assessment, int]:
         self.add([t])
         return self.cache[_key(t)]
 
@@ -59,7 +62,7 @@ def _failure_rate(value: Any, robot: RobotSpec) -> float:
 
 
 def simulate(
-    plan: Any,
+    plan: InsertionPlan,
     *,
     robot: str | dict[str, Any] | RobotSpec | None = None,
     rng: int | np.random.Generator | None = None,
@@ -67,7 +70,7 @@ def simulate(
     motion: BrainMotion | None = None,
     failure_rate: float | str | None = None,
     max_retries: int = 2,
-    avoidance: Any = None,
+    avoidance: AvoidanceLike | None = None,
     collision_margin_um: float = 500.0,
     clearance_tolerance_um: float = 0.0,
     progress: bool | None = None,
@@ -147,7 +150,7 @@ def simulate(
     min_spacing: 120.0 um from thread 0 (T01), inserted before it, less than min_spacing_um=250.0
     tether_tangle: site 0 um from the tether of thread 0 (T01), inserted before it (clearance 100 um)
     """
-    if not hasattr(plan, "threads") or not hasattr(plan, "geometry"):
+    if not isinstance(plan, InsertionPlan):
         raise TypeError(f"plan must be an InsertionPlan, got {type(plan).__name__}")
     spec = plan.robot_spec if robot is None else get_robot(robot)
     name = plan.robot if robot is None else spec.name
@@ -202,7 +205,7 @@ def simulate(
         reasons = list(a.reasons[i]) + _pair_reasons(current, t, scene, done) + laid.reasons(t)
         k = attempts.get(t.id, 0)
         required = t.required_clearance_um if a.required_um is None else float(a.required_um[i])
-        base = dict(thread_id=t.id, attempt=k, entry_um=t.entry_um, min_clearance_um=float(a.min_clearance_um[i]),
+        base: dict[str, Any] = dict(thread_id=t.id, attempt=k, entry_um=t.entry_um, min_clearance_um=float(a.min_clearance_um[i]),
                     required_clearance_um=required, head_clearance_um=float(a.head_clearance_um[i]))  # fmt: skip
         if reasons:
             records.append(InsertionRecord(ok=False, reasons=tuple(reasons), time_s=0.0, start_s=clock,
@@ -265,7 +268,9 @@ def simulate(
     )  # fmt: skip
 
 
-def _pair_reasons(plan: Any, thread: Any, scene: SimulationScene, laid: set[int]) -> list[str]:
+def _pair_reasons(
+    plan: InsertionPlan, thread: Thread, scene: SimulationScene, laid: set[int]
+) -> list[str]:
     """Spacing and tangling of ``thread`` with the threads before it -- the plan's active
     threads earlier in its order and every thread already in the brain (``laid``) -- judged
     by the validity checker as planning judges them, ``thread`` taken as the later."""
@@ -278,9 +283,9 @@ def _pair_reasons(plan: Any, thread: Any, scene: SimulationScene, laid: set[int]
     return [f"{v.constraint}: {v.detail}" for v in found if v.thread_id == thread.id]
 
 
-def _site_map(plan: Any, avoidance: Any) -> Any:
+def _site_map(plan: InsertionPlan, avoidance: object) -> AvoidanceLike | None:
     """``avoidance``, checked against the plan (None stays None)."""
-    amap = avoidance
+    amap: Any = avoidance
     if amap is None:
         return None
     for name in ("clearance_um", "required_um", "allowed"):
@@ -298,10 +303,10 @@ def _site_map(plan: Any, avoidance: Any) -> Any:
         raise ValueError(
             f"avoidance was built at {float(px)} um per pixel, the plan at {float(plan.pixel_size_um)}"
         )
-    return amap
+    return amap  # type: ignore[no-any-return]
 
 
-def _check_threads(plan: Any) -> None:
+def _check_threads(plan: InsertionPlan) -> None:
     """Needle axes must be finite unit vectors and depths positive (a file may hold anything)."""
     for t in plan.threads:
         d = np.asarray(t.direction, dtype=np.float64)
@@ -326,9 +331,11 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _replan(plan: Any, failed_id: int, done: set[int], avoidance: Any) -> Any:
+def _replan(
+    plan: InsertionPlan, failed_id: int, done: set[int], avoidance: AvoidanceLike | None
+) -> InsertionPlan:
     """Re-place thread ``failed_id`` with planning's replan; same site when it cannot run."""
-    if avoidance is None and getattr(plan, "avoidance", None) is None:
+    if avoidance is None and plan.avoidance is None:
         return plan  # a loaded plan without its avoidance map: retry at the same site
     from ..planning.replan import replan
 
@@ -338,20 +345,20 @@ def _replan(plan: Any, failed_id: int, done: set[int], avoidance: Any) -> Any:
 
 def _monte_carlo(
     records: list[InsertionRecord],
-    plan: Any,
+    plan: InsertionPlan,
     scene: SimulationScene,
-    original: Any,
+    original: InsertionPlan,
     samples: int,
     motion: BrainMotion,
     rng: np.random.Generator,
     progress: bool | None,
 ) -> list[InsertionRecord]:
     """Attach breach probabilities to every record (one Monte Carlo batch over the sites)."""
-    by_key: dict[tuple[Any, ...], Any] = {}
+    by_key: dict[tuple[Any, ...], int] = {}
     threads = {t.id: t for t in original.threads}
     for t in plan.threads:
         threads.setdefault(t.id, t)
-    sites: list[Any] = []
+    sites: list[Thread] = []
     for rec in records:
         key = (rec.thread_id, rec.entry_um)
         if key in by_key:

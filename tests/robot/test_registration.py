@@ -42,6 +42,7 @@ def test_deformation_leaves_a_residual(curved_plan):
 
 
 def test_moved_plan_is_revalidated(curved_plan):
+    assert len(curved_plan.threads) == 64  # the checks below hold for every thread
     shift = ip.synthetic_brain_shift(curved_plan, shift_um=(300.0, 200.0, -200.0),
                                      rotation_rad=(0.0, 0.0, 0.01), rng=0)  # fmt: skip
     res = ip.register_brain_shift(curved_plan, shift.points, rng=0)
