@@ -38,7 +38,7 @@ from .cycle import CycleTimes, cycle_times, stage_frame, tilt_angles
 __all__ = [
     "SimulationScene",
     "Assessment",
-    "make_scene",
+    "simulation_scene",
     "assess",
     "approach_um",
     "LaidTethers",
@@ -98,7 +98,7 @@ def _surface_z(surface: dict[str, Any] | None) -> NDArray[np.float64] | None:
     return None if surface is None else np.asarray(surface["z_um"], dtype=np.float64)
 
 
-def make_scene(
+def simulation_scene(
     plan: InsertionPlan,
     robot: RobotSpec,
     *,

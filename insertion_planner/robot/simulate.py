@@ -14,7 +14,7 @@ from ..planning.validity import pairwise_violations
 from ..protocols import AvoidanceLike
 from ..robots import RobotSpec, get_robot
 from ..thread import Thread
-from .checks import Assessment, LaidTethers, SimulationScene, approach_um, assess, make_scene
+from .checks import Assessment, LaidTethers, SimulationScene, approach_um, assess, simulation_scene
 from .cycle import PHASES
 from .montecarlo import BrainMotion, breach_probability
 from .report import InsertionRecord, SimulationReport
@@ -169,7 +169,7 @@ def simulate(
 
     _check_threads(plan)
     judge = _site_map(plan, avoidance)
-    scene = make_scene(plan, spec, collision_margin_um=margin, clearance_tolerance_um=tol,
+    scene = simulation_scene(plan, spec, collision_margin_um=margin, clearance_tolerance_um=tol,
                        avoidance=judge)  # fmt: skip
     assessor = _Assessor(scene)
     current = plan
