@@ -236,6 +236,8 @@ DEFAULT_TETHER_CLEARANCE_UM = 100.0
 """A needle must stay this far from a laid thread (threads are 16-84 um wide, JMIR 2019)."""
 DEFAULT_MAX_INCIDENCE_DEG = 10.0
 """Largest angle between the needle and the surface normal accepted at a site, degrees."""
+DEFAULT_DEPTH_UM = 3500.0
+"""Insertion depth below the pia: 16 electrodes 200 um apart over ~3 mm of cortex."""
 VESSEL_POLARITIES = ("dark", "bright")
 """Vessels darker than tissue (white light) or brighter (fluorescence angiography)."""
 
@@ -322,7 +324,7 @@ class PlannerConfig:
 
     n_threads: int = MAX_THREADS
     min_spacing_um: float = 250.0
-    depth_um: float = 3500.0
+    depth_um: float = DEFAULT_DEPTH_UM
     dura_thickness_um: float = 320.0
     thread_length_um: float = 20000.0
     depth_range_um: tuple[float, float] | None = None
@@ -346,6 +348,16 @@ class PlannerConfig:
                 raise ValueError("give a depth range as depth_um or depth_range_um, not both")
             object.__setattr__(self, "depth_range_um", check_depth_range(depth, name="depth_um"))
             object.__setattr__(self, "depth_um", self.depth_range_um[1])  # type: ignore[index]
+        elif self.depth_range_um is not None and depth not in (
+            DEFAULT_DEPTH_UM,
+            max(self.depth_range_um),
+        ):
+            # dataclasses.replace(config, depth_um=...) keeps the range: say so, never guess
+            raise ValueError(
+                f"depth_um {depth} is not the deepest end of depth_range_um "
+                f"{tuple(self.depth_range_um)}; give one of them (PlannerConfig.replace(depth_um=...) "
+                "replaces both)"
+            )
         for name in ("min_spacing_um", "depth_um", "dura_thickness_um", "thread_length_um",
                      "skull_thickness_um"):  # fmt: skip
             object.__setattr__(self, name, check_positive(getattr(self, name), name=name))

@@ -309,7 +309,12 @@ class InsertionPlan:
     def _basis(self) -> tuple[Any, ...]:
         """The saved fields the context's grid, scene and candidates derive from."""
         return (self.geometry, self.config, self.robot_spec, self.margins, self.region,
-                self.image_shape, float(self.pixel_size_um))  # fmt: skip
+                self.image_shape, float(self.pixel_size_um), self.dura_mode.value)  # fmt: skip
+
+    def _image_parts_hold(self, ctx: PlanContext) -> bool:
+        """The image-derived parts hold while the image grid and the dura mode are the
+        ones they were made for (segmentation depends on the dura mode)."""
+        return len(ctx.basis) == 8 and ctx.basis[5:] == self._basis()[5:]
 
     def with_context(self, **parts: Any) -> InsertionPlan:
         """A copy whose :class:`PlanContext` holds ``parts``, derived from this plan's fields.
@@ -319,9 +324,9 @@ class InsertionPlan:
         """
         old = self.context
         keep: dict[str, Any] = {}
-        if old is not None:
+        if old is not None and self._image_parts_hold(old):
             keep = {"image": old.image, "vessels": old.vessels, "avoidance": old.avoidance,
-                    "weight": old.weight}  # fmt: skip
+                    "weight": old.weight, "cortex_thickness_um": old.cortex_thickness_um}  # fmt: skip
             if old.fits(self._basis()):
                 keep.update(grid=old.grid, scene=old.scene, candidates=old.candidates)
         return replace(self, context=PlanContext(**{**keep, **parts, "basis": self._basis()}))
@@ -330,25 +335,30 @@ class InsertionPlan:
         ctx = self.context
         return getattr(ctx, name) if ctx is not None and ctx.fits(self._basis()) else None
 
+    def _imaged(self, name: str) -> Any:
+        ctx = self.context
+        return getattr(ctx, name) if ctx is not None and self._image_parts_hold(ctx) else None
+
     @property
     def image(self) -> NDArray[Any] | None:
         """The image the plan was made from (in memory only; None after ``load_plan``)."""
-        return None if self.context is None else self.context.image
+        return self._imaged("image")  # type: ignore[no-any-return]
 
     @property
     def vessels(self) -> VesselMap | None:
-        """Its segmentation (in memory only)."""
-        return None if self.context is None else self.context.vessels
+        """Its segmentation (in memory only; None once the dura mode is replaced)."""
+        return self._imaged("vessels")  # type: ignore[no-any-return]
 
     @property
     def avoidance(self) -> AvoidanceMap | None:
-        """Its avoidance map (in memory only; rebuilt by ``avoidance_for_plan``)."""
-        return None if self.context is None else self.context.avoidance
+        """Its avoidance map (in memory only, None once the dura mode is replaced; rebuilt
+        by ``avoidance_for_plan``)."""
+        return self._imaged("avoidance")  # type: ignore[no-any-return]
 
     @property
     def weight(self) -> NDArray[np.float32] | None:
         """The functional weight the placement covered (in memory only)."""
-        return None if self.context is None else self.context.weight
+        return self._imaged("weight")  # type: ignore[no-any-return]
 
     @property
     def grid(self) -> Grid | None:
@@ -408,7 +418,7 @@ class InsertionPlan:
     def to_dict(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict (without the checksum)."""
         out: dict[str, Any] = {
-            "schema_version": self.schema_version,
+            "schema_version": SCHEMA_VERSION,  # a plan is always written in today's format
             "units": {"length": "um", "time": "s", "angle": "rad"},
             "dura_mode": self.dura_mode.value,
             "image": {

@@ -375,11 +375,27 @@ def _config_problems(plan: Any) -> list[str]:
              ("skull_thickness_um", c.skull_thickness_um, g.skull_thickness_um),
              ("max_incidence_deg", c.max_incidence_deg, math.degrees(g.max_incidence_rad)),
              ("dura_thickness_um", dura, g.dura_thickness_um))  # fmt: skip
-    return [
+    out = [
         f"config {name} {mine} is not the geometry's {theirs:.6g}"
         for name, mine, theirs in pairs
         if abs(mine - theirs) > 1e-3
     ]
+    # the settings the provenance records as the planner ran
+    params = (plan.provenance or {}).get("parameters") or {}
+    for name in _RECORDED_SETTINGS:
+        if name not in params:
+            continue
+        mine, said = getattr(c, name), params[name]
+        same = (mine == said) if isinstance(mine, (bool, str)) or isinstance(said, (bool, str)) else (
+            isinstance(said, (int, float)) and abs(float(mine) - float(said)) <= 1e-3)  # fmt: skip
+        if not same:
+            out.append(f"config {name} {mine!r} is not the {said!r} the provenance records")
+    return out
+
+
+_RECORDED_SETTINGS = ("n_threads", "min_spacing_um", "depth_um", "tether_clearance_um",
+                      "max_incidence_deg", "skull_thickness_um", "collision_margin_um", "strict",
+                      "vessel_polarity")  # fmt: skip
 
 
 def _brief(values: list[float]) -> str:

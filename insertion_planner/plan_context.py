@@ -57,10 +57,14 @@ class PlanContext:
         The surgical scene the planner judged every site in.
     candidates : Candidates or None
         The candidate sites, reused by :func:`~insertion_planner.replan`.
+    cortex_thickness_um : float, (H, W) float32 or None
+        The cortical thickness the depths were checked against (an input the file does
+        not keep; a rebuilt scene keeps checking against it).
     basis : tuple
         The saved fields ``grid``, ``scene`` and ``candidates`` were derived from
-        (geometry, config, robot spec, margins, region), compared by identity; a pixel
-        size and collision margin compared by value.
+        (geometry, config, robot spec, margins, region), compared by identity (the region
+        by content when it is another array), and the image shape, pixel size and dura
+        mode, by value.
 
     Examples
     --------
@@ -83,6 +87,7 @@ class PlanContext:
     grid: Grid | None = field(default=None, repr=False)
     scene: Scene | None = field(default=None, repr=False)
     candidates: Candidates | None = field(default=None, repr=False)
+    cortex_thickness_um: float | NDArray[np.float32] | None = field(default=None, repr=False)
     basis: tuple[Any, ...] = field(default=(), repr=False)
 
     def fits(self, basis: tuple[Any, ...]) -> bool:
@@ -90,8 +95,15 @@ class PlanContext:
         n = len(self.basis)
         if n != len(basis) or n == 0:
             return False
-        # objects by identity (a replaced field is a new object); trailing values by value
-        return all(
-            a == b if isinstance(a, (int, float, str, tuple)) else a is b
-            for a, b in zip(self.basis, basis, strict=True)
-        )
+        # objects by identity (a replaced field is a new object); values by value
+        return all(_same(a, b) for a, b in zip(self.basis, basis, strict=True))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, (int, float, str, tuple)):
+        return bool(a == b)
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):  # a copied region
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    return False

@@ -16,7 +16,7 @@ from .errors import PlanFileError
 from .plan import InsertionPlan, PlanGeometry, _checksum, _short, config_from_file
 from .plan_checks import decode_region, derived_problems, plan_problems, read_plan_json
 from .plan_schema import schema_problem
-from .planning.checks import scene_from_plan
+from .planning.checks import requirement_floor_um, scene_from_plan
 from .planning.validity import Violation, thread_violations
 from .robots import RobotSpec
 from .thread import Thread, ThreadStatus, thread_label
@@ -51,9 +51,11 @@ def plan_violations(plan: InsertionPlan, *, avoidance: Any = None) -> list[Viola
     ['thread 0 (T01) records clearance 50.0 um < required 86.5 um']
     """
     checked = [t for t in plan.threads if t.status.is_active]
+    floor, extra = requirement_floor_um(plan.margins, plan.robot_spec, plan.dura_mode)
     return thread_violations(
         checked, scene=scene_from_plan(plan, avoidance), avoidance=avoidance, region=plan.region,
-        min_spacing_um=plan.config.min_spacing_um,
+        min_spacing_um=plan.config.min_spacing_um, required_extra_um=extra,
+        required_floor_um=floor,
     )  # fmt: skip
 
 

@@ -86,6 +86,8 @@ def test_planner_config_is_keyword_only_and_replace_names_unknown_settings():
     assert ranged.depth_range_um == (2500.0, 4500.0) and ranged.depth_um == 4500.0
     assert ranged.replace(depth_um=3000.0).depth_range_um is None  # a new depth, no range
     assert ranged.replace(n_threads=8).depth_range_um == (2500.0, 4500.0)
+    with pytest.raises(ValueError, match="depth_um 3000 is not the deepest end of depth_range_um"):
+        dataclasses.replace(ranged, depth_um=3000)  # keeps the range: refused, never guessed
 
 
 def test_plan_insertions_takes_a_config_or_its_fields_and_saves_it_whole():

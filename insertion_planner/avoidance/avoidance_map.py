@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,25 @@ class AvoidanceMap:
     pixel_size_um: float
     detectable_diameter_um: NDArray[np.float32]
     undetectable: NDArray[np.bool_]
+
+    @cached_property
+    def hidden_clearance_um(self) -> NDArray[np.float32]:
+        """(H, W) float32, read-only: distance (um) from each pixel to the edge of a vessel
+        of the hazard diameter that could lie unseen, never overstated.
+
+        One is assumed wherever this map could not have shown it (``detectable_diameter_um``
+        above ``margins.hazard_diameter_um``) and everywhere beyond the frame; the
+        distance to the nearest such pixel (a lower bound, :func:`_distance_lower_bound`)
+        less the hazard radius and half a pixel. Computed on first use (the
+        positioning-error Monte Carlo of :func:`~insertion_planner.simulate` asks it).
+        """
+        hazard = float(self.margins.hazard_diameter_um)
+        px = float(self.pixel_size_um)
+        blind = np.pad(~(self.detectable_diameter_um <= np.float32(hazard)), 1,
+                       constant_values=True)  # fmt: skip
+        d = _distance_lower_bound(blind)[1:-1, 1:-1] * np.float32(px)
+        out = np.maximum(d - np.float32(0.5 * hazard + 0.5 * px), np.float32(0)).astype(np.float32)
+        return _readonly(out)
 
     @property
     def allowed_fraction(self) -> float:

@@ -507,4 +507,4 @@ def _pack(avoidance: Any, placement: Placement, *, grid: Grid, region: NDArray[n
         simulation=None, provenance={"package_version": __version__, "parameters": params, "seed": seed},
         retraction=section, region=region,
     ).with_context(image=image, vessels=vessels, avoidance=avoidance, weight=weight, grid=grid,
-                   scene=scene, candidates=c)  # fmt: skip
+                   scene=scene, candidates=c, cortex_thickness_um=scene.cortex_thickness_um)  # fmt: skip

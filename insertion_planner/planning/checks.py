@@ -8,15 +8,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..config import DuraMode, SafetyMargins
 from ..errors import ConstraintViolationError
 from ..frames import Grid
 from ..plan import InsertionPlan
+from ..robots import RobotSpec
 from .opening import opening_from_geometry
 from .scene import Scene, make_scene
 from .surface import surface_from_summary
 from .validity import Violation, thread_violations
 
 __all__ = [
+    "requirement_floor_um",
     "Violation",
     "ConstraintViolationError",
     "scene_from_plan",
@@ -25,20 +28,61 @@ __all__ = [
 ]
 
 
+def requirement_floor_um(
+    margins: SafetyMargins, robot: RobotSpec, dura_mode: DuraMode
+) -> tuple[float, float]:
+    """The least clearance any thread needs under ``margins`` with ``robot``, and what the
+    robot adds to the margins' own requirement (``(floor_um, extra_um)``).
+
+    A plan's margins are never thinner than its robot's needle or better than its stage
+    (:meth:`SafetyMargins.for_robot <insertion_planner.SafetyMargins.for_robot>`), so a
+    plan whose margins or robot were changed is still held to both.
+
+    Examples
+    --------
+    >>> from insertion_planner.config import DuraMode, SafetyMargins
+    >>> from insertion_planner.robots import get_robot
+    >>> sloppy = get_robot({"base": "R1-2019", "name": "sloppy", "stage_accuracy_um": 150.0})
+    >>> [round(v, 1) for v in requirement_floor_um(SafetyMargins(), sloppy, DuraMode.DURECTOMY)]
+    [362.3, 275.8]
+    """
+    floor = float(margins.for_robot(robot).required_um(dura_mode))
+    return floor, max(0.0, floor - float(margins.required_um(dura_mode)))
+
+
 def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
-    """The avoidance map to check against: ``avoidance`` or the plan's in-memory one."""
+    """The avoidance map to check against: ``avoidance`` or the plan's in-memory one.
+
+    The map must be of the plan's image grid and dura mode; where the plan's margins (with
+    its robot) ask more than the map applied, its requirement is raised to them
+    (:func:`~insertion_planner.planning.plan_sites.map_for_margins`).
+    """
+    from .plan_sites import map_for_margins
+
     amap = avoidance if avoidance is not None else plan.avoidance
     if amap is None:
         raise ValueError(
-            "avoidance is required: this plan was loaded from a file and holds no avoidance map; "
-            "pass avoidance=ip.build_avoidance_map(...) of the same image"
+            "avoidance is required: this plan was loaded from a file (or its dura mode was "
+            "changed) and holds no avoidance map; pass avoidance=ip.avoidance_for_plan(plan, image)"
         )
     shape = np.asarray(amap.clearance_um).shape
     if tuple(shape) != tuple(plan.image_shape):
         raise ValueError(
             f"avoidance must match the plan's image shape {plan.image_shape}, got shape {shape}"
         )
-    return amap
+    px = getattr(amap, "pixel_size_um", None)
+    if px is not None and abs(float(px) - plan.pixel_size_um) > 1e-6 * plan.pixel_size_um:
+        raise ValueError(
+            f"avoidance was built at {float(px)} um per pixel, the plan at {plan.pixel_size_um}"
+        )
+    mode = getattr(amap, "dura_mode", None)
+    if mode is not None and DuraMode.parse(mode) is not plan.dura_mode:
+        raise ValueError(
+            f"avoidance was built for {DuraMode.parse(mode).value}, the plan is {plan.dura_mode.value}"
+        )
+    return map_for_margins(amap, plan.margins.for_robot(plan.robot_spec),
+                           applied=getattr(amap, "margins", None), dura_mode=plan.dura_mode,
+                           vessels=plan.vessels)  # fmt: skip
 
 
 def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
@@ -80,6 +124,7 @@ def scene_from_plan(plan: InsertionPlan, avoidance: Any = None) -> Scene:
         max_tilt_rad=plan.robot_spec.max_tilt_rad, max_incidence_rad=g.max_incidence_rad, penetrating=pen,
         robot=plan.robot_spec,
         collision_margin_um=plan.config.collision_margin_um,
+        cortex_thickness_um=None if plan.context is None else plan.context.cortex_thickness_um,
     )  # fmt: skip
     return replace(scene, center_um=g.craniectomy_center_um, radius_um=g.craniectomy_radius_um,
                    exit_um=g.thread_exit_um, implant_center_um=g.implant_center_um,
@@ -111,10 +156,12 @@ def check_plan(
     []
     """
     amap = require_avoidance(plan, avoidance)
+    floor, extra = requirement_floor_um(plan.margins, plan.robot_spec, plan.dura_mode)
     return thread_violations(
         plan.active_threads, scene=scene_from_plan(plan, avoidance), avoidance=amap,
         region=region if region is not None else plan.region,
-        min_spacing_um=plan.config.min_spacing_um,
+        min_spacing_um=plan.config.min_spacing_um, required_extra_um=extra,
+        required_floor_um=floor,
     )  # fmt: skip
 
 

@@ -258,6 +258,10 @@ def _requirement_offset_um(want: SafetyMargins, applied: SafetyMargins, mode: Du
     return max(extra, 0.0)
 
 
+_FLOAT32_UM = 1e-3
+"""Requirements closer than this are the same (maps hold them as float32)."""
+
+
 def map_for_margins(
     avoidance: Any,
     margins: SafetyMargins,
@@ -272,7 +276,8 @@ def map_for_margins(
     ``margins`` require more clearance than ``applied`` (the map's margins), the map is
     rebuilt from ``vessels`` with ``margins`` (exact: :func:`~insertion_planner.build_avoidance_map`)
     when ``vessels`` is a ``VesselMap``; otherwise its required clearance is raised by the
-    largest difference, ``allowed`` keeps only pixels meeting it, and pixels within that
+    largest difference (and never left below what ``margins`` require of the smallest
+    vessel: a map may ask less than its own margins), ``allowed`` keeps only pixels meeting it, and pixels within that
     difference (plus a pixel) of one the detectability floor forbids (``undetectable``)
     are forbidden too (the floor's reach grows with the requirement). Otherwise
     ``avoidance`` is returned unchanged.
@@ -307,10 +312,13 @@ def map_for_margins(
         applied if applied is not None else getattr(avoidance, "margins", None) or SafetyMargins()
     )
     extra = _requirement_offset_um(margins, base, mode)
-    if extra <= 1e-9:
+    floor = float(margins.required_um(mode))
+    low = float(np.min(avoidance.required_um)) if np.size(avoidance.required_um) else floor
+    if extra <= 1e-9 and low >= floor - _FLOAT32_UM:
         return avoidance
     if (
-        vessels is not None
+        extra > 1e-9
+        and vessels is not None
         and hasattr(vessels, "detectable_diameter_um")
         and hasattr(vessels, "graph")
     ):
@@ -319,13 +327,16 @@ def map_for_margins(
         return build_avoidance_map(vessels, dura_mode=mode, margins=margins)
     clear = np.asarray(avoidance.clearance_um)
     req = np.asarray(avoidance.required_um)
-    required = (req + np.asarray(extra, req.dtype)).astype(req.dtype)
+    # never below the margin model's own requirement (a map may ask less than its margins)
+    required = np.maximum(req + np.asarray(extra, req.dtype), np.asarray(floor, req.dtype))
+    required = required.astype(req.dtype)
     allowed = np.asarray(avoidance.allowed, bool) & (clear >= required)
     changes: dict[str, Any] = {"required_um": required, "allowed": allowed}
     blind = getattr(avoidance, "undetectable", None)
-    if blind is not None and np.asarray(blind).any():
+    grow = max(extra, floor - low)
+    if blind is not None and grow > _FLOAT32_UM and np.asarray(blind).any():
         px = float(avoidance.pixel_size_um)
-        near = ndimage.distance_transform_edt(~np.asarray(blind, bool)) * px <= extra + px
+        near = ndimage.distance_transform_edt(~np.asarray(blind, bool)) * px <= grow + px
         changes["undetectable"] = np.asarray(blind, bool) | (allowed & near)
         changes["allowed"] = allowed & ~near
     if hasattr(avoidance, "margins"):

@@ -341,7 +341,7 @@ def relay_slack(
     >>> from insertion_planner.plan import _example_plan
     >>> from insertion_planner.planning.checks import scene_from_plan
     >>> p = _example_plan()
-    >>> p = replace(p, config=replace(p.config, max_retraction_risk=0.05))
+    >>> p = replace(p, config=p.config.replace(max_retraction_risk=0.05))
     >>> threads, section = relay_slack(p, p.threads, scene_from_plan(p))
     >>> [t.slack_um is not None for t in threads], section["met"]
     ([True, True], True)

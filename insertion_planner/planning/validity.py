@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,13 @@ from .scene import (
     penetrating_path_clearance_um,
     tether_lengths_um,
 )
-from .vessel_map import _distance_to_mask_um, _map_allows, map_clearance, surface_clearance_um
+from .vessel_map import (
+    _distance_to_mask_um,
+    _map_allows,
+    hidden_vessel_clearance_um,
+    map_clearance,
+    surface_clearance_um,
+)
 
 __all__ = [
     "CONSTRAINT_UNITS",
@@ -359,13 +366,19 @@ class ValidityChecker:
                                required_extra_um=self.required_extra_um)  # fmt: skip
 
     def surface_clearance_um(self, xy_um: ArrayLike) -> NDArray[np.float64]:
-        """The map's clearance (n,) where surface points (n, 2) (x, y, um) land, 0 where it
-        cannot vouch (:func:`~insertion_planner.planning.vessel_map.surface_clearance_um`),
-        inf without a map; asked by the positioning-error Monte Carlo."""
+        """The map's clearance (n,) where surface points (n, 2) (x, y, um) land, to detected
+        vessels and to vessels that could hide unseen
+        (:func:`~insertion_planner.planning.vessel_map.surface_clearance_um`); inf without
+        a map. Asked by the positioning-error Monte Carlo."""
         xy = np.asarray(xy_um, dtype=np.float64).reshape(-1, 2)
         if self.avoidance is None:
             return np.full(len(xy), np.inf)
-        return surface_clearance_um(self.avoidance, xy, self.scene.grid.pixel_size_um)
+        return surface_clearance_um(self.avoidance, xy, self.scene.grid.pixel_size_um,
+                                    hidden_um=self._hidden_um)  # fmt: skip
+
+    @cached_property
+    def _hidden_um(self) -> NDArray[np.float32] | None:
+        return None if self.avoidance is None else hidden_vessel_clearance_um(self.avoidance)
 
     def check(self, threads: Sequence[ThreadSite], *, pairs: bool = True) -> Validity:
         """Every constraint the active ``threads`` break (see :func:`thread_violations`).

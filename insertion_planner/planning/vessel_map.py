@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from ..protocols import AvoidanceLike
 
-__all__ = ["map_clearance", "surface_clearance_um"]
+__all__ = ["map_clearance", "surface_clearance_um", "hidden_vessel_clearance_um"]
 
 
 def _map_allows(allowed: Any, clear: Any, req: Any) -> NDArray[np.bool_]:
@@ -79,35 +79,103 @@ def _distance_to_mask_um(
     return out
 
 
-def surface_clearance_um(
-    avoidance: AvoidanceLike, xy_um: ArrayLike, pixel_size_um: float
-) -> NDArray[np.float64]:
-    """The map's clearance (n,) where points (n, 2) of the surface (x, y, um) land, um.
+def hidden_vessel_clearance_um(avoidance: AvoidanceLike) -> NDArray[np.float32] | None:
+    """Distance (H, W) from each pixel to the edge of a vessel that could hide unseen, um.
 
-    0 where the map cannot vouch for the point: outside the image, within the clearance
-    of pixels where a hazard-sized vessel could hide unseen (``undetectable``), or where
-    it forbids the pixel for anything but the clearance; elsewhere the clearance to the
-    nearest detected vessel edge.
+    Wherever the map could not have shown a vessel of the hazard diameter
+    (``detectable_diameter_um`` above ``margins.hazard_diameter_um``, and everywhere
+    beyond the frame), one is assumed to lie: the distance to the nearest such pixel, less
+    the hazard radius and half a pixel (an :class:`~insertion_planner.AvoidanceMap` keeps
+    its own, :attr:`~insertion_planner.AvoidanceMap.hidden_clearance_um`, never
+    overstated). None when the map carries no detectability.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from dataclasses import replace
     >>> from insertion_planner.avoidance import avoidance_from_arrays
-    >>> amap = avoidance_from_arrays(clearance_um=[[0.0, 60.0, 120.0]], required_um=86.5,
-    ...                              allowed=[[False, False, True]])
-    >>> surface_clearance_um(amap, [[12.0, 0.0], [24.0, 0.0], [60.0, 0.0]], 12.0).tolist()
-    [60.0, 120.0, 0.0]
+    >>> from insertion_planner.config import SafetyMargins
+    >>> amap = avoidance_from_arrays(clearance_um=np.full((60, 60), 500.0), pixel_size_um=10.0)
+    >>> det = np.full((60, 60), 10.0, np.float32); det[:, 40:] = np.inf   # blind from col 40
+    >>> amap = replace(amap, detectable_diameter_um=det, margins=SafetyMargins())
+    >>> [round(float(v), 1) for v in hidden_vessel_clearance_um(amap)[30, [0, 20, 30, 39]]]
+    [0.0, 165.9, 65.9, 0.0]
+
+    (exactly 180 and 80 um less the lower bound's 1.4 px.)
+    """
+    own = getattr(avoidance, "hidden_clearance_um", None)  # an AvoidanceMap keeps its own
+    if own is not None:
+        return np.asarray(own, np.float32)
+    det = getattr(avoidance, "detectable_diameter_um", None)
+    margins = getattr(avoidance, "margins", None)
+    px = getattr(avoidance, "pixel_size_um", None)
+    if det is None or margins is None or px is None:
+        return None
+    hazard = float(margins.hazard_diameter_um)
+    blind = np.pad(~(np.asarray(det) <= hazard), 1, constant_values=True)  # beyond the frame
+    dist = ndimage.distance_transform_edt(~blind)[1:-1, 1:-1] * float(px)
+    out: NDArray[np.float32] = np.maximum(dist - 0.5 * hazard - 0.5 * float(px), 0.0).astype(
+        np.float32
+    )
+    return out
+
+
+def surface_clearance_um(
+    avoidance: AvoidanceLike,
+    xy_um: ArrayLike,
+    pixel_size_um: float,
+    *,
+    hidden_um: NDArray[np.float32] | None = None,
+) -> NDArray[np.float64]:
+    """The map's clearance (n,) where points (n, 2) of the surface (x, y, um) land, um.
+
+    The clearance to the nearest detected vessel edge, or to a vessel that could hide
+    unseen nearby (``hidden_um``, :func:`hidden_vessel_clearance_um` of the map, computed
+    when not given), whichever is less, interpolated between pixel centres (bilinear; a
+    distance field is close to linear there); 0 outside the image. For a map without
+    detectability, a pixel it marks ``undetectable`` counts as 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from insertion_planner.avoidance import avoidance_from_arrays
+    >>> cols = np.arange(40.0)[None, :].repeat(40, axis=0)
+    >>> amap = avoidance_from_arrays(clearance_um=np.abs(cols - 5) * 12.0, pixel_size_um=12.0)
+    >>> xy = [[240.0, 240.0], [246.0, 240.0], [600.0, 240.0]]   # col 20, col 20.5, off the image
+    >>> surface_clearance_um(amap, xy, 12.0).tolist()
+    [180.0, 186.0, 0.0]
     """
     xy = np.atleast_2d(np.asarray(xy_um, dtype=np.float64)).reshape(-1, 2)
     pts = xy[:, ::-1] / float(pixel_size_um)
-    clear, req, ok = map_clearance(avoidance, pts)
-    # a pixel forbidden although its clearance meets the requirement: the map cannot vouch
-    vouched = ok | (clear < req)
     h, w = np.asarray(avoidance.allowed).shape
-    ij = np.rint(np.where(np.isfinite(pts), pts, -1.0)).astype(np.int64)
-    inside = (ij[:, 0] >= 0) & (ij[:, 0] < h) & (ij[:, 1] >= 0) & (ij[:, 1] < w)
-    unseen = getattr(avoidance, "undetectable", None)
-    if unseen is not None:  # within the clearance a vessel hidden nearby would need
-        ij = np.clip(ij, 0, [h - 1, w - 1])
-        vouched &= ~np.asarray(unseen, bool)[ij[:, 0], ij[:, 1]]
-    out: NDArray[np.float64] = np.where(vouched & inside, clear, 0.0)
-    return out
+    finite: NDArray[np.bool_] = np.all(np.isfinite(pts), axis=1)
+    pts = np.where(finite[:, None], pts, -1.0)
+    inside = (
+        finite
+        & (pts[:, 0] > -0.5)
+        & (pts[:, 0] < h - 0.5)
+        & (pts[:, 1] > -0.5)
+        & (pts[:, 1] < w - 0.5)
+    )
+
+    def at(field: ArrayLike) -> NDArray[np.float64]:
+        # bilinear between pixel centres: a distance field is close to linear there
+        out: NDArray[np.float64] = ndimage.map_coordinates(
+            np.asarray(field, np.float64), pts.T, order=1, mode="nearest"
+        )
+        return out
+
+    clear = at(avoidance.clearance_um)
+    if hidden_um is None:
+        hidden_um = hidden_vessel_clearance_um(avoidance)
+    if hidden_um is not None:
+        clear = np.minimum(clear, at(hidden_um))
+    else:
+        unseen = getattr(avoidance, "undetectable", None)
+        if unseen is not None:
+            ij = np.clip(np.rint(pts).astype(np.int64), 0, [h - 1, w - 1])
+            mask: NDArray[np.bool_] = np.asarray(unseen, dtype=np.bool_)
+            hit = mask[ij[:, 0], ij[:, 1]]
+            clear = np.where(hit, 0.0, clear)
+    result: NDArray[np.float64] = np.where(inside, clear, 0.0)
+    return result

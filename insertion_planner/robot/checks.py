@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..plan import InsertionPlan
-from ..planning.checks import scene_from_plan
+from ..planning.checks import requirement_floor_um, scene_from_plan
 from ..planning.opening import plan_opening
 from ..planning.validity import ValidityChecker, Violation
 from ..protocols import AvoidanceLike
@@ -144,9 +144,7 @@ def simulation_scene(
     # a thread never needs less than the plan's margin model asks of the smallest vessel,
     # with the needle and the stage accuracy of the robot that inserts it (a file may say
     # otherwise): each thread's requirement grows by what this robot adds to the plan's
-    margins = plan.margins
-    floor = float(margins.for_robot(robot).required_um(plan.dura_mode))
-    extra = max(0.0, floor - float(margins.required_um(plan.dura_mode)))
+    floor, extra = requirement_floor_um(plan.margins, robot, plan.dura_mode)
     planned = scene_from_plan(plan, avoidance)
     # the larger of the plan's collision margin and the simulation's
     margin = max(float(planned.collision_margin_um), float(collision_margin_um))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_rng, check_int_range, check_positive
+from ..config import DuraMode
 from ..plan import InsertionPlan
 from ..planning.validity import pairwise_violations
 from ..protocols import AvoidanceLike
@@ -296,6 +297,11 @@ def _site_map(plan: InsertionPlan, avoidance: object) -> AvoidanceLike | None:
             raise ValueError(
                 f"avoidance {name} has shape {tuple(shape)}, the plan's image {tuple(plan.image_shape)}"
             )
+    mode = getattr(amap, "dura_mode", None)
+    if mode is not None and DuraMode.parse(mode) is not plan.dura_mode:
+        raise ValueError(
+            f"avoidance was built for {DuraMode.parse(mode).value}, the plan is {plan.dura_mode.value}"
+        )
     px = getattr(amap, "pixel_size_um", None)
     if px is not None and abs(float(px) - float(plan.pixel_size_um)) > 1e-6 * float(
         plan.pixel_size_um
@@ -372,6 +378,10 @@ def _monte_carlo(
     d = np.array([t.direction for t in sites], dtype=np.float64).reshape(-1, 3)
     depth = np.array([t.depth_um for t in sites], dtype=np.float64)
     margins = original.margins
+    # the map the checker judges by, else the fresh plan's own: never the capsules alone
+    judge = scene.validity
+    if judge.avoidance is None and original.avoidance is not None:
+        judge = replace(judge, avoidance=original.avoidance)
     prob, p05 = breach_probability(
         e, d, depth, scene.capsules, n_samples=samples, needle_radius_um=scene.robot.needle_radius_um,
         base_margin_um=margins.base_margin_um, stage_accuracy_um=scene.robot.stage_accuracy_um,
@@ -380,7 +390,7 @@ def _monte_carlo(
         tracking_rate_hz=scene.robot.tracking_rate_hz, tracking_latency_s=scene.robot.tracking_latency_s,
         motion=motion, deflection_sigma_um=a.deflection_sigma_um if a is not None else 0.0,
         dura_thickness_um=approach_um(scene, e, d), rng=rng, progress=progress,
-        surface_clearance=scene.validity.surface_clearance_um,
+        surface_clearance=judge.surface_clearance_um,
     )  # fmt: skip
     out = []
     for rec in records:

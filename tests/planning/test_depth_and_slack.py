@@ -23,6 +23,7 @@ from insertion_planner.config import PlannerConfig, SafetyMargins
 from insertion_planner.electrodes import cortex_thickness_at_um, electrode_counts
 from insertion_planner.errors import InfeasiblePlanError, PlanFileError
 from insertion_planner.plan import SCHEMA_VERSION, _checksum, _example_plan
+from insertion_planner.plan_schema import schema_problem
 from insertion_planner.planning import check_plan, move_thread, plan_from_avoidance, replan
 from insertion_planner.planning.depth import choose_depths, depth_coverage, site_depth_window_um
 from insertion_planner.planning.ordering import tangle_violations
@@ -383,8 +384,10 @@ def test_older_plans_still_load(tmp_path, version):
     assert loaded.threads[1].electrode_depths_um[-1] == 500.0
     assert all(t.slack_um is None for t in loaded.threads) and loaded.retraction is None
     # written again, it is a plan of the current version with the derived fields
-    again = json.loads(replace(loaded, schema_version=SCHEMA_VERSION).to_json_text())
+    again = json.loads(loaded.to_json_text())
+    assert again["schema_version"] == SCHEMA_VERSION and "collision_margin_um" in again["config"]
     assert again["threads"][0]["target_um"] == [1200.0, 1200.0, -3500.0]
+    assert schema_problem(again) is None
 
 
 def _write(tmp_path, d):

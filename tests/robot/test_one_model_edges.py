@@ -109,8 +109,26 @@ def test_the_monte_carlo_judges_vessels_by_the_checkers_map():
     assert blind.breach_probability == 0.0
     assert 0.0 < seen.breach_probability < 0.5
     assert seen.p05_clearance_um < 72.0
-    # the same sites with the unseen pixels beside them: every sample lands there
-    unseen = replace(
-        amap, undetectable=np.ones((200, 200), bool), allowed=np.zeros((200, 200), bool)
-    )
+    # nothing seen anywhere: a vessel could hide under every landing
+    unseen = replace(amap, detectable_diameter_um=np.full((200, 200), np.inf, np.float32),
+                     undetectable=np.ones((200, 200), bool), allowed=np.zeros((200, 200), bool))  # fmt: skip
     assert ip.simulate(p, avoidance=unseen, **kw).insertions[0].breach_probability == 1.0
+
+
+def test_a_fresh_plan_s_monte_carlo_asks_its_own_map_and_no_unseen_pixel_is_vouched_for():
+    from insertion_planner.planning.vessel_map import surface_clearance_um
+
+    case = ip.synthetic_cortex(3, shape=(320, 320))
+    plan = ip.plan_insertions(case.image, pixel_size_um=case.pixel_size_um, n_threads=8)
+    kw = dict(monte_carlo_samples=500, rng=0)
+    own = [r.breach_probability for r in ip.simulate(plan, **kw).insertions]
+    given = [
+        r.breach_probability for r in ip.simulate(plan, avoidance=plan.avoidance, **kw).insertions
+    ]
+    assert own == given
+    amap = plan.avoidance
+    blind = ~(amap.detectable_diameter_um <= amap.margins.hazard_diameter_um)
+    rc = np.argwhere(blind)
+    assert len(rc) > 1000
+    xy = rc[:, ::-1] * plan.pixel_size_um
+    assert float(surface_clearance_um(amap, xy, plan.pixel_size_um).max()) == 0.0
