@@ -189,7 +189,7 @@ def darkness(
     if black.any():
         np.putmask(dark, black, np.float32(0))
         excluded = excluded | black
-    rows, cols = np.nonzero(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
+    rows, cols = flt.nonzero2d(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
     if red is not None and rows.size:
         # glints are white: bright in red as well as in green
         white = red[rows, cols] > np.float32(0.6 / scale)

@@ -271,7 +271,7 @@ def blur_map_px(
         # about the blur itself (the ratio is ill-conditioned when s0 << s: a first small
         # estimate is refined until it settles)
         min_radius = max(3.0, 2.0 * s0)
-        er, ec = np.nonzero(boundary & (radius_px >= min_radius))
+        er, ec = flt.nonzero2d(boundary & (radius_px >= min_radius))
         if er.size < 30:
             break
         est = _reblur_estimates(dark_s, er, ec, s0, smoothing_px)

@@ -32,6 +32,7 @@ __all__ = [
     "disc_response",
     "vesselness_pyramid",
     "scales_for",
+    "nonzero2d",
 ]
 
 F32 = NDArray[np.float32]
@@ -42,6 +43,25 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
     x = np.arange(-rad, rad + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / sigma) ** 2)
     return (k / k.sum()).astype(np.float32)
+
+
+def nonzero2d(mask: NDArray[np.generic]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """``numpy.nonzero`` of a 2-D array (the same indices, in the same order), from the
+    flat indices: several times faster than the 2-D ``nonzero`` on large images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.eye(3, dtype=bool)[::-1]
+    >>> [r.tolist() for r in nonzero2d(m)]
+    [[0, 1, 2], [2, 1, 0]]
+    """
+    a = np.asarray(mask)
+    flat = np.flatnonzero(a)
+    if a.shape[1] == 0:
+        return flat, flat
+    rows, cols = np.divmod(flat, a.shape[1])
+    return rows, cols
 
 
 _STRIP_ROWS = 32
@@ -199,25 +219,42 @@ def upsample2(a: F32, shape: tuple[int, int]) -> F32:
 
 def _up_axis(a: F32, n_out: int, f: int, axis: int) -> F32:
     """Linear upsampling by ``f`` along ``axis`` (0 or 1) of a level of f-blocks, to
-    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices."""
+    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices.
+
+    Each phase is computed with contiguous operations (along the rows, on the flat
+    buffer of the edge-padded level: the two samples at the ends of each row that wrap
+    onto the next row are discarded) and then written into its phase of the output in
+    one strided copy."""
+    a = np.asarray(a, np.float32)
     n = a.shape[axis]
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (1, 1)
-    ap = np.pad(a, pad, mode="edge")
+    if axis == 0:
+        ap = np.empty((n + 2, a.shape[1]), np.float32)
+        ap[1:-1] = a
+        ap[0], ap[-1] = a[0], a[-1]
+    else:
+        ap = np.empty((a.shape[0], n + 2), np.float32)
+        ap[:, 1:-1] = a
+        ap[:, 0], ap[:, -1] = a[:, 0], a[:, -1]
     shape = list(a.shape)
     shape[axis] = max(n_out, n * f)
     out = np.empty(shape, np.float32)
-
-    def sl(arr: F32, start: int, stop: int, step: int = 1) -> F32:
-        return arr[start:stop:step] if axis == 0 else arr[:, start:stop:step]
-
+    flat = ap.ravel()
+    span = n * a.shape[1] if axis == 0 else flat.size - 2  # samples of one phase
+    step = a.shape[1] if axis == 0 else 1  # flat offset of the next level sample
+    phase = np.empty(flat.size, np.float32)
+    tmp = np.empty(span, np.float32)
     for m in range(f):
         x = (m + 0.5) / f - 0.5
         lo = 0 if x < 0 else 1
         t = np.float32(x + 1 if x < 0 else x)
-        dst = sl(out, m, n * f, f)
-        np.multiply(sl(ap, lo, lo + n), np.float32(1) - t, out=dst)
-        dst += sl(ap, lo + 1, lo + 1 + n) * t
+        ph = phase[:span]
+        np.multiply(flat[lo * step : lo * step + span], np.float32(1) - t, out=ph)
+        np.multiply(flat[(lo + 1) * step : (lo + 1) * step + span], t, out=tmp)
+        ph += tmp
+        if axis == 0:
+            out[m : n * f : f] = ph.reshape(n, a.shape[1])
+        else:
+            out[:, m : n * f : f] = phase.reshape(a.shape[0], n + 2)[:, :n]
     if n_out > n * f:  # beyond the last block: the last value
         if axis == 0:
             out[n * f :] = a[-1:]

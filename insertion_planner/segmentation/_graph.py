@@ -8,6 +8,8 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
+from . import _filters as flt
+
 __all__ = [
     "radius_and_graph",
     "radius_and_skeleton",
@@ -130,7 +132,7 @@ def centreline_graph(
     piece), ``n_pixels`` (full-resolution length); edge attribute ``length_um``.
     """
     graph = nx.Graph()
-    rows, cols = np.nonzero(skeleton)
+    rows, cols = flt.nonzero2d(skeleton)
     if rows.size == 0:
         return graph
     h, w = skeleton.shape
@@ -194,7 +196,7 @@ def component_stats(
     """Per-label area, centroid, and principal axis lengths (sqrt of the inertia
     eigenvalues, px) of labels 1..n (index 0 is the background). Centroid and axes are
     computed for labels of at most ``max_area`` pixels only (0 for larger ones)."""
-    rr, cc = np.nonzero(labels)
+    rr, cc = flt.nonzero2d(labels)
     lab = labels[rr, cc]
     area = np.bincount(lab, minlength=n + 1).astype(np.float64)
     if np.isfinite(max_area):

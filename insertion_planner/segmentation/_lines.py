@@ -202,48 +202,74 @@ def _merge_level(
     detected: NDArray[np.bool_],
     level: tuple[F32, F32, NDArray[np.int8], NDArray[np.bool_]],
     f: int,
+    *,
+    first: bool = False,
 ) -> None:
     """Merge one pyramid level's (seed evidence, grow evidence, best scale, detections),
     blocks of ``f`` px, into the full-resolution ones in place: the evidence upsampled
     bilinearly (exactly as :func:`~._filters.upsample_linear`), the rest by nearest; the
-    best scale taken where the level's seed evidence is higher. Each output row phase is
-    computed and merged at once, without building the upsampled images."""
+    best scale taken where the level's seed evidence is higher. ``first``: the outputs
+    hold nothing yet and are written (as a merge into -inf, zeros and False would).
+
+    Blocks of about 128 output rows are upsampled (row phase by row phase) into a
+    buffer and merged with contiguous whole-row operations, without building the
+    upsampled images."""
     zs_l, zg_l, best_l, found_l = level
     h, w = z_seed.shape
-    cols_s = flt._up_axis(zs_l, w, f, 1)
-    cols_g = flt._up_axis(zg_l, w, f, 1)
-    cols_b = _repeat_cols(best_l, f, w)
-    cols_f = _repeat_cols(found_l, f, w)
-    n = cols_s.shape[0]
-    pad_s = np.pad(cols_s, ((1, 1), (0, 0)), mode="edge")
-    pad_g = np.pad(cols_g, ((1, 1), (0, 0)), mode="edge")
-    one = np.float32(1)
-    n_rows = -(-min(n * f, h) // f)  # level rows with an output row
-    chunk = max(8, 2**18 // max(w, 1))  # level rows at a time: ~1 MiB per phase array
-    for q0 in range(0, n_rows, chunk):
-        for m in range(f):
-            q1 = min(q0 + chunk, len(range(m, min(n * f, h), f)))
-            if q1 <= q0:
+    n = zs_l.shape[0]
+    n_out = min(n * f, h)  # output rows inside the level's blocks
+    n_rows = -(-n_out // f)  # level rows with an output row
+    if n_rows > 0:
+        # level rows -1 .. n_rows (edges repeated), upsampled along the columns
+        idx = np.clip(np.arange(-1, n_rows + 1), 0, n - 1)
+        pad_s = flt._up_axis(zs_l[idx], w, f, 1)
+        pad_g = flt._up_axis(zg_l[idx], w, f, 1)
+        cols_b = _repeat_cols(best_l[:n_rows], f, w)
+        cols_f = _repeat_cols(found_l[:n_rows], f, w)
+        one = np.float32(1)
+        chunk = max(1, 128 // f)  # level rows per block
+        buf_s = np.empty((min(chunk, n_rows) * f, w), np.float32)
+        buf_g = np.empty_like(buf_s)
+        phase, tmp = np.empty((2, chunk, w), np.float32)
+        for c0 in range(0, n_rows, chunk):
+            c1 = min(c0 + chunk, n_rows)
+            r0, r1 = c0 * f, min(c1 * f, n_out)
+            nb = r1 - r0
+            for m in range(min(f, nb)):
+                k = len(range(m, nb, f))
+                x = (m + 0.5) / f - 0.5
+                j = c0 + (0 if x < 0 else 1)  # index in pad_* of the first tap
+                t = np.float32(x + 1 if x < 0 else x)
+                for src, buf in ((pad_s, buf_s), (pad_g, buf_g)):
+                    ph = np.multiply(src[j : j + k], one - t, out=phase[:k])
+                    ph += np.multiply(src[j + 1 : j + 1 + k], t, out=tmp[:k])
+                    buf[m:nb:f] = ph
+            up_s, up_g, view = buf_s[:nb], buf_g[:nb], z_seed[r0:r1]
+            rows_b = np.repeat(cols_b[c0:c1], f, axis=0)[:nb]
+            rows_f = np.repeat(cols_f[c0:c1], f, axis=0)[:nb]
+            if first:
+                view[...] = up_s
+                z_grow[r0:r1] = up_g
+                best[r0:r1] = rows_b
+                detected[r0:r1] = rows_f
                 continue
-            rows = slice(m + f * q0, m + f * q1, f)
-            x = (m + 0.5) / f - 0.5
-            lo = (0 if x < 0 else 1) + q0
-            t = np.float32(x + 1 if x < 0 else x)
-            k = q1 - q0
-            for src, dst in ((pad_s, z_seed), (pad_g, z_grow)):
-                up = src[lo : lo + k] * (one - t)
-                up += src[lo + 1 : lo + 1 + k] * t
-                view = dst[rows]
-                if dst is z_seed:
-                    take_where(best[rows], cols_b[q0:q1], up > view)
-                np.maximum(view, up, out=view)
-            detected[rows] |= cols_f[q0:q1]
+            take_where(best[r0:r1], rows_b, up_s > view)
+            np.maximum(view, up_s, out=view)
+            np.maximum(z_grow[r0:r1], up_g, out=z_grow[r0:r1])
+            detected[r0:r1] |= rows_f
     if h > n * f:  # rows beyond the last block: the last block's row
+        last_s = flt._up_axis(zs_l[-1:], w, f, 1)
+        last_g = flt._up_axis(zg_l[-1:], w, f, 1)
+        last_b = _repeat_cols(best_l[-1:], f, w)
+        last_f = _repeat_cols(found_l[-1:], f, w)
         tail = slice(n * f, h)
-        take_where(best[tail], cols_b[-1:], cols_s[-1:] > z_seed[tail])
-        np.maximum(z_seed[tail], cols_s[-1:], out=z_seed[tail])
-        np.maximum(z_grow[tail], cols_g[-1:], out=z_grow[tail])
-        detected[tail] |= cols_f[-1:]
+        if first:
+            z_seed[tail], z_grow[tail], best[tail], detected[tail] = last_s, last_g, last_b, last_f
+            return
+        take_where(best[tail], last_b, last_s > z_seed[tail])
+        np.maximum(z_seed[tail], last_s, out=z_seed[tail])
+        np.maximum(z_grow[tail], last_g, out=z_grow[tail])
+        detected[tail] |= last_f
 
 
 def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -368,10 +394,12 @@ def line_evidence(
                 continue
             ev = _level_evidence(levels[level], valid[level], placed, level, quantisation,
                                  cal_coarse, resp_coarse)  # fmt: skip
-            if acc is None:
-                acc = (np.full(shape, -np.inf, np.float32), np.full(shape, -np.inf, np.float32),
-                       np.zeros(shape, np.int8), np.zeros(shape, bool))  # fmt: skip
-            _merge_level(*acc, ev, 2**level)
+            if acc is None:  # the first level is written, not merged
+                acc = (np.empty(shape, np.float32), np.empty(shape, np.float32),
+                       np.empty(shape, np.int8), np.empty(shape, bool))  # fmt: skip
+                _merge_level(*acc, ev, 2**level, first=True)
+            else:
+                _merge_level(*acc, ev, 2**level)
         return acc
 
     fut = pool.submit(coarse) if pool is not None and len(used) > 1 else None

@@ -244,10 +244,10 @@ def _lumen_edges(
     and that ratio. ``best`` is the index in ``scales`` (px) of the best scale of each
     level pixel."""
     if f > 1:
-        r1, c1 = np.nonzero(ndi.binary_dilation(detected, iterations=1))
+        r1, c1 = flt.nonzero2d(ndi.binary_dilation(detected, iterations=1))
         rows, cols = _expand(r1, c1, f, shape)
     else:
-        rows, cols = np.nonzero(detected)
+        rows, cols = flt.nonzero2d(detected)
 
     # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
     # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels

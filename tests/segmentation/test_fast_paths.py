@@ -134,3 +134,69 @@ def test_line_evidence_threads_do_not_change_the_result(synthetic_small):
         if isinstance(x, np.ndarray):
             assert np.array_equal(x, y)
     assert serial[2].dtype == np.int8 and int(serial[2].max()) < len(scales)
+
+
+def _reference_up_axis(a, n_out, f, axis):
+    """The former phase loop: edge padding by np.pad, strided writes of each phase."""
+    n = a.shape[axis]
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (1, 1)
+    ap = np.pad(a, pad, mode="edge")
+    shape = list(a.shape)
+    shape[axis] = max(n_out, n * f)
+    out = np.empty(shape, np.float32)
+
+    def sl(arr, start, stop, step=1):
+        return arr[start:stop:step] if axis == 0 else arr[:, start:stop:step]
+
+    for m in range(f):
+        x = (m + 0.5) / f - 0.5
+        lo = 0 if x < 0 else 1
+        t = np.float32(x + 1 if x < 0 else x)
+        dst = sl(out, m, n * f, f)
+        np.multiply(sl(ap, lo, lo + n), np.float32(1) - t, out=dst)
+        dst += sl(ap, lo + 1, lo + 1 + n) * t
+    if n_out > n * f:
+        if axis == 0:
+            out[n * f :] = a[-1:]
+        else:
+            out[:, n * f :] = a[:, -1:]
+    return out[:n_out] if axis == 0 else out[:, :n_out]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (5, 1), (17, 33), (64, 40)])
+@pytest.mark.parametrize("f", [2, 3, 8, 16])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_contiguous_phase_upsampling_is_bit_identical(shape, f, axis):
+    a = np.random.default_rng(9).standard_normal(shape).astype(np.float32)
+    for n_out in {max(1, shape[axis] * f - f + 1), shape[axis] * f, shape[axis] * f + f + 3}:
+        want = _reference_up_axis(a, n_out, f, axis)
+        got = flt._up_axis(a, n_out, f, axis)
+        assert got.shape == want.shape and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("f, shape", [(2, (64, 64)), (4, (61, 70)), (16, (100, 33))])
+def test_first_level_written_equals_merge_into_empty(f, shape):
+    rng = np.random.default_rng(10)
+    lv = (max(shape[0] // f, 1), max(shape[1] // f, 1))
+    level = (rng.standard_normal(lv).astype(np.float32), rng.standard_normal(lv).astype(np.float32),
+             rng.integers(0, 9, lv).astype(np.int8), rng.random(lv) > 0.8)  # fmt: skip
+    merged = (np.full(shape, -np.inf, np.float32), np.full(shape, -np.inf, np.float32),
+              np.zeros(shape, np.int8), np.zeros(shape, bool))  # fmt: skip
+    _lines._merge_level(*merged, level, f)
+    written = (np.empty(shape, np.float32), np.empty(shape, np.float32),
+               np.empty(shape, np.int8), np.empty(shape, bool))  # fmt: skip
+    _lines._merge_level(*written, level, f, first=True)
+    for got, want in zip(written, merged, strict=True):
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (1, 1), (37, 64)])
+def test_nonzero2d_matches_numpy(shape):
+    for a in (np.random.default_rng(11).random(shape) > 0.7,
+              np.random.default_rng(12).integers(0, 3, shape).astype(np.int32)):  # fmt: skip
+        want = np.nonzero(a)
+        got = flt.nonzero2d(a)
+        assert all(
+            np.array_equal(g, w_) and g.dtype == w_.dtype for g, w_ in zip(got, want, strict=True)
+        )
