@@ -33,6 +33,8 @@ __all__ = [
     "vesselness_pyramid",
     "scales_for",
     "nonzero2d",
+    "label",
+    "repeat_times",
 ]
 
 F32 = NDArray[np.float32]
@@ -62,6 +64,43 @@ def nonzero2d(mask: NDArray[np.generic]) -> tuple[NDArray[np.intp], NDArray[np.i
         return flat, flat
     rows, cols = np.divmod(flat, a.shape[1])
     return rows, cols
+
+
+def label(
+    mask: NDArray[np.bool_], structure: NDArray[np.bool_] | None = None
+) -> tuple[NDArray[np.intp], int]:
+    """``scipy.ndimage.label`` into an ``intp`` array: the labels index lookup tables and
+    feed ``bincount`` without the conversion an ``int32`` array costs each time."""
+    out = np.empty(np.shape(mask), np.intp)
+    n = ndi.label(mask, structure=structure, output=out)
+    return out, int(n)
+
+
+def repeat_times(a: F32, f: int, mask: NDArray[np.bool_]) -> F32:
+    """``numpy.where(mask, up, 0)`` with ``up`` the nearest upsampling of ``a`` (a level of
+    f x f blocks, at least ``ceil(H / f)`` x ``ceil(W / f)``) to ``mask``'s shape (H, W),
+    for ``a >= 0``: one broadcast product, rows of blocks at a time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 2.0]], np.float32)
+    >>> repeat_times(a, 2, np.array([[True, False, True], [False, True, True]])).tolist()
+    [[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]]
+    """
+    h, w = mask.shape
+    cols = np.repeat(np.asarray(a, np.float32), f, axis=1)[:, :w]
+    out = np.empty((h, w), np.float32)
+    hb = h // f
+    if hb:
+        np.multiply(
+            cols[:hb, None, :],
+            mask[: hb * f].reshape(hb, f, w),
+            out=out[: hb * f].reshape(hb, f, w),
+        )
+    if h > hb * f:
+        np.multiply(cols[hb], mask[hb * f :], out=out[hb * f :])
+    return out
 
 
 _STRIP_ROWS = 32
@@ -158,18 +197,20 @@ def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
         p[:, 0] = p[:, 1]
         p[:, -1] = p[:, -2]
         mean, half_diff = _eigen_parts_padded(p)
-        out[r0:r1] = _combine(mean, half_diff, kind)
+        _combine(mean, half_diff, kind, out=out[r0:r1])
     return out
 
 
-def _combine(mean: F32, half_diff: F32, kind: str) -> F32:
+def _combine(mean: F32, half_diff: F32, kind: str, out: F32 | None = None) -> F32:
+    """The ridge (``e1 + min(e2, 0)``) or disc (``e2``) measure from the eigenvalues'
+    mean and half-difference, into ``out`` (default: into ``mean``)."""
+    dst = mean if out is None else out
     if kind == "disc":
-        mean -= half_diff
-        return mean
-    e2 = mean - half_diff
-    mean += half_diff
-    mean += np.minimum(e2, 0)
-    return mean
+        return np.subtract(mean, half_diff, out=dst)
+    e2 = np.subtract(mean, half_diff)
+    np.add(mean, half_diff, out=dst)
+    dst += np.minimum(e2, 0, out=e2)
+    return dst
 
 
 def block_mean(a: NDArray[np.generic], f: int) -> F32:

@@ -70,9 +70,7 @@ def radius_and_skeleton(
     # every level pixel takes the radius of its nearest centreline pixel; the vessel
     # pixels of its block take that
     near = skel_r[ri, ci]
-    up = np.repeat(np.repeat(near, factor, axis=0), factor, axis=1)[:h, :w]
-    radius: NDArray[np.float32] = np.where(mask, up, np.float32(0))
-    return radius, skeleton, skel_r
+    return flt.repeat_times(near, factor, mask), skeleton, skel_r
 
 
 def radius_and_graph(
@@ -191,12 +189,12 @@ def centreline_graph(
 
 
 def component_stats(
-    labels: NDArray[np.int32], n: int, *, max_area: float = np.inf
+    labels: NDArray[np.integer], n: int, *, max_area: float = np.inf
 ) -> dict[str, NDArray[np.float64]]:
     """Per-label area, centroid, and principal axis lengths (sqrt of the inertia
     eigenvalues, px) of labels 1..n (index 0 is the background). Centroid and axes are
     computed for labels of at most ``max_area`` pixels only (0 for larger ones)."""
-    rr, cc = flt.nonzero2d(labels)
+    rr, cc = flt.nonzero2d(labels != 0)
     lab = labels[rr, cc]
     area = np.bincount(lab, minlength=n + 1).astype(np.float64)
     if np.isfinite(max_area):
@@ -225,20 +223,18 @@ def find_stumps(
     pixel_size_um: float,
     max_radius_um: float = 80.0,
     discs: NDArray[np.bool_] | None = None,
-) -> tuple[
-    NDArray[np.float64], NDArray[np.int32], NDArray[np.intp], dict[str, NDArray[np.float64]]
-]:
+) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.intp], dict[str, NDArray[np.float64]]]:
     """Isolated small components of ``mask`` that are compact or hold a ``discs`` pixel
     (a dark-disc detection): penetrating vessel stumps.
 
     Returns
     -------
     stumps : (n, 3) float: row, col, radius_um
-    labels : the 8-connected labelling of ``mask``
+    labels : the 8-connected labelling of ``mask`` (intp)
     stump_labels : (n,) the labels of the stumps
     stats : per-label statistics (:func:`component_stats`)
     """
-    labels, n = ndi.label(mask, structure=_EIGHT)
+    labels, n = flt.label(mask, _EIGHT)
     stats = component_stats(labels, n, max_area=np.pi * (max_radius_um / pixel_size_um) ** 2)
     area = stats["area"]
     radius_px = np.sqrt(area / np.pi)

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 
 from . import _filters as flt
+from ._runs import seeded_components
 
 __all__ = [
     "ALPHA_SEED",
@@ -274,12 +274,7 @@ def _merge_level(
 
 def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
-    lab, n = ndi.label(grow, structure=np.ones((3, 3), bool))
-    keep = np.zeros(n + 1, bool)
-    keep[lab[seed]] = True  # seeds outside ``grow`` have label 0, dropped below
-    keep[0] = False
-    out: NDArray[np.bool_] = keep[lab]
-    return out
+    return seeded_components(seed, grow)
 
 
 _Evidence = tuple[F32, F32, NDArray[np.int8], NDArray[np.bool_]]

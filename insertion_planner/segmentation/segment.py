@@ -157,7 +157,7 @@ def _fill_small_holes(
     """Fill holes of at most ``max_area`` pixels: background components (4-connected) of
     the mask max-pooled over f x f blocks, so holes narrower than a block stay open."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
-    lab, n = ndi.label(np.logical_not(pooled))
+    lab, n = flt.label(np.logical_not(pooled))
     if n <= 1:
         return mask
     area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)

@@ -200,3 +200,30 @@ def test_nonzero2d_matches_numpy(shape):
         assert all(
             np.array_equal(g, w_) and g.dtype == w_.dtype for g, w_ in zip(got, want, strict=True)
         )
+
+
+def _reference_seeded_components(seed, grow):
+    """The former hysteresis: label ``grow`` (8-connected), keep the seeds' labels."""
+    lab, n = ndi.label(grow, structure=np.ones((3, 3), bool))
+    keep = np.zeros(n + 1, bool)
+    keep[lab[seed]] = True
+    keep[0] = False
+    return keep[lab]
+
+
+def test_run_hysteresis_matches_pixel_labelling():
+    from insertion_planner.segmentation._runs import seeded_components
+
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 30, 2))
+        grow = rng.random(shape) < rng.random()
+        seed = rng.random(shape) < 0.3 * rng.random()  # seeds outside grow too
+        assert np.array_equal(
+            seeded_components(seed, grow), _reference_seeded_components(seed, grow)
+        )
+    # a sparse noisy image: long thin vessels, noise clusters (the fine scales' masks)
+    z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5)
+    grow, seed = z > 0.25, z > 0.45
+    assert np.array_equal(seeded_components(seed, grow), _reference_seeded_components(seed, grow))
+    assert not seeded_components(np.ones((4, 4), bool), np.zeros((4, 4), bool)).any()
