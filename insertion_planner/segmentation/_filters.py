@@ -371,18 +371,8 @@ def linear_block_max(a: F32, f: int, shape: tuple[int, int], block: int = 8) -> 
     return out.astype(np.float32, copy=False)
 
 
-def max5(a: F32) -> F32:
-    """5 x 5 maximum filter (edge mode) by in-place shifted maxima of whole slices: at
-    the border the window is cut, which for a maximum is the same as repeating the edge.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import ndimage as ndi
-    >>> a = np.random.default_rng(0).random((7, 9)).astype(np.float32)
-    >>> bool((max5(a) == ndi.maximum_filter(a, size=5, mode="nearest")).all())
-    True
-    """
+def _max5_slices(a: F32) -> F32:
+    """:func:`max5` by in-place shifted maxima of whole 2-D slices (any shape)."""
     out = np.array(a, copy=True)
     src = np.asarray(a)
     for d in (1, 2):  # down the columns
@@ -394,6 +384,53 @@ def max5(a: F32) -> F32:
         if d < out.shape[1]:
             np.maximum(out[:, d:], src[:, :-d], out=out[:, d:])
             np.maximum(out[:, :-d], src[:, d:], out=out[:, :-d])
+    return out
+
+
+def max5(a: F32) -> F32:
+    """5 x 5 maximum filter (edge mode): at the border the window is cut, which for a
+    maximum is the same as repeating the edge.
+
+    Strip-mined (``_STRIP_ROWS`` rows with a halo of two): down the columns by shifted
+    maxima of contiguous rows, then along the rows on the flat strip by doubling (pairs,
+    pairs of pairs, the fifth sample: contiguous operations), the two columns at each
+    side, whose window would wrap onto the next row, redone from their cut windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> a = np.random.default_rng(0).random((7, 9)).astype(np.float32)
+    >>> bool((max5(a) == ndi.maximum_filter(a, size=5, mode="nearest")).all())
+    True
+    """
+    a = np.ascontiguousarray(a)
+    h, w = a.shape
+    if h < 5 or w < 5:
+        return _max5_slices(a)
+    out = np.empty_like(a)
+    rows = _STRIP_ROWS
+    v = np.empty((rows + 4, w), a.dtype)
+    m2 = np.empty(rows * w, a.dtype)
+    m4 = np.empty(rows * w, a.dtype)
+    for r0 in range(0, h, rows):
+        r1 = min(r0 + rows, h)
+        g0, g1 = max(r0 - 2, 0), min(r1 + 2, h)
+        src = a[g0:g1]
+        vs = v[: g1 - g0]
+        vs[...] = src
+        for d in (1, 2):  # down the columns, the window cut at the image's edges
+            np.maximum(vs[d:], src[:-d], out=vs[d:])
+            np.maximum(vs[:-d], src[d:], out=vs[:-d])
+        flat = vs[r0 - g0 : r1 - g0].ravel()
+        n = flat.size
+        o = out[r0:r1].ravel()
+        np.maximum(flat[:-1], flat[1:], out=m2[: n - 1])  # max of i, i + 1
+        np.maximum(m2[: n - 3], m2[2 : n - 1], out=m4[: n - 3])  # i .. i + 3
+        np.maximum(m4[: n - 4], flat[4:], out=o[2:-2])  # i - 2 .. i + 2
+        block, res = flat.reshape(r1 - r0, w), out[r0:r1]
+        for c, lo, hi in ((0, 0, 3), (1, 0, 4), (w - 2, w - 4, w), (w - 1, w - 3, w)):
+            res[:, c] = block[:, lo:hi].max(axis=1)
     return out
 
 

@@ -311,15 +311,15 @@ def _level_evidence(
         k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW, kind)
         if kind == "ridge":
             cal_by_scale[s] = ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow)
-        zs = r - np.float32(med)
+        # in place unless the raw response is kept
+        zs = np.subtract(r, np.float32(med), out=None if responses.get(s) is r else r)
         zs *= np.float32(1.0 / (k_seed * spread))
         # hysteresis within the scale: noise crossing the grow threshold at one scale
         # forms small clusters; merged over scales first they would join into large ones
         found = _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
         if zs_l is None or zg_l is None or best_l is None or found_l is None:
-            zs_l, best_l, found_l = zs.copy(), np.full(image.shape, index, np.int8), found
-            zs *= np.float32(k_seed / k_grow)
-            zg_l = zs
+            zs_l, best_l, found_l = zs, np.full(image.shape, index, np.int8), found
+            zg_l = zs * np.float32(k_seed / k_grow)
             continue
         found_l |= found
         take_where(best_l, np.int8(index), zs > zs_l)

@@ -227,3 +227,11 @@ def test_run_hysteresis_matches_pixel_labelling():
     grow, seed = z > 0.25, z > 0.45
     assert np.array_equal(seeded_components(seed, grow), _reference_seeded_components(seed, grow))
     assert not seeded_components(np.ones((4, 4), bool), np.zeros((4, 4), bool)).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 9), (4, 4), (5, 5), (37, 6), (70, 45), (100, 33), (65, 130)])
+def test_strip_max5_matches_scipy(shape):
+    a = np.random.default_rng(14).random(shape).astype(np.float32)
+    want = ndi.maximum_filter(a, size=5, mode="nearest")
+    assert np.array_equal(flt.max5(a), want)
+    assert np.array_equal(flt._max5_slices(a), want)
