@@ -158,11 +158,14 @@ def gauss(a: F32, sigma: float) -> F32:
     return out
 
 
-def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
+def hessian_measure(
+    a: F32, sigma: float, *, kind: str = "ridge", smoothed: F32 | None = None
+) -> F32:
     """``_detect.signed_ridge`` (``kind="ridge"``: ``e1 + min(e2, 0)``) or
     ``_detect.signed_disc`` (``"disc"``: ``e2``) of ``gauss(a, sigma)``, with ``e1 >= e2``
     the eigenvalues of minus its finite-difference Hessian (edges repeated), computed strip
     by strip while each strip of the smoothed image is in cache (the same arithmetic).
+    ``smoothed``: an (H, W) float32 array that receives ``gauss(a, sigma)`` on the way.
 
     Examples
     --------
@@ -173,7 +176,10 @@ def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
     """
     a = np.asarray(a, np.float32)
     if sigma > 4.0 or min(a.shape) < 3:
-        mean, half_diff = _neg_hessian_eigen_parts(gauss(a, sigma))
+        sm = gauss(a, sigma)
+        if smoothed is not None:
+            smoothed[...] = sm
+        mean, half_diff = _neg_hessian_eigen_parts(sm)
         return _combine(mean, half_diff, kind)
     k = _kernel(sigma) if sigma > 0.05 else np.ones(1, np.float32)
     h, w = a.shape
@@ -196,6 +202,8 @@ def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
             p[-1, 1:-1] = p[-2, 1:-1]
         p[:, 0] = p[:, 1]
         p[:, -1] = p[:, -2]
+        if smoothed is not None:
+            smoothed[r0:r1] = p[1 : 1 + r1 - r0, 1:-1]
         mean, half_diff = _eigen_parts_padded(p)
         _combine(mean, half_diff, kind, out=out[r0:r1])
     return out

@@ -159,14 +159,18 @@ def centreline_graph(
                 hit = ~done & mask[r2, c2]
                 rep_r, rep_c = np.where(hit, r2, rep_r), np.where(hit, c2, rep_c)
                 done |= hit
-    # edges: 8-neighbour skeleton pixel pairs in different pieces
-    node_img = np.full(skeleton.shape, -1, np.int64)
-    node_img[rows, cols] = node_of
+    # edges: 8-neighbour skeleton pixel pairs in different pieces, looked up from the
+    # skeleton pixels (flat indices, sorted) rather than compared over the whole image
+    flat = rows * w + cols
     pairs = []
     for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a = node_img[: h - dr, max(0, -dc) : w - max(0, dc)]
-        b = node_img[dr:, max(0, dc) : w + min(0, dc)]
-        sel = (a >= 0) & (b >= 0) & (a != b)
+        inside = (rows + dr < h) & (cols + dc >= 0) & (cols + dc < w)
+        src = np.flatnonzero(inside)
+        at = np.searchsorted(flat, flat[src] + (dr * w + dc))
+        at = np.minimum(at, flat.size - 1)
+        hit = flat[at] == flat[src] + (dr * w + dc)
+        a, b = node_of[src[hit]], node_of[at[hit]]
+        sel = a != b
         if sel.any():
             pairs.append(np.stack([a[sel], b[sel]], axis=1))
     px = float(pixel_size_um)

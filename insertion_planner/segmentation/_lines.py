@@ -429,13 +429,16 @@ def disc_evidence(
     sigma_px: float = 0.7,
     quantisation: float = 0.0,
     smoothed: F32 | None = None,
+    smoothed_out: F32 | None = None,
 ) -> F32:
     """Dark-disc evidence at full resolution, (H, W) float32: (signed disc measure -
     median) / (seed threshold - median), calibrated like :func:`line_evidence`; >= 1 is a
     compact dark speck unlikely to be noise (a penetrating stump). ``smoothed``: ``dark``
-    already smoothed at ``sigma_px`` (not smoothed again)."""
+    already smoothed at ``sigma_px`` (not smoothed again); ``smoothed_out``: an (H, W)
+    float32 array that receives ``dark`` smoothed at ``sigma_px`` on the way (when
+    ``smoothed`` is None)."""
     r = (
-        flt.hessian_measure(dark, sigma_px, kind="disc")
+        flt.hessian_measure(dark, sigma_px, kind="disc", smoothed=smoothed_out)
         if smoothed is None
         else (flt.hessian_measure(smoothed, 0.0, kind="disc"))
     )

@@ -426,8 +426,8 @@ def segment_vessels(
         quant = step / np.sqrt(12.0) / level if level > 0 else 0.0
 
         def smooth_and_discs() -> tuple[F32, F32]:
-            smoothed = flt.gauss(dark, 0.7)
-            return smoothed, disc_evidence(dark, valid, quantisation=quant, smoothed=smoothed)
+            smoothed = np.empty_like(dark)  # gauss(dark, 0.7), filled on the way
+            return smoothed, disc_evidence(dark, valid, quantisation=quant, smoothed_out=smoothed)
 
         fut_discs = pool.submit(smooth_and_discs)
         scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)

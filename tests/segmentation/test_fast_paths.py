@@ -235,3 +235,45 @@ def test_strip_max5_matches_scipy(shape):
     want = ndi.maximum_filter(a, size=5, mode="nearest")
     assert np.array_equal(flt.max5(a), want)
     assert np.array_equal(flt._max5_slices(a), want)
+
+
+@pytest.mark.parametrize("shape", [(100, 77), (3, 40), (65, 3), (257, 64), (2, 2)])
+@pytest.mark.parametrize("sigma", [0.7, 1.41, 5.0])
+def test_hessian_measure_hands_back_the_smoothed_image(shape, sigma):
+    a = np.random.default_rng(15).random(shape).astype(np.float32)
+    sm = np.empty_like(a)
+    got = flt.hessian_measure(a, sigma, kind="disc", smoothed=sm)
+    assert np.array_equal(sm, flt.gauss(a, sigma))
+    assert np.array_equal(got, flt.hessian_measure(a, sigma, kind="disc"))
+    ev = _lines.disc_evidence(a, np.ones(shape, bool), smoothed_out=(sm2 := np.empty_like(a)))
+    assert np.array_equal(sm2, flt.gauss(a, 0.7))
+    assert np.array_equal(ev, _lines.disc_evidence(a, np.ones(shape, bool), smoothed=sm2))
+
+
+def test_centreline_edges_from_skeleton_pixels_match_whole_image_comparison():
+    from skimage.morphology import skeletonize
+
+    from insertion_planner.segmentation import _graph
+
+    rng = np.random.default_rng(16)
+    for _ in range(20):
+        shape = tuple(int(v) for v in rng.integers(8, 90, 2))
+        skel = skeletonize(ndi.gaussian_filter(rng.standard_normal(shape), 2) > 0.1)
+        g = _graph.centreline_graph(skel, np.ones(shape, np.float32), pixel_size_um=1.0, step_px=4)
+        # the former edges: 8-neighbour pixel pairs of a node image in different pieces
+        node_img = np.full(shape, -1, np.int64)
+        rows, cols = np.nonzero(skel)
+        h, w = shape
+        nbx = (w + 3) // 4
+        comp, _ = ndi.label(skel, structure=np.ones((3, 3), bool))
+        key = (
+            comp[rows, cols].astype(np.int64) * ((h // 4 + 1) * nbx) + (rows // 4) * nbx + cols // 4
+        )
+        node_img[rows, cols] = np.unique(key, return_inverse=True)[1]
+        want = set()
+        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            a = node_img[: h - dr, max(0, -dc) : w - max(0, dc)]
+            b = node_img[dr:, max(0, dc) : w + min(0, dc)]
+            sel = (a >= 0) & (b >= 0) & (a != b)
+            want |= {(min(x, y), max(x, y)) for x, y in zip(a[sel], b[sel], strict=True)}
+        assert {(min(u, v), max(u, v)) for u, v in g.edges} == want
