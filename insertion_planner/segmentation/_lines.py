@@ -240,16 +240,17 @@ def _merge_level(
                 x = (m + 0.5) / f - 0.5
                 j = c0 + (0 if x < 0 else 1)  # index in pad_* of the first tap
                 t = np.float32(x + 1 if x < 0 else x)
-                for src, buf in ((pad_s, buf_s), (pad_g, buf_g)):
+                # written straight into its rows of the output when there is nothing
+                # to merge with
+                for src, buf in ((pad_s, z_seed if first else buf_s),
+                                 (pad_g, z_grow if first else buf_g)):  # fmt: skip
                     ph = np.multiply(src[j : j + k], one - t, out=phase[:k])
-                    ph += np.multiply(src[j + 1 : j + 1 + k], t, out=tmp[:k])
-                    buf[m:nb:f] = ph
+                    dst = buf[r0 + m : r1 : f] if first else buf[m:nb:f]
+                    np.add(ph, np.multiply(src[j + 1 : j + 1 + k], t, out=tmp[:k]), out=dst)
             up_s, up_g, view = buf_s[:nb], buf_g[:nb], z_seed[r0:r1]
             rows_b = np.repeat(cols_b[c0:c1], f, axis=0)[:nb]
             rows_f = np.repeat(cols_f[c0:c1], f, axis=0)[:nb]
             if first:
-                view[...] = up_s
-                z_grow[r0:r1] = up_g
                 best[r0:r1] = rows_b
                 detected[r0:r1] = rows_f
                 continue

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["runs", "seeded_components"]
+__all__ = ["runs", "seeded_components", "small_components"]
 
 
 def _starts(flat: NDArray[np.bool_], w: int) -> NDArray[np.intp]:
@@ -53,8 +53,11 @@ def runs(mask: NDArray[np.bool_]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return _starts(flat, w), np.flatnonzero(flat > nxt)
 
 
-def _run_components(start: NDArray[np.intp], end: NDArray[np.intp], w: int) -> NDArray[np.intp]:
-    """Component index of each run (8-connectivity between runs of consecutive rows)."""
+def _run_components(
+    start: NDArray[np.intp], end: NDArray[np.intp], w: int, *, diagonal: bool = True
+) -> NDArray[np.intp]:
+    """Component index of each run: runs of consecutive rows are joined where their
+    columns overlap, or (``diagonal``: 8-connectivity) meet at a corner."""
     n = start.size
     row = start // w
     # keys on rows of w + 2: a run's ends moved by one column stay inside its row
@@ -63,8 +66,9 @@ def _run_components(start: NDArray[np.intp], end: NDArray[np.intp], w: int) -> N
     above = (row[j] - 1) * (w + 2) - row[j] * w
     # the runs of the row above that touch run j form one interval [lo, hi): those ending
     # at or after its first column - 1 and starting at or before its last column + 1
-    lo = np.searchsorted(ekey, start[j] + above - 1, "left")
-    hi = np.searchsorted(skey, end[j] + above + 1, "right")
+    reach = 1 if diagonal else 0
+    lo = np.searchsorted(ekey, start[j] + above - reach, "left")
+    hi = np.searchsorted(skey, end[j] + above + reach, "right")
     cnt = np.maximum(hi - lo, 0)
     total = int(cnt.sum())
     if total == 0:
@@ -107,3 +111,67 @@ def seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArr
     total = int(length.sum())
     out[np.arange(total) - np.repeat(np.cumsum(length) - length - st, length)] = True
     return out.reshape(h, w)
+
+
+def small_components(
+    mask: NDArray[np.bool_], *, max_area: float, pixel_area: int = 1, diagonal: bool = False
+) -> tuple[NDArray[np.intp], int, list[tuple[int, tuple[slice, slice]]]]:
+    """The components of ``mask`` (4-connected, or 8 with ``diagonal``) of at most
+    ``max_area`` (their pixel count times ``pixel_area``).
+
+    Returns
+    -------
+    labels : (H, W) intp
+        1, 2, ... on the pixels of the small components, 0 elsewhere (also on the larger
+        components).
+    n : int
+        Number of components of any size.
+    boxes : list of (label, (rows, cols) slices)
+        Each small component's label and bounding box, as ``scipy.ndimage.find_objects``
+        gives it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.array([[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 0, 0]], bool)
+    >>> lab, n, boxes = small_components(m, max_area=2)
+    >>> n, lab.tolist(), boxes
+    (3, [[1, 0, 0, 0], [0, 0, 0, 0], [2, 2, 0, 0]], [(1, (slice(0, 1, None), slice(0, 1, None))), (2, (slice(2, 3, None), slice(0, 2, None)))])
+    """
+    h, w = mask.shape
+    labels = np.zeros((h, w), np.intp)
+    start, end = runs(mask)
+    if start.size == 0:
+        return labels, 0, []
+    comp = _run_components(start, end, w, diagonal=diagonal)
+    # components numbered in raster order of their first pixel (as pixel labelling does)
+    _, first = np.unique(comp, return_index=True)
+    rank = np.empty(first.size, np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    comp = rank[comp]
+    n = first.size
+    length = end - start + 1
+    area = np.bincount(comp, weights=length, minlength=n) * pixel_area
+    small = np.flatnonzero(area <= max_area)
+    if small.size == 0:
+        return labels, n, []
+    new = np.zeros(n, np.intp)
+    new[small] = np.arange(1, small.size + 1)
+    keep = np.flatnonzero(new[comp] > 0)
+    st, ln, lab = start[keep], length[keep], new[comp[keep]]
+    total = int(ln.sum())
+    labels.ravel()[np.arange(total) - np.repeat(np.cumsum(ln) - ln - st, ln)] = np.repeat(lab, ln)
+    row, col0 = np.divmod(st, w)
+    col1 = col0 + ln
+    m = small.size + 1
+    r_lo, r_hi = np.full(m, h), np.zeros(m, np.intp)
+    c_lo, c_hi = np.full(m, w), np.zeros(m, np.intp)
+    np.minimum.at(r_lo, lab, row)
+    np.maximum.at(r_hi, lab, row + 1)
+    np.minimum.at(c_lo, lab, col0)
+    np.maximum.at(c_hi, lab, col1)
+    boxes = [
+        (i, (slice(int(r_lo[i]), int(r_hi[i])), slice(int(c_lo[i]), int(c_hi[i]))))
+        for i in range(1, m)
+    ]
+    return labels, n, boxes

@@ -30,6 +30,7 @@ from ._detect import (
 )
 from ._graph import centreline_graph, find_stumps, radius_and_skeleton
 from ._lines import take_where
+from ._runs import small_components
 
 __all__ = ["VesselMap", "segment_vessels", "EDGE_FRACTION", "RED_WEIGHT"]
 
@@ -157,22 +158,14 @@ def _fill_small_holes(
     """Fill holes of at most ``max_area`` pixels: background components (4-connected) of
     the mask max-pooled over f x f blocks, so holes narrower than a block stay open."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
-    lab, n = flt.label(np.logical_not(pooled))
-    if n <= 1:
+    # background components from row runs: only the small ones are labelled
+    lab, n, holes = small_components(np.logical_not(pooled), max_area=max_area, pixel_area=f * f)
+    if n <= 1 or not holes:
         return mask
-    area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)
-    small = area <= max_area
-    small[0] = False
-    if not small.any():
-        return mask
-    objects = ndi.find_objects(lab)
     d1 = None if dark is None else (flt.downmax2(dark) if f == 2 else dark)
     h, w = lab.shape
     out = mask.copy()
-    for i in np.flatnonzero(small):
-        sl = objects[i - 1]
-        if sl is None:
-            continue
+    for i, sl in holes:
         r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
         c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
         hole = lab[r0:r1, c0:c1] == i

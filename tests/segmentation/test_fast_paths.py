@@ -277,3 +277,71 @@ def test_centreline_edges_from_skeleton_pixels_match_whole_image_comparison():
             sel = (a >= 0) & (b >= 0) & (a != b)
             want |= {(min(x, y), max(x, y)) for x, y in zip(a[sel], b[sel], strict=True)}
         assert {(min(u, v), max(u, v)) for u, v in g.edges} == want
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_small_components_match_pixel_labelling(diagonal):
+    from insertion_planner.segmentation._runs import small_components
+
+    rng = np.random.default_rng(17)
+    structure = np.ones((3, 3), bool) if diagonal else None
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        m = rng.random(shape) < rng.random()
+        max_area = float(rng.integers(1, 30))
+        lab, n = ndi.label(m, structure=structure)
+        area = np.bincount(lab.ravel(), minlength=n + 1)
+        objects = ndi.find_objects(lab)
+        got_lab, got_n, boxes = small_components(m, max_area=max_area, diagonal=diagonal)
+        small = [i for i in range(1, n + 1) if area[i] <= max_area]
+        assert got_n == n and len(boxes) == len(small)
+        for (j, sl), i in zip(boxes, small, strict=True):  # same order: raster order
+            assert sl == objects[i - 1]
+            assert np.array_equal(got_lab == j, lab == i)
+        assert not got_lab[~np.isin(lab, small)].any()
+
+
+def _reference_fill_small_holes(mask, max_area, f, dark=None):
+    """The former hole filling: all background components labelled, find_objects."""
+    pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
+    lab, n = ndi.label(np.logical_not(pooled))
+    if n <= 1:
+        return mask
+    area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)
+    small = area <= max_area
+    small[0] = False
+    objects = ndi.find_objects(lab)
+    d1 = None if dark is None else (flt.downmax2(dark) if f == 2 else dark)
+    h, w = lab.shape
+    out = mask.copy()
+    for i in np.flatnonzero(small):
+        sl = objects[i - 1]
+        r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
+        c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
+        hole = lab[r0:r1, c0:c1] == i
+        if d1 is not None:
+            ring = ndi.binary_dilation(hole, iterations=2) & pooled[r0:r1, c0:c1]
+            win = d1[r0:r1, c0:c1]
+            if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
+                continue
+        if f == 1:
+            out[r0:r1, c0:c1] |= hole
+        else:
+            hr, hc = np.nonzero(hole)
+            r, c = segment._expand(hr + r0, hc + c0, f, mask.shape)
+            out[r, c] = True
+    return out
+
+
+def test_hole_filling_from_runs_matches_pixel_labelling():
+    rng = np.random.default_rng(18)
+    for _ in range(150):
+        shape = tuple(int(v) for v in rng.integers(2, 50, 2))
+        field = ndi.gaussian_filter(rng.standard_normal(shape), rng.uniform(0.5, 2))
+        m = field > rng.uniform(-0.5, 0.3)
+        dark = rng.random(shape).astype(np.float32)
+        for f in (1, 2):
+            for d in (None, dark):
+                max_area = int(rng.integers(1, 40))
+                want = _reference_fill_small_holes(m, max_area, f, d)
+                assert np.array_equal(segment._fill_small_holes(m, max_area, f, d), want)
