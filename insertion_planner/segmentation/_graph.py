@@ -9,6 +9,7 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from . import _filters as flt
+from ._runs import label as run_label
 
 __all__ = [
     "radius_and_graph",
@@ -238,7 +239,7 @@ def find_stumps(
     stump_labels : (n,) the labels of the stumps
     stats : per-label statistics (:func:`component_stats`)
     """
-    labels, n = flt.label(mask, _EIGHT)
+    labels, n = run_label(mask, diagonal=True)
     stats = component_stats(labels, n, max_area=np.pi * (max_radius_um / pixel_size_um) ** 2)
     area = stats["area"]
     radius_px = np.sqrt(area / np.pi)

@@ -345,3 +345,17 @@ def test_hole_filling_from_runs_matches_pixel_labelling():
                 max_area = int(rng.integers(1, 40))
                 want = _reference_fill_small_holes(m, max_area, f, d)
                 assert np.array_equal(segment._fill_small_holes(m, max_area, f, d), want)
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_run_labelling_is_pixel_labelling(diagonal):
+    from insertion_planner.segmentation._runs import label
+
+    rng = np.random.default_rng(19)
+    structure = np.ones((3, 3), bool) if diagonal else None
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        m = rng.random(shape) < rng.random()
+        want, n = ndi.label(m, structure=structure)
+        got, got_n = label(m, diagonal=diagonal)
+        assert got_n == n and np.array_equal(got, want)
