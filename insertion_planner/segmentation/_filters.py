@@ -17,6 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
+from ._indexing import group_percentiles, nonzero2d, repeat_times
+
 __all__ = [
     "gauss",
     "downsample2",
@@ -33,8 +35,8 @@ __all__ = [
     "vesselness_pyramid",
     "scales_for",
     "nonzero2d",
-    "label",
     "repeat_times",
+    "group_percentiles",
 ]
 
 F32 = NDArray[np.float32]
@@ -45,62 +47,6 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
     x = np.arange(-rad, rad + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / sigma) ** 2)
     return (k / k.sum()).astype(np.float32)
-
-
-def nonzero2d(mask: NDArray[np.generic]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """``numpy.nonzero`` of a 2-D array (the same indices, in the same order), from the
-    flat indices: several times faster than the 2-D ``nonzero`` on large images.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> m = np.eye(3, dtype=bool)[::-1]
-    >>> [r.tolist() for r in nonzero2d(m)]
-    [[0, 1, 2], [2, 1, 0]]
-    """
-    a = np.asarray(mask)
-    flat = np.flatnonzero(a)
-    if a.shape[1] == 0:
-        return flat, flat
-    rows, cols = np.divmod(flat, a.shape[1])
-    return rows, cols
-
-
-def label(
-    mask: NDArray[np.bool_], structure: NDArray[np.bool_] | None = None
-) -> tuple[NDArray[np.intp], int]:
-    """``scipy.ndimage.label`` into an ``intp`` array: the labels index lookup tables and
-    feed ``bincount`` without the conversion an ``int32`` array costs each time."""
-    out = np.empty(np.shape(mask), np.intp)
-    n = ndi.label(mask, structure=structure, output=out)
-    return out, int(n)
-
-
-def repeat_times(a: F32, f: int, mask: NDArray[np.bool_]) -> F32:
-    """``numpy.where(mask, up, 0)`` with ``up`` the nearest upsampling of ``a`` (a level of
-    f x f blocks, at least ``ceil(H / f)`` x ``ceil(W / f)``) to ``mask``'s shape (H, W),
-    for ``a >= 0``: one broadcast product, rows of blocks at a time.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a = np.array([[1.0, 2.0]], np.float32)
-    >>> repeat_times(a, 2, np.array([[True, False, True], [False, True, True]])).tolist()
-    [[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]]
-    """
-    h, w = mask.shape
-    cols = np.repeat(np.asarray(a, np.float32), f, axis=1)[:, :w]
-    out = np.empty((h, w), np.float32)
-    hb = h // f
-    if hb:
-        np.multiply(
-            cols[:hb, None, :],
-            mask[: hb * f].reshape(hb, f, w),
-            out=out[: hb * f].reshape(hb, f, w),
-        )
-    if h > hb * f:
-        np.multiply(cols[hb], mask[hb * f :], out=out[hb * f :])
-    return out
 
 
 _STRIP_ROWS = 32

@@ -359,3 +359,25 @@ def test_run_labelling_is_pixel_labelling(diagonal):
         want, n = ndi.label(m, structure=structure)
         got, got_n = label(m, diagonal=diagonal)
         assert got_n == n and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("percentile", [0.0, 35.0, 50.0, 75.0, 100.0, np.float64(75.0), 50])
+def test_group_percentiles_are_numpy_percentiles(dtype, percentile):
+    rng = np.random.default_rng(20)
+    key = rng.integers(0, 25, 900)
+    vals = (rng.standard_normal(900) * 3).astype(dtype)
+    vals[::7] = np.round(vals[::7], 1)  # ties
+    keys, got = flt.group_percentiles(key, vals, percentile, min_count=8)
+    want_keys = [k for k in np.unique(key) if (key == k).sum() >= 8]
+    assert keys.tolist() == want_keys
+    for k, g in zip(keys, got, strict=True):
+        w_ = np.percentile(vals[key == k], percentile)
+        assert g == w_ and g.dtype == np.asarray(w_).dtype
+
+
+def test_line_profiles_are_computed_once_and_read_only():
+    d = np.arange(0.5, 8.0, 0.25)
+    a = _detect._line_profiles(d, 1.5, 0.5, 128)
+    assert _detect._line_profiles(d.copy(), 1.5, 0.5, 128) is a
+    assert not a.flags.writeable and a.dtype == np.float32 and a.shape == (d.size, 128)
