@@ -37,6 +37,7 @@ __all__ = [
     "nonzero2d",
     "repeat_times",
     "group_percentiles",
+    "kept_block_mean",
 ]
 
 F32 = NDArray[np.float32]
@@ -187,6 +188,35 @@ def downsample2(a: F32) -> F32:
     out += a[0:h:2, 1:w:2]
     out += a[1:h:2, 1:w:2]
     out *= np.float32(0.25)
+    return out
+
+
+def kept_block_mean(peak: F32, level: NDArray[np.integer], min_level: int) -> F32:
+    """Mean of the kept pixels of each 2 x 2 block of ``peak`` (0 where none is kept):
+    the pixels with ``level >= min_level`` and ``peak > 0``; blocks as
+    :func:`downsample2` (odd edges dropped). The same arithmetic as
+    ``downsample2(peak * keep) / downsample2(keep)``, strip by strip in cache.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[1, 3], [0, 5]], np.float32)
+    >>> kept_block_mean(p, np.array([[1, 1], [1, 0]], np.int8), 1).tolist()
+    [[2.0]]
+    """
+    h, w = (peak.shape[0] // 2) * 2, (peak.shape[1] // 2) * 2
+    out = np.empty((h // 2, w // 2), np.float32)
+    rows = 2 * _STRIP_ROWS
+    for r0 in range(0, h, rows):
+        r1 = min(r0 + rows, h)
+        p = peak[r0:r1, :w]
+        keep = (level[r0:r1, :w] >= min_level) & (p > 0)
+        keep_f = keep.astype(np.float32)
+        num = downsample2(p * keep_f)
+        den = downsample2(keep_f)
+        out[r0 // 2 : r1 // 2] = np.where(
+            den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0)
+        )
     return out
 
 

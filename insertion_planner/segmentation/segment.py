@@ -260,15 +260,9 @@ def _lumen_edges(
     while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
         # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
         # not a max, so the peak is not raised by noise maxima)
-        keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
-        num = flt.downsample2(peak_lv[-1] * keep)
-        den = flt.downsample2(keep)
-        peak_lv.append(
-            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0)).astype(
-                np.float32, copy=False
-            )
-        )
-        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]])
+        peak_lv.append(flt.kept_block_mean(peak_lv[-1], lvl_lv[-1], len(peak_lv)))
+        hl, wl = peak_lv[-1].shape
+        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[:hl, :wl])
     need = np.minimum(
         lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
         len(peak_lv) - 1,

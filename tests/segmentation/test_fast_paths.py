@@ -381,3 +381,15 @@ def test_line_profiles_are_computed_once_and_read_only():
     a = _detect._line_profiles(d, 1.5, 0.5, 128)
     assert _detect._line_profiles(d.copy(), 1.5, 0.5, 128) is a
     assert not a.flags.writeable and a.dtype == np.float32 and a.shape == (d.size, 128)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3, 5), (70, 45), (129, 257)])
+def test_strip_kept_block_mean_matches_whole_image(shape):
+    rng = np.random.default_rng(21)
+    peak = np.where(rng.random(shape) > 0.5, rng.random(shape), 0).astype(np.float32)
+    level = rng.integers(0, 4, shape).astype(np.int8)
+    for min_level in (1, 2):
+        keep = ((level >= min_level) & (peak > 0)).astype(np.float32)
+        num, den = flt.downsample2(peak * keep), flt.downsample2(keep)
+        want = np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0))
+        assert np.array_equal(flt.kept_block_mean(peak, level, min_level), want)
