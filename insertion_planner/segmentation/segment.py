@@ -125,16 +125,35 @@ def _gauss_on_grid(a: F32, sigma: float, step: int) -> F32:
     """``flt.gauss(a, sigma)[::step, ::step]`` without smoothing the other pixels (the
     same truncated kernel, edges repeated)."""
     k = flt._kernel(sigma)
+    by_row = _taps_on_grid(a, k, step, axis=0)
+    return _taps_on_grid(by_row, k, step, axis=1)
+
+
+def _taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32:
+    """The symmetric kernel ``k`` applied along ``axis`` at every ``step``-th index
+    (edges repeated), from shifted strided views of ``a``; the few samples whose shifted
+    index leaves the image are done one by one, with the index clipped."""
     rad = k.size // 2
-    h, w = a.shape
-    rows, cols = np.arange(0, h, step), np.arange(0, w, step)
-    by_row = a[rows] * k[rad]
+    n = a.shape[axis]
+    idx = np.arange(0, n, step)
+
+    def along(x: F32, sl: slice | int) -> F32:
+        return x[sl] if axis == 0 else x[:, sl]
+
+    out = along(a, slice(0, n, step)) * k[rad]
     for i in range(1, rad + 1):
-        by_row += (a[np.maximum(rows - i, 0)] + a[np.minimum(rows + i, h - 1)]) * k[rad + i]
-    out = by_row[:, cols] * k[rad]
-    for i in range(1, rad + 1):
-        left, right = np.maximum(cols - i, 0), np.minimum(cols + i, w - 1)
-        out += (by_row[:, left] + by_row[:, right]) * k[rad + i]
+        lo = int(np.searchsorted(idx, i))  # first sample with both shifts inside
+        hi = int(np.searchsorted(idx, n - 1 - i, side="right"))
+        if hi > lo:
+            both = along(a, slice(int(idx[lo]) - i, int(idx[hi - 1]) - i + 1, step))
+            both = both + along(a, slice(int(idx[lo]) + i, int(idx[hi - 1]) + i + 1, step))
+            both *= k[rad + i]
+            part = along(out, slice(lo, hi))
+            part += both
+        for e in [*range(min(lo, idx.size)), *range(max(hi, lo), idx.size)]:
+            j0, j1 = max(int(idx[e]) - i, 0), min(int(idx[e]) + i, n - 1)
+            edge = along(out, e)
+            edge += (along(a, j0) + along(a, j1)) * k[rad + i]
     return out
 
 

@@ -393,3 +393,28 @@ def test_strip_kept_block_mean_matches_whole_image(shape):
         num, den = flt.downsample2(peak * keep), flt.downsample2(keep)
         want = np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0))
         assert np.array_equal(flt.kept_block_mean(peak, level, min_level), want)
+
+
+def _reference_gauss_on_grid(a, sigma, step):
+    """The former grid smoothing: gathers of the clipped shifted rows and columns."""
+    k = flt._kernel(sigma)
+    rad = k.size // 2
+    h, w = a.shape
+    rows, cols = np.arange(0, h, step), np.arange(0, w, step)
+    by_row = a[rows] * k[rad]
+    for i in range(1, rad + 1):
+        by_row += (a[np.maximum(rows - i, 0)] + a[np.minimum(rows + i, h - 1)]) * k[rad + i]
+    out = by_row[:, cols] * k[rad]
+    for i in range(1, rad + 1):
+        left, right = np.maximum(cols - i, 0), np.minimum(cols + i, w - 1)
+        out += (by_row[:, left] + by_row[:, right]) * k[rad + i]
+    return out
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 13), (9, 2), (101, 67)])
+@pytest.mark.parametrize("step", [1, 3, 4])
+def test_grid_smoothing_from_strided_views_is_bit_identical(shape, step):
+    a = (np.random.default_rng(22).random(shape) * 200).astype(np.float32)
+    for sigma in (0.7, 1.0, 2.0):
+        want = _reference_gauss_on_grid(a, sigma, step)
+        assert np.array_equal(segment._gauss_on_grid(a, sigma, step), want)
