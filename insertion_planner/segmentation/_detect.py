@@ -227,11 +227,18 @@ def _erode(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     out = np.zeros(mask.shape, bool)
     if min(mask.shape) < 3:
         return out
-    core = out[1:-1, 1:-1]
-    np.logical_and(mask[1:-1, 1:-1], mask[:-2, 1:-1], out=core)
-    core &= mask[2:, 1:-1]
-    core &= mask[1:-1, :-2]
-    core &= mask[1:-1, 2:]
+    # on the flat image (contiguous operations): a pixel and its four neighbours; the
+    # first and last columns, whose row neighbours wrap, are cleared after
+    h, w = mask.shape
+    m = np.ascontiguousarray(mask, dtype=bool).ravel()
+    core = out.ravel()[w : (h - 1) * w]
+    n = core.size
+    np.logical_and(m[w : w + n], m[:n], out=core)
+    core &= m[2 * w : 2 * w + n]
+    core &= m[w - 1 : w - 1 + n]
+    core &= m[w + 1 : w + 1 + n]
+    out[:, 0] = False
+    out[:, -1] = False
     return out
 
 

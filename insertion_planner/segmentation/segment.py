@@ -411,7 +411,7 @@ def segment_vessels(
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent branches beside this thread
         # 1. relative darkness, glints filled, shading cancelled by the red channel
-        dark, _, excluded = darkness(
+        dark, level1, excluded = darkness(
             ch.green, ch.red, size_px=1.5 * dmax / px, red_weight=RED_WEIGHT, scale=ch.scale,
             pool=pool,
         )  # fmt: skip
@@ -439,7 +439,11 @@ def segment_vessels(
         scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)
         levels, valids = [dark], [valid]
         while len(levels) < 8 and min(levels[-1].shape) >= 16:
-            levels.append(flt.downsample2(levels[-1]))
+            # the first level as darkness() made it (the same block means) unless
+            # no-data pixels were zeroed since
+            reuse = len(levels) == 1 and level1.shape == (shape[0] // 2, shape[1] // 2)
+            reuse = reuse and not ch.no_data.any()
+            levels.append(level1 if reuse else flt.downsample2(levels[-1]))
             v = valids[-1]  # a block is valid when its four pixels are
             h2, w2 = (v.shape[0] // 2) * 2, (v.shape[1] // 2) * 2
             valids.append(

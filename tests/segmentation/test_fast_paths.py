@@ -418,3 +418,20 @@ def test_grid_smoothing_from_strided_views_is_bit_identical(shape, step):
     for sigma in (0.7, 1.0, 2.0):
         want = _reference_gauss_on_grid(a, sigma, step)
         assert np.array_equal(segment._gauss_on_grid(a, sigma, step), want)
+
+
+def test_darkness_first_level_is_the_block_means_of_the_filled_darkness():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from insertion_planner.segmentation._darkness import darkness
+
+    rng = np.random.default_rng(23)
+    red = np.clip(rng.normal(200, 4, (130, 97)), 0, 255).astype(np.float32)
+    green = np.clip(rng.normal(140, 4, (130, 97)), 0, 255).astype(np.float32)
+    green[:, 40:45] = 70  # a vessel
+    for r, c in ((20, 20), (70, 60), (100, 10)):  # white glints
+        green[r : r + 3, c : c + 4] = 252
+        red[r : r + 3, c : c + 4] = 252
+    with ThreadPoolExecutor(2) as pool:
+        dark, level1, _ = darkness(green, red, size_px=30.0, scale=1 / 255, pool=pool)
+    assert np.array_equal(level1, flt.downsample2(dark))
