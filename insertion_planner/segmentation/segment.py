@@ -282,10 +282,13 @@ def _lumen_edges(
         peak_lv.append(flt.kept_block_mean(peak_lv[-1], lvl_lv[-1], len(peak_lv)))
         hl, wl = peak_lv[-1].shape
         lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[:hl, :wl])
-    need = np.minimum(
-        lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
-        len(peak_lv) - 1,
-    )
+    if f == 1:  # flat indices: one gather instead of a 2-D one
+        at_lvl = np.take(lvl, rows * lvl.shape[1] + cols)
+    else:
+        at_lvl = lvl[
+            np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)
+        ]
+    need = np.minimum(at_lvl, len(peak_lv) - 1)
     peak = np.zeros(rows.size, np.float32)
     for lv, img_lv in enumerate(peak_lv):
         sel = np.nonzero(need == lv)[0]
@@ -297,7 +300,7 @@ def _lumen_edges(
                 np.minimum(cols[sel] // g, m5.shape[1] - 1),
             ]
     edge = np.float32(edge_fraction) * peak
-    ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
+    ratio = np.take(dark_s, rows * dark_s.shape[1] + cols) / np.maximum(edge, np.float32(1e-6))
     return rows, cols, ratio >= 1, ratio
 
 
