@@ -70,7 +70,7 @@ def radius_and_skeleton(
     _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
     # every level pixel takes the radius of its nearest centreline pixel; the vessel
     # pixels of its block take that
-    near = skel_r[ri, ci]
+    near = np.take(skel_r, np.multiply(ri, skel_r.shape[1], dtype=np.intp) + ci)  # flat gather
     return flt.repeat_times(near, factor, mask), skeleton, skel_r
 
 
