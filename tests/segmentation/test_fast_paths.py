@@ -1,7 +1,9 @@
 """The speed-ups of the segmentation compute exactly what the plain computations did.
 
-Each fast path (strip-mined smoothing and Hessian, phase-wise merging of pyramid levels,
-arithmetic masked copies, block maxima of a bilinear image, the shifted-slice erosion)
+Each fast path (strip-mined smoothing, Hessian, 5 x 5 maxima and block means;
+phase-wise merging of pyramid levels in contiguous row blocks; arithmetic masked copies;
+block maxima of a bilinear image; erosion, nonzero and gathers on the flat image;
+connected components, hysteresis and small holes from row runs; grouped percentiles)
 is checked against the straightforward numpy/scipy computation it replaced, bit for bit
 where the arithmetic is the same.
 """
