@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
 from ._indexing import group_percentiles, nonzero2d, repeat_times
+from ._morph import dilate_cross, max5
 
 __all__ = [
     "gauss",
@@ -38,6 +39,8 @@ __all__ = [
     "repeat_times",
     "group_percentiles",
     "kept_block_mean",
+    "dilate_cross",
+    "taps_on_grid",
 ]
 
 F32 = NDArray[np.float32]
@@ -53,6 +56,34 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
 _STRIP_ROWS = 32
 """Rows per strip of the strip-mined filters: a strip (with its halo) of a 2048-wide image
 and its temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
+
+
+def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32:
+    """The symmetric kernel ``k`` applied along ``axis`` at every ``step``-th index
+    (edges repeated), from shifted strided views of ``a``; the few samples whose shifted
+    index leaves the image are done one by one, with the index clipped."""
+    rad = k.size // 2
+    n = a.shape[axis]
+    idx = np.arange(0, n, step)
+
+    def along(x: F32, sl: slice | int) -> F32:
+        return x[sl] if axis == 0 else x[:, sl]
+
+    out = along(a, slice(0, n, step)) * k[rad]
+    for i in range(1, rad + 1):
+        lo = int(np.searchsorted(idx, i))  # first sample with both shifts inside
+        hi = int(np.searchsorted(idx, n - 1 - i, side="right"))
+        if hi > lo:
+            both = along(a, slice(int(idx[lo]) - i, int(idx[hi - 1]) - i + 1, step))
+            both = both + along(a, slice(int(idx[lo]) + i, int(idx[hi - 1]) + i + 1, step))
+            both *= k[rad + i]
+            part = along(out, slice(lo, hi))
+            part += both
+        for e in [*range(min(lo, idx.size)), *range(max(hi, lo), idx.size)]:
+            j0, j1 = max(int(idx[e]) - i, 0), min(int(idx[e]) + i, n - 1)
+            edge = along(out, e)
+            edge += (along(a, j0) + along(a, j1)) * k[rad + i]
+    return out
 
 
 def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | None = None) -> F32:
@@ -353,69 +384,6 @@ def linear_block_max(a: F32, f: int, shape: tuple[int, int], block: int = 8) -> 
     nr, nc = first_r.size, first_c.size
     out = np.maximum(np.maximum(v[:nr, :nc], v[nr:, :nc]), np.maximum(v[:nr, nc:], v[nr:, nc:]))
     return out.astype(np.float32, copy=False)
-
-
-def _max5_slices(a: F32) -> F32:
-    """:func:`max5` by in-place shifted maxima of whole 2-D slices (any shape)."""
-    out = np.array(a, copy=True)
-    src = np.asarray(a)
-    for d in (1, 2):  # down the columns
-        if d < out.shape[0]:
-            np.maximum(out[d:], src[:-d], out=out[d:])
-            np.maximum(out[:-d], src[d:], out=out[:-d])
-    src = out.copy()
-    for d in (1, 2):  # along the rows
-        if d < out.shape[1]:
-            np.maximum(out[:, d:], src[:, :-d], out=out[:, d:])
-            np.maximum(out[:, :-d], src[:, d:], out=out[:, :-d])
-    return out
-
-
-def max5(a: F32) -> F32:
-    """5 x 5 maximum filter (edge mode): at the border the window is cut, which for a
-    maximum is the same as repeating the edge.
-
-    Strip-mined (``_STRIP_ROWS`` rows with a halo of two): down the columns by shifted
-    maxima of contiguous rows, then along the rows on the flat strip by doubling (pairs,
-    pairs of pairs, the fifth sample: contiguous operations), the two columns at each
-    side, whose window would wrap onto the next row, redone from their cut windows.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import ndimage as ndi
-    >>> a = np.random.default_rng(0).random((7, 9)).astype(np.float32)
-    >>> bool((max5(a) == ndi.maximum_filter(a, size=5, mode="nearest")).all())
-    True
-    """
-    a = np.ascontiguousarray(a)
-    h, w = a.shape
-    if h < 5 or w < 5:
-        return _max5_slices(a)
-    out = np.empty_like(a)
-    rows = _STRIP_ROWS
-    v = np.empty((rows + 4, w), a.dtype)
-    m2 = np.empty(rows * w, a.dtype)
-    m4 = np.empty(rows * w, a.dtype)
-    for r0 in range(0, h, rows):
-        r1 = min(r0 + rows, h)
-        g0, g1 = max(r0 - 2, 0), min(r1 + 2, h)
-        src = a[g0:g1]
-        vs = v[: g1 - g0]
-        vs[...] = src
-        for d in (1, 2):  # down the columns, the window cut at the image's edges
-            np.maximum(vs[d:], src[:-d], out=vs[d:])
-            np.maximum(vs[:-d], src[d:], out=vs[:-d])
-        flat = vs[r0 - g0 : r1 - g0].ravel()
-        n = flat.size
-        o = out[r0:r1].ravel()
-        np.maximum(flat[:-1], flat[1:], out=m2[: n - 1])  # max of i, i + 1
-        np.maximum(m2[: n - 3], m2[2 : n - 1], out=m4[: n - 3])  # i .. i + 3
-        np.maximum(m4[: n - 4], flat[4:], out=o[2:-2])  # i - 2 .. i + 2
-        block, res = flat.reshape(r1 - r0, w), out[r0:r1]
-        for c, lo, hi in ((0, 0, 3), (1, 0, 4), (w - 2, w - 4, w), (w - 1, w - 3, w)):
-            res[:, c] = block[:, lo:hi].max(axis=1)
-    return out
 
 
 def background(small: F32, *, size_px: float) -> F32:

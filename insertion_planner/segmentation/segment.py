@@ -125,36 +125,7 @@ def _gauss_on_grid(a: F32, sigma: float, step: int) -> F32:
     """``flt.gauss(a, sigma)[::step, ::step]`` without smoothing the other pixels (the
     same truncated kernel, edges repeated)."""
     k = flt._kernel(sigma)
-    by_row = _taps_on_grid(a, k, step, axis=0)
-    return _taps_on_grid(by_row, k, step, axis=1)
-
-
-def _taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32:
-    """The symmetric kernel ``k`` applied along ``axis`` at every ``step``-th index
-    (edges repeated), from shifted strided views of ``a``; the few samples whose shifted
-    index leaves the image are done one by one, with the index clipped."""
-    rad = k.size // 2
-    n = a.shape[axis]
-    idx = np.arange(0, n, step)
-
-    def along(x: F32, sl: slice | int) -> F32:
-        return x[sl] if axis == 0 else x[:, sl]
-
-    out = along(a, slice(0, n, step)) * k[rad]
-    for i in range(1, rad + 1):
-        lo = int(np.searchsorted(idx, i))  # first sample with both shifts inside
-        hi = int(np.searchsorted(idx, n - 1 - i, side="right"))
-        if hi > lo:
-            both = along(a, slice(int(idx[lo]) - i, int(idx[hi - 1]) - i + 1, step))
-            both = both + along(a, slice(int(idx[lo]) + i, int(idx[hi - 1]) + i + 1, step))
-            both *= k[rad + i]
-            part = along(out, slice(lo, hi))
-            part += both
-        for e in [*range(min(lo, idx.size)), *range(max(hi, lo), idx.size)]:
-            j0, j1 = max(int(idx[e]) - i, 0), min(int(idx[e]) + i, n - 1)
-            edge = along(out, e)
-            edge += (along(a, j0) + along(a, j1)) * k[rad + i]
-    return out
+    return flt.taps_on_grid(flt.taps_on_grid(a, k, step, axis=0), k, step, axis=1)
 
 
 def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
@@ -192,7 +163,7 @@ def _fill_small_holes(
             # a hole is filled only if it is at least half as dark as the vessel ring
             # around it (a junction centre, a filled glint); a lighter one is tissue
             # between vessels
-            ring = ndi.binary_dilation(hole, iterations=2) & pooled[r0:r1, c0:c1]
+            ring = flt.dilate_cross(hole, 2) & pooled[r0:r1, c0:c1]
             win = d1[r0:r1, c0:c1]
             if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
                 continue

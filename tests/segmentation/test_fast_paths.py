@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from insertion_planner.segmentation import _detect, _lines, segment
+from insertion_planner.segmentation import _detect, _lines, _morph, segment
 from insertion_planner.segmentation import _filters as flt
 
 
@@ -236,7 +236,7 @@ def test_strip_max5_matches_scipy(shape):
     a = np.random.default_rng(14).random(shape).astype(np.float32)
     want = ndi.maximum_filter(a, size=5, mode="nearest")
     assert np.array_equal(flt.max5(a), want)
-    assert np.array_equal(flt._max5_slices(a), want)
+    assert np.array_equal(_morph._max5_slices(a), want)
 
 
 @pytest.mark.parametrize("shape", [(100, 77), (3, 40), (65, 3), (257, 64), (2, 2)])
@@ -437,3 +437,12 @@ def test_darkness_first_level_is_the_block_means_of_the_filled_darkness():
     with ThreadPoolExecutor(2) as pool:
         dark, level1, _ = darkness(green, red, size_px=30.0, scale=1 / 255, pool=pool)
     assert np.array_equal(level1, flt.downsample2(dark))
+
+
+def test_cross_dilation_matches_scipy():
+    rng = np.random.default_rng(24)
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, 25, 2))
+        m = rng.random(shape) < 0.1 * rng.random()
+        for it in (1, 2, 3):
+            assert np.array_equal(flt.dilate_cross(m, it), ndi.binary_dilation(m, iterations=it))
