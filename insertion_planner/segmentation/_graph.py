@@ -135,7 +135,7 @@ def centreline_graph(
     if rows.size == 0:
         return graph
     h, w = skeleton.shape
-    comp, _ = ndi.label(skeleton, structure=_EIGHT)
+    comp, _ = run_label(skeleton, diagonal=True)
     nbx = (w + step_px - 1) // step_px
     block = (rows // step_px) * nbx + cols // step_px
     key = comp[rows, cols].astype(np.int64) * ((h // step_px + 1) * nbx) + block

@@ -411,10 +411,13 @@ def line_evidence(
         z_seed, z_grow, best, detected = out
     else:
         z_seed, z_grow, best, detected = fine
-        take_where(best, far[2], far[0] > z_seed)  # a coarser scale wins only if higher
-        np.maximum(z_seed, far[0], out=z_seed)
-        np.maximum(z_grow, far[1], out=z_grow)
-        detected |= far[3]
+        for r0 in range(0, shape[0], 128):  # row blocks, in cache
+            rows = slice(r0, r0 + 128)
+            # a coarser scale wins only if higher
+            take_where(best[rows], far[2][rows], far[0][rows] > z_seed[rows])
+            np.maximum(z_seed[rows], far[0][rows], out=z_seed[rows])
+            np.maximum(z_grow[rows], far[1][rows], out=z_grow[rows])
+            detected[rows] |= far[3][rows]
     cal_by_scale = {**cal_fine, **cal_coarse}
     cal = [cal_by_scale[s] for s in scales]
     finest = {**resp_fine, **resp_coarse}[scales[0]]
