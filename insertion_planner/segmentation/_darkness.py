@@ -93,9 +93,9 @@ def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> N
     hb, wb = blocks.shape
     h, w = min(mask.shape[0], hb * f), min(mask.shape[1], wb * f)
     hb, wb = h // f, w // f
-    if hb and wb:
-        view = mask[: hb * f, : wb * f].reshape(hb, f, wb, f)
-        view &= blocks[:hb, None, :wb, None]
+    if hb and wb:  # block rows at a time, against the blocks repeated along the row
+        view = mask[: hb * f, : wb * f].reshape(hb, f, wb * f)
+        view &= np.repeat(blocks[:hb, :wb], f, axis=1)[:, None, :]
     if mask.shape[0] > hb * f:  # leftover rows and columns: nearest block
         r = np.minimum(np.arange(hb * f, mask.shape[0]) // f, blocks.shape[0] - 1)
         c = np.minimum(np.arange(mask.shape[1]) // f, blocks.shape[1] - 1)
@@ -189,7 +189,7 @@ def darkness(
     if black.any():
         np.putmask(dark, black, np.float32(0))
         excluded = excluded | black
-    rows, cols = np.nonzero(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
+    rows, cols = flt.nonzero2d(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
     if red is not None and rows.size:
         # glints are white: bright in red as well as in green
         white = red[rows, cols] > np.float32(0.6 / scale)

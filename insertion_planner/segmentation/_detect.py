@@ -8,6 +8,7 @@ vessel the detector would have seen there.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -88,13 +89,23 @@ def _line_profiles(
     """(n, 128) darkness profiles across vertical lines of unit lumen darkness, one per
     diameter, blurred by a Gaussian of ``blur_px`` and integrated over pixels (a line
     along the rows is the same in every row: its Hessian is the second derivative across
-    it, so the 2-D filters reduce to these profiles)."""
+    it, so the 2-D filters reduce to these profiles). Read-only: the same few are asked
+    for on every image, and are computed once."""
+    key = tuple(np.asarray(diameters_px, np.float64).ravel().tolist())
+    return _line_profiles_of(key, float(blur_px), float(phase), int(length))
+
+
+@functools.lru_cache(maxsize=256)
+def _line_profiles_of(diameters_px: tuple[float, ...], blur_px: float, phase: float,
+                      length: int) -> F32:  # fmt: skip
     x = np.arange(length, dtype=np.float64)[:, None] + (np.arange(8)[None, :] + 0.5) / 8 - 0.5
     c = length // 2 + phase
     b = max(blur_px, 0.2) * math.sqrt(2.0)
     half = np.asarray(diameters_px, np.float64)[:, None, None] / 2
     prof = 0.5 * (erf((x - c + half) / b) - erf((x - c - half) / b))
-    return prof.mean(axis=2).astype(np.float32)
+    out: F32 = prof.mean(axis=2).astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def _filtered(profiles: F32, level: int, sigma_level: float) -> F32:
@@ -216,11 +227,18 @@ def _erode(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     out = np.zeros(mask.shape, bool)
     if min(mask.shape) < 3:
         return out
-    core = out[1:-1, 1:-1]
-    np.logical_and(mask[1:-1, 1:-1], mask[:-2, 1:-1], out=core)
-    core &= mask[2:, 1:-1]
-    core &= mask[1:-1, :-2]
-    core &= mask[1:-1, 2:]
+    # on the flat image (contiguous operations): a pixel and its four neighbours; the
+    # first and last columns, whose row neighbours wrap, are cleared after
+    h, w = mask.shape
+    m = np.ascontiguousarray(mask, dtype=bool).ravel()
+    core = out.ravel()[w : (h - 1) * w]
+    n = core.size
+    np.logical_and(m[w : w + n], m[:n], out=core)
+    core &= m[2 * w : 2 * w + n]
+    core &= m[w - 1 : w - 1 + n]
+    core &= m[w + 1 : w + 1 + n]
+    out[:, 0] = False
+    out[:, -1] = False
     return out
 
 
@@ -271,7 +289,7 @@ def blur_map_px(
         # about the blur itself (the ratio is ill-conditioned when s0 << s: a first small
         # estimate is refined until it settles)
         min_radius = max(3.0, 2.0 * s0)
-        er, ec = np.nonzero(boundary & (radius_px >= min_radius))
+        er, ec = flt.nonzero2d(boundary & (radius_px >= min_radius))
         if er.size < 30:
             break
         est = _reblur_estimates(dark_s, er, ec, s0, smoothing_px)
@@ -289,14 +307,9 @@ def blur_map_px(
         return np.full((h, w), value), np.full((1, 1), value), max(h, w, b)
     hb, wb = max(1, -(-h // b)), max(1, -(-w // b))
     key = np.minimum(er // b, hb - 1) * wb + np.minimum(ec // b, wb - 1)
-    order = np.argsort(key, kind="stable")
-    key_s, est_s = key[order], est[order]
-    starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
-    counts = np.diff(np.r_[starts, key_s.size])
     blocks = np.full(hb * wb, np.nan)
-    for st, n in zip(starts, counts, strict=True):
-        if n >= 8:
-            blocks[key_s[st]] = np.percentile(est_s[st : st + n], percentile)
+    keys, values = flt.group_percentiles(key, est, percentile, min_count=8)
+    blocks[keys] = values  # np.percentile of each block's estimates, all blocks at once
     blocks = blocks.reshape(hb, wb)
     known = np.isfinite(blocks)
     if not known.any():

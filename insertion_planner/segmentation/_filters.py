@@ -17,6 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
+from ._indexing import group_percentiles, nonzero2d, repeat_times
+from ._morph import dilate_cross, max5
+
 __all__ = [
     "gauss",
     "downsample2",
@@ -32,6 +35,12 @@ __all__ = [
     "disc_response",
     "vesselness_pyramid",
     "scales_for",
+    "nonzero2d",
+    "repeat_times",
+    "group_percentiles",
+    "kept_block_mean",
+    "dilate_cross",
+    "taps_on_grid",
 ]
 
 F32 = NDArray[np.float32]
@@ -47,6 +56,34 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
 _STRIP_ROWS = 32
 """Rows per strip of the strip-mined filters: a strip (with its halo) of a 2048-wide image
 and its temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
+
+
+def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32:
+    """The symmetric kernel ``k`` applied along ``axis`` at every ``step``-th index
+    (edges repeated), from shifted strided views of ``a``; the few samples whose shifted
+    index leaves the image are done one by one, with the index clipped."""
+    rad = k.size // 2
+    n = a.shape[axis]
+    idx = np.arange(0, n, step)
+
+    def along(x: F32, sl: slice | int) -> F32:
+        return x[sl] if axis == 0 else x[:, sl]
+
+    out = along(a, slice(0, n, step)) * k[rad]
+    for i in range(1, rad + 1):
+        lo = int(np.searchsorted(idx, i))  # first sample with both shifts inside
+        hi = int(np.searchsorted(idx, n - 1 - i, side="right"))
+        if hi > lo:
+            both = along(a, slice(int(idx[lo]) - i, int(idx[hi - 1]) - i + 1, step))
+            both = both + along(a, slice(int(idx[lo]) + i, int(idx[hi - 1]) + i + 1, step))
+            both *= k[rad + i]
+            part = along(out, slice(lo, hi))
+            part += both
+        for e in [*range(min(lo, idx.size)), *range(max(hi, lo), idx.size)]:
+            j0, j1 = max(int(idx[e]) - i, 0), min(int(idx[e]) + i, n - 1)
+            edge = along(out, e)
+            edge += (along(a, j0) + along(a, j1)) * k[rad + i]
+    return out
 
 
 def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | None = None) -> F32:
@@ -99,11 +136,14 @@ def gauss(a: F32, sigma: float) -> F32:
     return out
 
 
-def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
+def hessian_measure(
+    a: F32, sigma: float, *, kind: str = "ridge", smoothed: F32 | None = None
+) -> F32:
     """``_detect.signed_ridge`` (``kind="ridge"``: ``e1 + min(e2, 0)``) or
     ``_detect.signed_disc`` (``"disc"``: ``e2``) of ``gauss(a, sigma)``, with ``e1 >= e2``
     the eigenvalues of minus its finite-difference Hessian (edges repeated), computed strip
     by strip while each strip of the smoothed image is in cache (the same arithmetic).
+    ``smoothed``: an (H, W) float32 array that receives ``gauss(a, sigma)`` on the way.
 
     Examples
     --------
@@ -114,7 +154,10 @@ def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
     """
     a = np.asarray(a, np.float32)
     if sigma > 4.0 or min(a.shape) < 3:
-        mean, half_diff = _neg_hessian_eigen_parts(gauss(a, sigma))
+        sm = gauss(a, sigma)
+        if smoothed is not None:
+            smoothed[...] = sm
+        mean, half_diff = _neg_hessian_eigen_parts(sm)
         return _combine(mean, half_diff, kind)
     k = _kernel(sigma) if sigma > 0.05 else np.ones(1, np.float32)
     h, w = a.shape
@@ -137,19 +180,23 @@ def hessian_measure(a: F32, sigma: float, *, kind: str = "ridge") -> F32:
             p[-1, 1:-1] = p[-2, 1:-1]
         p[:, 0] = p[:, 1]
         p[:, -1] = p[:, -2]
+        if smoothed is not None:
+            smoothed[r0:r1] = p[1 : 1 + r1 - r0, 1:-1]
         mean, half_diff = _eigen_parts_padded(p)
-        out[r0:r1] = _combine(mean, half_diff, kind)
+        _combine(mean, half_diff, kind, out=out[r0:r1])
     return out
 
 
-def _combine(mean: F32, half_diff: F32, kind: str) -> F32:
+def _combine(mean: F32, half_diff: F32, kind: str, out: F32 | None = None) -> F32:
+    """The ridge (``e1 + min(e2, 0)``) or disc (``e2``) measure from the eigenvalues'
+    mean and half-difference, into ``out`` (default: into ``mean``)."""
+    dst = mean if out is None else out
     if kind == "disc":
-        mean -= half_diff
-        return mean
-    e2 = mean - half_diff
-    mean += half_diff
-    mean += np.minimum(e2, 0)
-    return mean
+        return np.subtract(mean, half_diff, out=dst)
+    e2 = np.subtract(mean, half_diff)
+    np.add(mean, half_diff, out=dst)
+    dst += np.minimum(e2, 0, out=e2)
+    return dst
 
 
 def block_mean(a: NDArray[np.generic], f: int) -> F32:
@@ -172,6 +219,35 @@ def downsample2(a: F32) -> F32:
     out += a[0:h:2, 1:w:2]
     out += a[1:h:2, 1:w:2]
     out *= np.float32(0.25)
+    return out
+
+
+def kept_block_mean(peak: F32, level: NDArray[np.integer], min_level: int) -> F32:
+    """Mean of the kept pixels of each 2 x 2 block of ``peak`` (0 where none is kept):
+    the pixels with ``level >= min_level`` and ``peak > 0``; blocks as
+    :func:`downsample2` (odd edges dropped). The same arithmetic as
+    ``downsample2(peak * keep) / downsample2(keep)``, strip by strip in cache.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[1, 3], [0, 5]], np.float32)
+    >>> kept_block_mean(p, np.array([[1, 1], [1, 0]], np.int8), 1).tolist()
+    [[2.0]]
+    """
+    h, w = (peak.shape[0] // 2) * 2, (peak.shape[1] // 2) * 2
+    out = np.empty((h // 2, w // 2), np.float32)
+    rows = 2 * _STRIP_ROWS
+    for r0 in range(0, h, rows):
+        r1 = min(r0 + rows, h)
+        p = peak[r0:r1, :w]
+        keep = (level[r0:r1, :w] >= min_level) & (p > 0)
+        keep_f = keep.astype(np.float32)
+        num = downsample2(p * keep_f)
+        den = downsample2(keep_f)
+        out[r0 // 2 : r1 // 2] = np.where(
+            den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0)
+        )
     return out
 
 
@@ -199,25 +275,42 @@ def upsample2(a: F32, shape: tuple[int, int]) -> F32:
 
 def _up_axis(a: F32, n_out: int, f: int, axis: int) -> F32:
     """Linear upsampling by ``f`` along ``axis`` (0 or 1) of a level of f-blocks, to
-    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices."""
+    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices.
+
+    Each phase is computed with contiguous operations (along the rows, on the flat
+    buffer of the edge-padded level: the two samples at the ends of each row that wrap
+    onto the next row are discarded) and then written into its phase of the output in
+    one strided copy."""
+    a = np.asarray(a, np.float32)
     n = a.shape[axis]
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (1, 1)
-    ap = np.pad(a, pad, mode="edge")
+    if axis == 0:
+        ap = np.empty((n + 2, a.shape[1]), np.float32)
+        ap[1:-1] = a
+        ap[0], ap[-1] = a[0], a[-1]
+    else:
+        ap = np.empty((a.shape[0], n + 2), np.float32)
+        ap[:, 1:-1] = a
+        ap[:, 0], ap[:, -1] = a[:, 0], a[:, -1]
     shape = list(a.shape)
     shape[axis] = max(n_out, n * f)
     out = np.empty(shape, np.float32)
-
-    def sl(arr: F32, start: int, stop: int, step: int = 1) -> F32:
-        return arr[start:stop:step] if axis == 0 else arr[:, start:stop:step]
-
+    flat = ap.ravel()
+    span = n * a.shape[1] if axis == 0 else flat.size - 2  # samples of one phase
+    step = a.shape[1] if axis == 0 else 1  # flat offset of the next level sample
+    phase = np.empty(flat.size, np.float32)
+    tmp = np.empty(span, np.float32)
     for m in range(f):
         x = (m + 0.5) / f - 0.5
         lo = 0 if x < 0 else 1
         t = np.float32(x + 1 if x < 0 else x)
-        dst = sl(out, m, n * f, f)
-        np.multiply(sl(ap, lo, lo + n), np.float32(1) - t, out=dst)
-        dst += sl(ap, lo + 1, lo + 1 + n) * t
+        ph = phase[:span]
+        np.multiply(flat[lo * step : lo * step + span], np.float32(1) - t, out=ph)
+        np.multiply(flat[(lo + 1) * step : (lo + 1) * step + span], t, out=tmp)
+        ph += tmp
+        if axis == 0:
+            out[m : n * f : f] = ph.reshape(n, a.shape[1])
+        else:
+            out[:, m : n * f : f] = phase.reshape(a.shape[0], n + 2)[:, :n]
     if n_out > n * f:  # beyond the last block: the last value
         if axis == 0:
             out[n * f :] = a[-1:]
@@ -291,32 +384,6 @@ def linear_block_max(a: F32, f: int, shape: tuple[int, int], block: int = 8) -> 
     nr, nc = first_r.size, first_c.size
     out = np.maximum(np.maximum(v[:nr, :nc], v[nr:, :nc]), np.maximum(v[:nr, nc:], v[nr:, nc:]))
     return out.astype(np.float32, copy=False)
-
-
-def max5(a: F32) -> F32:
-    """5 x 5 maximum filter (edge mode) by in-place shifted maxima of whole slices: at
-    the border the window is cut, which for a maximum is the same as repeating the edge.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import ndimage as ndi
-    >>> a = np.random.default_rng(0).random((7, 9)).astype(np.float32)
-    >>> bool((max5(a) == ndi.maximum_filter(a, size=5, mode="nearest")).all())
-    True
-    """
-    out = np.array(a, copy=True)
-    src = np.asarray(a)
-    for d in (1, 2):  # down the columns
-        if d < out.shape[0]:
-            np.maximum(out[d:], src[:-d], out=out[d:])
-            np.maximum(out[:-d], src[d:], out=out[:-d])
-    src = out.copy()
-    for d in (1, 2):  # along the rows
-        if d < out.shape[1]:
-            np.maximum(out[:, d:], src[:, :-d], out=out[:, d:])
-            np.maximum(out[:, :-d], src[:, d:], out=out[:, :-d])
-    return out
 
 
 def background(small: F32, *, size_px: float) -> F32:

@@ -8,6 +8,9 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
+from . import _filters as flt
+from ._runs import label as run_label
+
 __all__ = [
     "radius_and_graph",
     "radius_and_skeleton",
@@ -67,10 +70,8 @@ def radius_and_skeleton(
     _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
     # every level pixel takes the radius of its nearest centreline pixel; the vessel
     # pixels of its block take that
-    near = skel_r[ri, ci]
-    up = np.repeat(np.repeat(near, factor, axis=0), factor, axis=1)[:h, :w]
-    radius: NDArray[np.float32] = np.where(mask, up, np.float32(0))
-    return radius, skeleton, skel_r
+    near = np.take(skel_r, np.multiply(ri, skel_r.shape[1], dtype=np.intp) + ci)  # flat gather
+    return flt.repeat_times(near, factor, mask), skeleton, skel_r
 
 
 def radius_and_graph(
@@ -130,11 +131,11 @@ def centreline_graph(
     piece), ``n_pixels`` (full-resolution length); edge attribute ``length_um``.
     """
     graph = nx.Graph()
-    rows, cols = np.nonzero(skeleton)
+    rows, cols = flt.nonzero2d(skeleton)
     if rows.size == 0:
         return graph
     h, w = skeleton.shape
-    comp, _ = ndi.label(skeleton, structure=_EIGHT)
+    comp, _ = run_label(skeleton, diagonal=True)
     nbx = (w + step_px - 1) // step_px
     block = (rows // step_px) * nbx + cols // step_px
     key = comp[rows, cols].astype(np.int64) * ((h // step_px + 1) * nbx) + block
@@ -159,14 +160,18 @@ def centreline_graph(
                 hit = ~done & mask[r2, c2]
                 rep_r, rep_c = np.where(hit, r2, rep_r), np.where(hit, c2, rep_c)
                 done |= hit
-    # edges: 8-neighbour skeleton pixel pairs in different pieces
-    node_img = np.full(skeleton.shape, -1, np.int64)
-    node_img[rows, cols] = node_of
+    # edges: 8-neighbour skeleton pixel pairs in different pieces, looked up from the
+    # skeleton pixels (flat indices, sorted) rather than compared over the whole image
+    flat = rows * w + cols
     pairs = []
     for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a = node_img[: h - dr, max(0, -dc) : w - max(0, dc)]
-        b = node_img[dr:, max(0, dc) : w + min(0, dc)]
-        sel = (a >= 0) & (b >= 0) & (a != b)
+        inside = (rows + dr < h) & (cols + dc >= 0) & (cols + dc < w)
+        src = np.flatnonzero(inside)
+        at = np.searchsorted(flat, flat[src] + (dr * w + dc))
+        at = np.minimum(at, flat.size - 1)
+        hit = flat[at] == flat[src] + (dr * w + dc)
+        a, b = node_of[src[hit]], node_of[at[hit]]
+        sel = a != b
         if sel.any():
             pairs.append(np.stack([a[sel], b[sel]], axis=1))
     px = float(pixel_size_um)
@@ -189,12 +194,12 @@ def centreline_graph(
 
 
 def component_stats(
-    labels: NDArray[np.int32], n: int, *, max_area: float = np.inf
+    labels: NDArray[np.integer], n: int, *, max_area: float = np.inf
 ) -> dict[str, NDArray[np.float64]]:
     """Per-label area, centroid, and principal axis lengths (sqrt of the inertia
     eigenvalues, px) of labels 1..n (index 0 is the background). Centroid and axes are
     computed for labels of at most ``max_area`` pixels only (0 for larger ones)."""
-    rr, cc = np.nonzero(labels)
+    rr, cc = flt.nonzero2d(labels != 0)
     lab = labels[rr, cc]
     area = np.bincount(lab, minlength=n + 1).astype(np.float64)
     if np.isfinite(max_area):
@@ -223,20 +228,18 @@ def find_stumps(
     pixel_size_um: float,
     max_radius_um: float = 80.0,
     discs: NDArray[np.bool_] | None = None,
-) -> tuple[
-    NDArray[np.float64], NDArray[np.int32], NDArray[np.intp], dict[str, NDArray[np.float64]]
-]:
+) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.intp], dict[str, NDArray[np.float64]]]:
     """Isolated small components of ``mask`` that are compact or hold a ``discs`` pixel
     (a dark-disc detection): penetrating vessel stumps.
 
     Returns
     -------
     stumps : (n, 3) float: row, col, radius_um
-    labels : the 8-connected labelling of ``mask``
+    labels : the 8-connected labelling of ``mask`` (intp)
     stump_labels : (n,) the labels of the stumps
     stats : per-label statistics (:func:`component_stats`)
     """
-    labels, n = ndi.label(mask, structure=_EIGHT)
+    labels, n = run_label(mask, diagonal=True)
     stats = component_stats(labels, n, max_area=np.pi * (max_radius_um / pixel_size_um) ** 2)
     area = stats["area"]
     radius_px = np.sqrt(area / np.pi)

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 
 from . import _filters as flt
+from ._runs import seeded_components
 
 __all__ = [
     "ALPHA_SEED",
@@ -202,58 +202,80 @@ def _merge_level(
     detected: NDArray[np.bool_],
     level: tuple[F32, F32, NDArray[np.int8], NDArray[np.bool_]],
     f: int,
+    *,
+    first: bool = False,
 ) -> None:
     """Merge one pyramid level's (seed evidence, grow evidence, best scale, detections),
     blocks of ``f`` px, into the full-resolution ones in place: the evidence upsampled
     bilinearly (exactly as :func:`~._filters.upsample_linear`), the rest by nearest; the
-    best scale taken where the level's seed evidence is higher. Each output row phase is
-    computed and merged at once, without building the upsampled images."""
+    best scale taken where the level's seed evidence is higher. ``first``: the outputs
+    hold nothing yet and are written (as a merge into -inf, zeros and False would).
+
+    Blocks of about 128 output rows are upsampled (row phase by row phase) into a
+    buffer and merged with contiguous whole-row operations, without building the
+    upsampled images."""
     zs_l, zg_l, best_l, found_l = level
     h, w = z_seed.shape
-    cols_s = flt._up_axis(zs_l, w, f, 1)
-    cols_g = flt._up_axis(zg_l, w, f, 1)
-    cols_b = _repeat_cols(best_l, f, w)
-    cols_f = _repeat_cols(found_l, f, w)
-    n = cols_s.shape[0]
-    pad_s = np.pad(cols_s, ((1, 1), (0, 0)), mode="edge")
-    pad_g = np.pad(cols_g, ((1, 1), (0, 0)), mode="edge")
-    one = np.float32(1)
-    n_rows = -(-min(n * f, h) // f)  # level rows with an output row
-    chunk = max(8, 2**18 // max(w, 1))  # level rows at a time: ~1 MiB per phase array
-    for q0 in range(0, n_rows, chunk):
-        for m in range(f):
-            q1 = min(q0 + chunk, len(range(m, min(n * f, h), f)))
-            if q1 <= q0:
+    n = zs_l.shape[0]
+    n_out = min(n * f, h)  # output rows inside the level's blocks
+    n_rows = -(-n_out // f)  # level rows with an output row
+    if n_rows > 0:
+        # level rows -1 .. n_rows (edges repeated), upsampled along the columns
+        idx = np.clip(np.arange(-1, n_rows + 1), 0, n - 1)
+        pad_s = flt._up_axis(zs_l[idx], w, f, 1)
+        pad_g = flt._up_axis(zg_l[idx], w, f, 1)
+        cols_b = _repeat_cols(best_l[:n_rows], f, w)
+        cols_f = _repeat_cols(found_l[:n_rows], f, w)
+        one = np.float32(1)
+        chunk = max(1, 128 // f)  # level rows per block
+        buf_s = np.empty((min(chunk, n_rows) * f, w), np.float32)
+        buf_g = np.empty_like(buf_s)
+        phase, tmp = np.empty((2, chunk, w), np.float32)
+        for c0 in range(0, n_rows, chunk):
+            c1 = min(c0 + chunk, n_rows)
+            r0, r1 = c0 * f, min(c1 * f, n_out)
+            nb = r1 - r0
+            for m in range(min(f, nb)):
+                k = len(range(m, nb, f))
+                x = (m + 0.5) / f - 0.5
+                j = c0 + (0 if x < 0 else 1)  # index in pad_* of the first tap
+                t = np.float32(x + 1 if x < 0 else x)
+                # written straight into its rows of the output when there is nothing
+                # to merge with
+                for src, buf in ((pad_s, z_seed if first else buf_s),
+                                 (pad_g, z_grow if first else buf_g)):  # fmt: skip
+                    ph = np.multiply(src[j : j + k], one - t, out=phase[:k])
+                    dst = buf[r0 + m : r1 : f] if first else buf[m:nb:f]
+                    np.add(ph, np.multiply(src[j + 1 : j + 1 + k], t, out=tmp[:k]), out=dst)
+            up_s, up_g, view = buf_s[:nb], buf_g[:nb], z_seed[r0:r1]
+            rows_b = np.repeat(cols_b[c0:c1], f, axis=0)[:nb]
+            rows_f = np.repeat(cols_f[c0:c1], f, axis=0)[:nb]
+            if first:
+                best[r0:r1] = rows_b
+                detected[r0:r1] = rows_f
                 continue
-            rows = slice(m + f * q0, m + f * q1, f)
-            x = (m + 0.5) / f - 0.5
-            lo = (0 if x < 0 else 1) + q0
-            t = np.float32(x + 1 if x < 0 else x)
-            k = q1 - q0
-            for src, dst in ((pad_s, z_seed), (pad_g, z_grow)):
-                up = src[lo : lo + k] * (one - t)
-                up += src[lo + 1 : lo + 1 + k] * t
-                view = dst[rows]
-                if dst is z_seed:
-                    take_where(best[rows], cols_b[q0:q1], up > view)
-                np.maximum(view, up, out=view)
-            detected[rows] |= cols_f[q0:q1]
+            take_where(best[r0:r1], rows_b, up_s > view)
+            np.maximum(view, up_s, out=view)
+            np.maximum(z_grow[r0:r1], up_g, out=z_grow[r0:r1])
+            detected[r0:r1] |= rows_f
     if h > n * f:  # rows beyond the last block: the last block's row
+        last_s = flt._up_axis(zs_l[-1:], w, f, 1)
+        last_g = flt._up_axis(zg_l[-1:], w, f, 1)
+        last_b = _repeat_cols(best_l[-1:], f, w)
+        last_f = _repeat_cols(found_l[-1:], f, w)
         tail = slice(n * f, h)
-        take_where(best[tail], cols_b[-1:], cols_s[-1:] > z_seed[tail])
-        np.maximum(z_seed[tail], cols_s[-1:], out=z_seed[tail])
-        np.maximum(z_grow[tail], cols_g[-1:], out=z_grow[tail])
-        detected[tail] |= cols_f[-1:]
+        if first:
+            z_seed[tail], z_grow[tail], best[tail], detected[tail] = last_s, last_g, last_b, last_f
+            return
+        take_where(best[tail], last_b, last_s > z_seed[tail])
+        np.maximum(z_seed[tail], last_s, out=z_seed[tail])
+        np.maximum(z_grow[tail], last_g, out=z_grow[tail])
+        detected[tail] |= last_f
 
 
 def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
-    lab, n = ndi.label(grow, structure=np.ones((3, 3), bool))
-    keep = np.zeros(n + 1, bool)
-    keep[lab[seed]] = True  # seeds outside ``grow`` have label 0, dropped below
-    keep[0] = False
-    out: NDArray[np.bool_] = keep[lab]
-    return out
+    return seeded_components(seed, grow)
 
 
 _Evidence = tuple[F32, F32, NDArray[np.int8], NDArray[np.bool_]]
@@ -290,15 +312,15 @@ def _level_evidence(
         k_grow = _noise_factor(round(s_eff, 4), ALPHA_GROW, kind)
         if kind == "ridge":
             cal_by_scale[s] = ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow)
-        zs = r - np.float32(med)
+        # in place unless the raw response is kept
+        zs = np.subtract(r, np.float32(med), out=None if responses.get(s) is r else r)
         zs *= np.float32(1.0 / (k_seed * spread))
         # hysteresis within the scale: noise crossing the grow threshold at one scale
         # forms small clusters; merged over scales first they would join into large ones
         found = _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
         if zs_l is None or zg_l is None or best_l is None or found_l is None:
-            zs_l, best_l, found_l = zs.copy(), np.full(image.shape, index, np.int8), found
-            zs *= np.float32(k_seed / k_grow)
-            zg_l = zs
+            zs_l, best_l, found_l = zs, np.full(image.shape, index, np.int8), found
+            zg_l = zs * np.float32(k_seed / k_grow)
             continue
         found_l |= found
         take_where(best_l, np.int8(index), zs > zs_l)
@@ -368,10 +390,12 @@ def line_evidence(
                 continue
             ev = _level_evidence(levels[level], valid[level], placed, level, quantisation,
                                  cal_coarse, resp_coarse)  # fmt: skip
-            if acc is None:
-                acc = (np.full(shape, -np.inf, np.float32), np.full(shape, -np.inf, np.float32),
-                       np.zeros(shape, np.int8), np.zeros(shape, bool))  # fmt: skip
-            _merge_level(*acc, ev, 2**level)
+            if acc is None:  # the first level is written, not merged
+                acc = (np.empty(shape, np.float32), np.empty(shape, np.float32),
+                       np.empty(shape, np.int8), np.empty(shape, bool))  # fmt: skip
+                _merge_level(*acc, ev, 2**level, first=True)
+            else:
+                _merge_level(*acc, ev, 2**level)
         return acc
 
     fut = pool.submit(coarse) if pool is not None and len(used) > 1 else None
@@ -387,10 +411,13 @@ def line_evidence(
         z_seed, z_grow, best, detected = out
     else:
         z_seed, z_grow, best, detected = fine
-        take_where(best, far[2], far[0] > z_seed)  # a coarser scale wins only if higher
-        np.maximum(z_seed, far[0], out=z_seed)
-        np.maximum(z_grow, far[1], out=z_grow)
-        detected |= far[3]
+        for r0 in range(0, shape[0], 128):  # row blocks, in cache
+            rows = slice(r0, r0 + 128)
+            # a coarser scale wins only if higher
+            take_where(best[rows], far[2][rows], far[0][rows] > z_seed[rows])
+            np.maximum(z_seed[rows], far[0][rows], out=z_seed[rows])
+            np.maximum(z_grow[rows], far[1][rows], out=z_grow[rows])
+            detected[rows] |= far[3][rows]
     cal_by_scale = {**cal_fine, **cal_coarse}
     cal = [cal_by_scale[s] for s in scales]
     finest = {**resp_fine, **resp_coarse}[scales[0]]
@@ -406,13 +433,16 @@ def disc_evidence(
     sigma_px: float = 0.7,
     quantisation: float = 0.0,
     smoothed: F32 | None = None,
+    smoothed_out: F32 | None = None,
 ) -> F32:
     """Dark-disc evidence at full resolution, (H, W) float32: (signed disc measure -
     median) / (seed threshold - median), calibrated like :func:`line_evidence`; >= 1 is a
     compact dark speck unlikely to be noise (a penetrating stump). ``smoothed``: ``dark``
-    already smoothed at ``sigma_px`` (not smoothed again)."""
+    already smoothed at ``sigma_px`` (not smoothed again); ``smoothed_out``: an (H, W)
+    float32 array that receives ``dark`` smoothed at ``sigma_px`` on the way (when
+    ``smoothed`` is None)."""
     r = (
-        flt.hessian_measure(dark, sigma_px, kind="disc")
+        flt.hessian_measure(dark, sigma_px, kind="disc", smoothed=smoothed_out)
         if smoothed is None
         else (flt.hessian_measure(smoothed, 0.0, kind="disc"))
     )

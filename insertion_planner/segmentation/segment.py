@@ -30,6 +30,7 @@ from ._detect import (
 )
 from ._graph import centreline_graph, find_stumps, radius_and_skeleton
 from ._lines import take_where
+from ._runs import small_components
 
 __all__ = ["VesselMap", "segment_vessels", "EDGE_FRACTION", "RED_WEIGHT"]
 
@@ -124,17 +125,7 @@ def _gauss_on_grid(a: F32, sigma: float, step: int) -> F32:
     """``flt.gauss(a, sigma)[::step, ::step]`` without smoothing the other pixels (the
     same truncated kernel, edges repeated)."""
     k = flt._kernel(sigma)
-    rad = k.size // 2
-    h, w = a.shape
-    rows, cols = np.arange(0, h, step), np.arange(0, w, step)
-    by_row = a[rows] * k[rad]
-    for i in range(1, rad + 1):
-        by_row += (a[np.maximum(rows - i, 0)] + a[np.minimum(rows + i, h - 1)]) * k[rad + i]
-    out = by_row[:, cols] * k[rad]
-    for i in range(1, rad + 1):
-        left, right = np.maximum(cols - i, 0), np.minimum(cols + i, w - 1)
-        out += (by_row[:, left] + by_row[:, right]) * k[rad + i]
-    return out
+    return flt.taps_on_grid(flt.taps_on_grid(a, k, step, axis=0), k, step, axis=1)
 
 
 def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
@@ -157,22 +148,14 @@ def _fill_small_holes(
     """Fill holes of at most ``max_area`` pixels: background components (4-connected) of
     the mask max-pooled over f x f blocks, so holes narrower than a block stay open."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
-    lab, n = ndi.label(np.logical_not(pooled))
-    if n <= 1:
+    # background components from row runs: only the small ones are labelled
+    lab, n, holes = small_components(np.logical_not(pooled), max_area=max_area, pixel_area=f * f)
+    if n <= 1 or not holes:
         return mask
-    area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)
-    small = area <= max_area
-    small[0] = False
-    if not small.any():
-        return mask
-    objects = ndi.find_objects(lab)
     d1 = None if dark is None else (flt.downmax2(dark) if f == 2 else dark)
     h, w = lab.shape
     out = mask.copy()
-    for i in np.flatnonzero(small):
-        sl = objects[i - 1]
-        if sl is None:
-            continue
+    for i, sl in holes:
         r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
         c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
         hole = lab[r0:r1, c0:c1] == i
@@ -180,7 +163,7 @@ def _fill_small_holes(
             # a hole is filled only if it is at least half as dark as the vessel ring
             # around it (a junction centre, a filled glint); a lighter one is tissue
             # between vessels
-            ring = ndi.binary_dilation(hole, iterations=2) & pooled[r0:r1, c0:c1]
+            ring = flt.dilate_cross(hole, 2) & pooled[r0:r1, c0:c1]
             win = d1[r0:r1, c0:c1]
             if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
                 continue
@@ -244,10 +227,10 @@ def _lumen_edges(
     and that ratio. ``best`` is the index in ``scales`` (px) of the best scale of each
     level pixel."""
     if f > 1:
-        r1, c1 = np.nonzero(ndi.binary_dilation(detected, iterations=1))
+        r1, c1 = flt.nonzero2d(ndi.binary_dilation(detected, iterations=1))
         rows, cols = _expand(r1, c1, f, shape)
     else:
-        rows, cols = np.nonzero(detected)
+        rows, cols = flt.nonzero2d(detected)
 
     # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
     # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
@@ -267,19 +250,16 @@ def _lumen_edges(
     while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
         # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
         # not a max, so the peak is not raised by noise maxima)
-        keep = ((lvl_lv[-1] >= len(peak_lv)) & (peak_lv[-1] > 0)).astype(np.float32)
-        num = flt.downsample2(peak_lv[-1] * keep)
-        den = flt.downsample2(keep)
-        peak_lv.append(
-            np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0)).astype(
-                np.float32, copy=False
-            )
-        )
-        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[: num.shape[0], : num.shape[1]])
-    need = np.minimum(
-        lvl[np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)],
-        len(peak_lv) - 1,
-    )
+        peak_lv.append(flt.kept_block_mean(peak_lv[-1], lvl_lv[-1], len(peak_lv)))
+        hl, wl = peak_lv[-1].shape
+        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[:hl, :wl])
+    if f == 1:  # flat indices: one gather instead of a 2-D one
+        at_lvl = np.take(lvl, rows * lvl.shape[1] + cols)
+    else:
+        at_lvl = lvl[
+            np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)
+        ]
+    need = np.minimum(at_lvl, len(peak_lv) - 1)
     peak = np.zeros(rows.size, np.float32)
     for lv, img_lv in enumerate(peak_lv):
         sel = np.nonzero(need == lv)[0]
@@ -291,7 +271,7 @@ def _lumen_edges(
                 np.minimum(cols[sel] // g, m5.shape[1] - 1),
             ]
     edge = np.float32(edge_fraction) * peak
-    ratio = dark_s[rows, cols] / np.maximum(edge, np.float32(1e-6))
+    ratio = np.take(dark_s, rows * dark_s.shape[1] + cols) / np.maximum(edge, np.float32(1e-6))
     return rows, cols, ratio >= 1, ratio
 
 
@@ -405,7 +385,7 @@ def segment_vessels(
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent branches beside this thread
         # 1. relative darkness, glints filled, shading cancelled by the red channel
-        dark, _, excluded = darkness(
+        dark, level1, excluded = darkness(
             ch.green, ch.red, size_px=1.5 * dmax / px, red_weight=RED_WEIGHT, scale=ch.scale,
             pool=pool,
         )  # fmt: skip
@@ -426,14 +406,18 @@ def segment_vessels(
         quant = step / np.sqrt(12.0) / level if level > 0 else 0.0
 
         def smooth_and_discs() -> tuple[F32, F32]:
-            smoothed = flt.gauss(dark, 0.7)
-            return smoothed, disc_evidence(dark, valid, quantisation=quant, smoothed=smoothed)
+            smoothed = np.empty_like(dark)  # gauss(dark, 0.7), filled on the way
+            return smoothed, disc_evidence(dark, valid, quantisation=quant, smoothed_out=smoothed)
 
         fut_discs = pool.submit(smooth_and_discs)
         scales = flt.scales_for(px, min_diameter_um=dmin, max_diameter_um=dmax)
         levels, valids = [dark], [valid]
         while len(levels) < 8 and min(levels[-1].shape) >= 16:
-            levels.append(flt.downsample2(levels[-1]))
+            # the first level as darkness() made it (the same block means) unless
+            # no-data pixels were zeroed since
+            reuse = len(levels) == 1 and level1.shape == (shape[0] // 2, shape[1] // 2)
+            reuse = reuse and not ch.no_data.any()
+            levels.append(level1 if reuse else flt.downsample2(levels[-1]))
             v = valids[-1]  # a block is valid when its four pixels are
             h2, w2 = (v.shape[0] // 2) * 2, (v.shape[1] // 2) * 2
             valids.append(

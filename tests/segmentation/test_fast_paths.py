@@ -1,7 +1,9 @@
 """The speed-ups of the segmentation compute exactly what the plain computations did.
 
-Each fast path (strip-mined smoothing and Hessian, phase-wise merging of pyramid levels,
-arithmetic masked copies, block maxima of a bilinear image, the shifted-slice erosion)
+Each fast path (strip-mined smoothing, Hessian, 5 x 5 maxima and block means;
+phase-wise merging of pyramid levels in contiguous row blocks; arithmetic masked copies;
+block maxima of a bilinear image; erosion, nonzero and gathers on the flat image;
+connected components, hysteresis and small holes from row runs; grouped percentiles)
 is checked against the straightforward numpy/scipy computation it replaced, bit for bit
 where the arithmetic is the same.
 """
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from insertion_planner.segmentation import _detect, _lines, segment
+from insertion_planner.segmentation import _detect, _lines, _morph, segment
 from insertion_planner.segmentation import _filters as flt
 
 
@@ -134,3 +136,313 @@ def test_line_evidence_threads_do_not_change_the_result(synthetic_small):
         if isinstance(x, np.ndarray):
             assert np.array_equal(x, y)
     assert serial[2].dtype == np.int8 and int(serial[2].max()) < len(scales)
+
+
+def _reference_up_axis(a, n_out, f, axis):
+    """The former phase loop: edge padding by np.pad, strided writes of each phase."""
+    n = a.shape[axis]
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (1, 1)
+    ap = np.pad(a, pad, mode="edge")
+    shape = list(a.shape)
+    shape[axis] = max(n_out, n * f)
+    out = np.empty(shape, np.float32)
+
+    def sl(arr, start, stop, step=1):
+        return arr[start:stop:step] if axis == 0 else arr[:, start:stop:step]
+
+    for m in range(f):
+        x = (m + 0.5) / f - 0.5
+        lo = 0 if x < 0 else 1
+        t = np.float32(x + 1 if x < 0 else x)
+        dst = sl(out, m, n * f, f)
+        np.multiply(sl(ap, lo, lo + n), np.float32(1) - t, out=dst)
+        dst += sl(ap, lo + 1, lo + 1 + n) * t
+    if n_out > n * f:
+        if axis == 0:
+            out[n * f :] = a[-1:]
+        else:
+            out[:, n * f :] = a[:, -1:]
+    return out[:n_out] if axis == 0 else out[:, :n_out]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (5, 1), (17, 33), (64, 40)])
+@pytest.mark.parametrize("f", [2, 3, 8, 16])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_contiguous_phase_upsampling_is_bit_identical(shape, f, axis):
+    a = np.random.default_rng(9).standard_normal(shape).astype(np.float32)
+    for n_out in {max(1, shape[axis] * f - f + 1), shape[axis] * f, shape[axis] * f + f + 3}:
+        want = _reference_up_axis(a, n_out, f, axis)
+        got = flt._up_axis(a, n_out, f, axis)
+        assert got.shape == want.shape and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("f, shape", [(2, (64, 64)), (4, (61, 70)), (16, (100, 33))])
+def test_first_level_written_equals_merge_into_empty(f, shape):
+    rng = np.random.default_rng(10)
+    lv = (max(shape[0] // f, 1), max(shape[1] // f, 1))
+    level = (rng.standard_normal(lv).astype(np.float32), rng.standard_normal(lv).astype(np.float32),
+             rng.integers(0, 9, lv).astype(np.int8), rng.random(lv) > 0.8)  # fmt: skip
+    merged = (np.full(shape, -np.inf, np.float32), np.full(shape, -np.inf, np.float32),
+              np.zeros(shape, np.int8), np.zeros(shape, bool))  # fmt: skip
+    _lines._merge_level(*merged, level, f)
+    written = (np.empty(shape, np.float32), np.empty(shape, np.float32),
+               np.empty(shape, np.int8), np.empty(shape, bool))  # fmt: skip
+    _lines._merge_level(*written, level, f, first=True)
+    for got, want in zip(written, merged, strict=True):
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (1, 1), (37, 64)])
+def test_nonzero2d_matches_numpy(shape):
+    for a in (np.random.default_rng(11).random(shape) > 0.7,
+              np.random.default_rng(12).integers(0, 3, shape).astype(np.int32)):  # fmt: skip
+        want = np.nonzero(a)
+        got = flt.nonzero2d(a)
+        assert all(
+            np.array_equal(g, w_) and g.dtype == w_.dtype for g, w_ in zip(got, want, strict=True)
+        )
+
+
+def _reference_seeded_components(seed, grow):
+    """The former hysteresis: label ``grow`` (8-connected), keep the seeds' labels."""
+    lab, n = ndi.label(grow, structure=np.ones((3, 3), bool))
+    keep = np.zeros(n + 1, bool)
+    keep[lab[seed]] = True
+    keep[0] = False
+    return keep[lab]
+
+
+def test_run_hysteresis_matches_pixel_labelling():
+    from insertion_planner.segmentation._runs import seeded_components
+
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 30, 2))
+        grow = rng.random(shape) < rng.random()
+        seed = rng.random(shape) < 0.3 * rng.random()  # seeds outside grow too
+        assert np.array_equal(
+            seeded_components(seed, grow), _reference_seeded_components(seed, grow)
+        )
+    # a sparse noisy image: long thin vessels, noise clusters (the fine scales' masks)
+    z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5)
+    grow, seed = z > 0.25, z > 0.45
+    assert np.array_equal(seeded_components(seed, grow), _reference_seeded_components(seed, grow))
+    assert not seeded_components(np.ones((4, 4), bool), np.zeros((4, 4), bool)).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 9), (4, 4), (5, 5), (37, 6), (70, 45), (100, 33), (65, 130)])
+def test_strip_max5_matches_scipy(shape):
+    a = np.random.default_rng(14).random(shape).astype(np.float32)
+    want = ndi.maximum_filter(a, size=5, mode="nearest")
+    assert np.array_equal(flt.max5(a), want)
+    assert np.array_equal(_morph._max5_slices(a), want)
+
+
+@pytest.mark.parametrize("shape", [(100, 77), (3, 40), (65, 3), (257, 64), (2, 2)])
+@pytest.mark.parametrize("sigma", [0.7, 1.41, 5.0])
+def test_hessian_measure_hands_back_the_smoothed_image(shape, sigma):
+    a = np.random.default_rng(15).random(shape).astype(np.float32)
+    sm = np.empty_like(a)
+    got = flt.hessian_measure(a, sigma, kind="disc", smoothed=sm)
+    assert np.array_equal(sm, flt.gauss(a, sigma))
+    assert np.array_equal(got, flt.hessian_measure(a, sigma, kind="disc"))
+    ev = _lines.disc_evidence(a, np.ones(shape, bool), smoothed_out=(sm2 := np.empty_like(a)))
+    assert np.array_equal(sm2, flt.gauss(a, 0.7))
+    assert np.array_equal(ev, _lines.disc_evidence(a, np.ones(shape, bool), smoothed=sm2))
+
+
+def test_centreline_edges_from_skeleton_pixels_match_whole_image_comparison():
+    from skimage.morphology import skeletonize
+
+    from insertion_planner.segmentation import _graph
+
+    rng = np.random.default_rng(16)
+    for _ in range(20):
+        shape = tuple(int(v) for v in rng.integers(8, 90, 2))
+        skel = skeletonize(ndi.gaussian_filter(rng.standard_normal(shape), 2) > 0.1)
+        g = _graph.centreline_graph(skel, np.ones(shape, np.float32), pixel_size_um=1.0, step_px=4)
+        # the former edges: 8-neighbour pixel pairs of a node image in different pieces
+        node_img = np.full(shape, -1, np.int64)
+        rows, cols = np.nonzero(skel)
+        h, w = shape
+        nbx = (w + 3) // 4
+        comp, _ = ndi.label(skel, structure=np.ones((3, 3), bool))
+        key = (
+            comp[rows, cols].astype(np.int64) * ((h // 4 + 1) * nbx) + (rows // 4) * nbx + cols // 4
+        )
+        node_img[rows, cols] = np.unique(key, return_inverse=True)[1]
+        want = set()
+        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            a = node_img[: h - dr, max(0, -dc) : w - max(0, dc)]
+            b = node_img[dr:, max(0, dc) : w + min(0, dc)]
+            sel = (a >= 0) & (b >= 0) & (a != b)
+            want |= {(min(x, y), max(x, y)) for x, y in zip(a[sel], b[sel], strict=True)}
+        assert {(min(u, v), max(u, v)) for u, v in g.edges} == want
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_small_components_match_pixel_labelling(diagonal):
+    from insertion_planner.segmentation._runs import small_components
+
+    rng = np.random.default_rng(17)
+    structure = np.ones((3, 3), bool) if diagonal else None
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        m = rng.random(shape) < rng.random()
+        max_area = float(rng.integers(1, 30))
+        lab, n = ndi.label(m, structure=structure)
+        area = np.bincount(lab.ravel(), minlength=n + 1)
+        objects = ndi.find_objects(lab)
+        got_lab, got_n, boxes = small_components(m, max_area=max_area, diagonal=diagonal)
+        small = [i for i in range(1, n + 1) if area[i] <= max_area]
+        assert got_n == n and len(boxes) == len(small)
+        for (j, sl), i in zip(boxes, small, strict=True):  # same order: raster order
+            assert sl == objects[i - 1]
+            assert np.array_equal(got_lab == j, lab == i)
+        assert not got_lab[~np.isin(lab, small)].any()
+
+
+def _reference_fill_small_holes(mask, max_area, f, dark=None):
+    """The former hole filling: all background components labelled, find_objects."""
+    pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
+    lab, n = ndi.label(np.logical_not(pooled))
+    if n <= 1:
+        return mask
+    area = np.bincount(lab.ravel(), minlength=n + 1) * (f * f)
+    small = area <= max_area
+    small[0] = False
+    objects = ndi.find_objects(lab)
+    d1 = None if dark is None else (flt.downmax2(dark) if f == 2 else dark)
+    h, w = lab.shape
+    out = mask.copy()
+    for i in np.flatnonzero(small):
+        sl = objects[i - 1]
+        r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
+        c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
+        hole = lab[r0:r1, c0:c1] == i
+        if d1 is not None:
+            ring = ndi.binary_dilation(hole, iterations=2) & pooled[r0:r1, c0:c1]
+            win = d1[r0:r1, c0:c1]
+            if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
+                continue
+        if f == 1:
+            out[r0:r1, c0:c1] |= hole
+        else:
+            hr, hc = np.nonzero(hole)
+            r, c = segment._expand(hr + r0, hc + c0, f, mask.shape)
+            out[r, c] = True
+    return out
+
+
+def test_hole_filling_from_runs_matches_pixel_labelling():
+    rng = np.random.default_rng(18)
+    for _ in range(150):
+        shape = tuple(int(v) for v in rng.integers(2, 50, 2))
+        field = ndi.gaussian_filter(rng.standard_normal(shape), rng.uniform(0.5, 2))
+        m = field > rng.uniform(-0.5, 0.3)
+        dark = rng.random(shape).astype(np.float32)
+        for f in (1, 2):
+            for d in (None, dark):
+                max_area = int(rng.integers(1, 40))
+                want = _reference_fill_small_holes(m, max_area, f, d)
+                assert np.array_equal(segment._fill_small_holes(m, max_area, f, d), want)
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_run_labelling_is_pixel_labelling(diagonal):
+    from insertion_planner.segmentation._runs import label
+
+    rng = np.random.default_rng(19)
+    structure = np.ones((3, 3), bool) if diagonal else None
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        m = rng.random(shape) < rng.random()
+        want, n = ndi.label(m, structure=structure)
+        got, got_n = label(m, diagonal=diagonal)
+        assert got_n == n and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("percentile", [0.0, 35.0, 50.0, 75.0, 100.0, np.float64(75.0), 50])
+def test_group_percentiles_are_numpy_percentiles(dtype, percentile):
+    rng = np.random.default_rng(20)
+    key = rng.integers(0, 25, 900)
+    vals = (rng.standard_normal(900) * 3).astype(dtype)
+    vals[::7] = np.round(vals[::7], 1)  # ties
+    keys, got = flt.group_percentiles(key, vals, percentile, min_count=8)
+    want_keys = [k for k in np.unique(key) if (key == k).sum() >= 8]
+    assert keys.tolist() == want_keys
+    for k, g in zip(keys, got, strict=True):
+        w_ = np.percentile(vals[key == k], percentile)
+        assert g == w_ and g.dtype == np.asarray(w_).dtype
+
+
+def test_line_profiles_are_computed_once_and_read_only():
+    d = np.arange(0.5, 8.0, 0.25)
+    a = _detect._line_profiles(d, 1.5, 0.5, 128)
+    assert _detect._line_profiles(d.copy(), 1.5, 0.5, 128) is a
+    assert not a.flags.writeable and a.dtype == np.float32 and a.shape == (d.size, 128)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3, 5), (70, 45), (129, 257)])
+def test_strip_kept_block_mean_matches_whole_image(shape):
+    rng = np.random.default_rng(21)
+    peak = np.where(rng.random(shape) > 0.5, rng.random(shape), 0).astype(np.float32)
+    level = rng.integers(0, 4, shape).astype(np.int8)
+    for min_level in (1, 2):
+        keep = ((level >= min_level) & (peak > 0)).astype(np.float32)
+        num, den = flt.downsample2(peak * keep), flt.downsample2(keep)
+        want = np.where(den > 0, num / np.maximum(den, np.float32(1e-6)), np.float32(0))
+        assert np.array_equal(flt.kept_block_mean(peak, level, min_level), want)
+
+
+def _reference_gauss_on_grid(a, sigma, step):
+    """The former grid smoothing: gathers of the clipped shifted rows and columns."""
+    k = flt._kernel(sigma)
+    rad = k.size // 2
+    h, w = a.shape
+    rows, cols = np.arange(0, h, step), np.arange(0, w, step)
+    by_row = a[rows] * k[rad]
+    for i in range(1, rad + 1):
+        by_row += (a[np.maximum(rows - i, 0)] + a[np.minimum(rows + i, h - 1)]) * k[rad + i]
+    out = by_row[:, cols] * k[rad]
+    for i in range(1, rad + 1):
+        left, right = np.maximum(cols - i, 0), np.minimum(cols + i, w - 1)
+        out += (by_row[:, left] + by_row[:, right]) * k[rad + i]
+    return out
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 13), (9, 2), (101, 67)])
+@pytest.mark.parametrize("step", [1, 3, 4])
+def test_grid_smoothing_from_strided_views_is_bit_identical(shape, step):
+    a = (np.random.default_rng(22).random(shape) * 200).astype(np.float32)
+    for sigma in (0.7, 1.0, 2.0):
+        want = _reference_gauss_on_grid(a, sigma, step)
+        assert np.array_equal(segment._gauss_on_grid(a, sigma, step), want)
+
+
+def test_darkness_first_level_is_the_block_means_of_the_filled_darkness():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from insertion_planner.segmentation._darkness import darkness
+
+    rng = np.random.default_rng(23)
+    red = np.clip(rng.normal(200, 4, (130, 97)), 0, 255).astype(np.float32)
+    green = np.clip(rng.normal(140, 4, (130, 97)), 0, 255).astype(np.float32)
+    green[:, 40:45] = 70  # a vessel
+    for r, c in ((20, 20), (70, 60), (100, 10)):  # white glints
+        green[r : r + 3, c : c + 4] = 252
+        red[r : r + 3, c : c + 4] = 252
+    with ThreadPoolExecutor(2) as pool:
+        dark, level1, _ = darkness(green, red, size_px=30.0, scale=1 / 255, pool=pool)
+    assert np.array_equal(level1, flt.downsample2(dark))
+
+
+def test_cross_dilation_matches_scipy():
+    rng = np.random.default_rng(24)
+    for _ in range(200):
+        shape = tuple(int(v) for v in rng.integers(1, 25, 2))
+        m = rng.random(shape) < 0.1 * rng.random()
+        for it in (1, 2, 3):
+            assert np.array_equal(flt.dilate_cross(m, it), ndi.binary_dilation(m, iterations=it))
