@@ -30,6 +30,7 @@ from ._detect import (
 )
 from ._graph import centreline_graph, find_stumps, radius_and_skeleton
 from ._lines import take_where
+from ._width import deblurred_lumen
 
 __all__ = ["VesselMap", "segment_vessels", "EDGE_FRACTION", "RED_WEIGHT"]
 
@@ -41,6 +42,17 @@ RED_WEIGHT = 0.5
 """Weight of the red channel's relative darkness subtracted from the green one: shading
 darkens every channel by the same factor and cancels; haemoglobin absorbs about ten times
 less in red than in green (Prahl's tabulated molar extinction, 560 vs 600-650 nm)."""
+
+
+THIN_BLUR_PERCENTILE = 10.0
+"""Percentile of the blur estimates of each block (``_detect.blur_map_px``) that thin
+vessels are narrowed by: the sharpest edges nearby, so that a lumen is never narrowed more
+than the least blur the image shows justifies (a larger blur would make every thin vessel
+look thinner than it is)."""
+
+THIN_MAX_RADIUS_PX = 4.0
+"""Vessels whose half-maximum lumen is at most this radius (px) are measured for the blur
+taken off (``_width.deblurred_lumen``); wider ones have their edge at the half-maximum."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -469,6 +481,17 @@ def segment_vessels(
         # reflex, not tissue one could plan in
         mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s)
         mask &= ~ch.no_data
+        # 3b. thin vessels: the lumen whose blurred profile has the measured half-maximum
+        # width, at the least blur the image's vessel edges show (``_width``)
+        if mask.any():
+            radius0, _, _ = radius_and_skeleton(mask, pixel_size_um=px, factor=2)
+            radius0 /= np.float32(px)
+            sharpest, _, _ = blur_map_px(dark_s, mask, radius0, percentile=THIN_BLUR_PERCENTILE)
+            mask, _ = deblurred_lumen(
+                mask, dark_s, sharpest, candidates=radius0 <= np.float32(THIN_MAX_RADIUS_PX),
+                smoothing_px=0.7, absorption_length_px=ABSORPTION_LENGTH_UM / px,
+                max_fwhm_px=2 * THIN_MAX_RADIUS_PX,
+            )  # fmt: skip
 
         # 4. specks removed, compact dark discs kept as penetrating stumps
         stumps = _drop_specks_keep_stumps(
