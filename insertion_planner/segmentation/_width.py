@@ -32,10 +32,22 @@ __all__ = ["fwhm_table", "deblurred_lumen"]
 F32 = NDArray[np.float32]
 
 _SIGMAS = np.geomspace(0.3, 8.0, 40)
+"""Blur levels (Gaussian sigma, px) of the width table; a blur above the last takes the
+last (a smaller blur makes the diameter err toward wide)."""
 _DIAMETERS = np.arange(0.0, 24.0001, 0.1)
+"""Lumen diameters (px) of the width table."""
 _HALF_WINDOW_PX = 7.0
+"""Half-length of the profile sampled across a vessel, px."""
 _BASE_REACH_PX = 5.0
+"""The local background of a profile is its lowest darkness within this distance of its
+peak on each side: beyond the half-width of the thinnest vessels measured (4 px) plus
+two blurs of a pixel, short of the next vessel in most places."""
 _STEP_PX = 0.5
+"""Sampling step along the profile, px."""
+_FLAT_FRACTION = 0.8
+"""A profile whose lower side stays above this fraction of its peak darkness within
+``_BASE_REACH_PX`` is flat at this scale (a wide lumen, a patch of darker tissue): its
+width at half height would be read on noise, so it keeps its half-maximum edge."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -192,9 +204,13 @@ def deblurred_lumen(
         left_i = np.where((prof < half_l[:, None]) & (pos < idx[:, None]), pos, -1).max(axis=1)
         right_i = np.where((prof < half_r[:, None]) & (pos > idx[:, None]), pos, n_t).min(axis=1)
         ok = (left_i >= 0) & (right_i < n_t) & (peak > 0)
-        # thin: the profile falls below half its peak (above zero darkness) on both
-        # sides within the window; a wide vessel's lumen does not
-        ok &= (base_l < 0.5 * peak) & (base_r < 0.5 * peak)
+        # a line, not a flat patch: within 5 px of the peak the profile falls on its lower
+        # side below ``_FLAT_FRACTION`` of the peak, and on the other side at least
+        # halfway down to that (a valley before a wider vessel nearby); a wide lumen or a
+        # patch of darker tissue does not, and keeps its half-maximum edge
+        low = np.minimum(base_l, base_r)
+        ok &= low < _FLAT_FRACTION * peak
+        ok &= np.maximum(base_l, base_r) <= 0.5 * (peak + low)
         li = np.clip(left_i, 0, n_t - 2)
         ri = np.clip(right_i, 1, n_t - 1)
         # sub-sample crossings by linear interpolation
