@@ -44,6 +44,11 @@ peak on each side: beyond the half-width of the thinnest vessels measured (4 px)
 two blurs of a pixel, short of the next vessel in most places."""
 _STEP_PX = 0.5
 """Sampling step along the profile, px."""
+_NORMAL_SIGMA_PX = 4.0
+"""Smoothing (px) of the darkness whose Hessian gives the normal: the half-width of the
+widest thin vessel measured, so that the whole cross-section of every thin vessel, its
+edge pixels too, lies where the smoothed profile is concave across it (at a finer scale
+the edge pixels of a line take the direction along it)."""
 _FLAT_FRACTION = 0.8
 """A profile whose lower side stays above this fraction of its peak darkness within
 ``_BASE_REACH_PX`` is flat at this scale (a wide lumen, a patch of darker tissue): its
@@ -102,8 +107,9 @@ def _diameter_for(
 
 def _normals(dark_s: F32, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> tuple[F32, F32]:
     """Unit normal (row, col components) across the line through each pixel: the
-    direction of the most negative second derivative of the darkness smoothed at 1 px."""
-    sm = flt.gauss(dark_s, 1.0)
+    direction of the most negative second derivative of the darkness smoothed at
+    ``_NORMAL_SIGMA_PX``."""
+    sm = flt.gauss(dark_s, _NORMAL_SIGMA_PX)
     h, w = sm.shape
     up, dn = np.maximum(rows - 1, 0), np.minimum(rows + 1, h - 1)
     lf, rt = np.maximum(cols - 1, 0), np.minimum(cols + 1, w - 1)

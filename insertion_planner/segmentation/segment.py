@@ -483,6 +483,7 @@ def segment_vessels(
         mask &= ~ch.no_data
         # 3b. thin vessels: the lumen whose blurred profile has the measured half-maximum
         # width, at the least blur the image's vessel edges show (``_width``)
+        half_max, radius0 = mask, np.zeros(shape, np.float32)
         if mask.any():
             radius0, _, _ = radius_and_skeleton(mask, pixel_size_um=px, factor=2)
             radius0 /= np.float32(px)
@@ -512,15 +513,19 @@ def segment_vessels(
             if skeleton is not None
             else None
         )
-        radius_px = radius_um / np.float32(px)
-        contrast = vessel_contrast(dark_s, mask, radius_px)
+        # the detectability model (step 6) keeps reading the vessels as the half-maximum
+        # draws them (its percentiles were validated so, and wider samples make it judge
+        # the image blinder): the half-maximum lumen of the vessels kept
+        if half_max is not mask:
+            half_max = half_max & ndi.binary_dilation(mask, iterations=4)
+        contrast = vessel_contrast(dark_s, half_max, radius0)
         blur: F32 | None = None
         if contrast is None:
             detectable = np.full(shape, np.inf, np.float32)
         else:
             depth_s, diam_s, index_s, max_depth = contrast
             contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
-            blur, blur_blocks, blur_b = blur_map_px(dark_s, mask, radius_px, percentile=blur_pct)
+            blur, blur_blocks, blur_b = blur_map_px(dark_s, half_max, radius0, percentile=blur_pct)
             # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
             # at its worst (largest) blur and spread, and is spread back to the pixels
             coarse = detectable_diameter_px(
