@@ -481,23 +481,26 @@ def segment_vessels(
         # reflex, not tissue one could plan in
         mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s)
         mask &= ~ch.no_data
-        # 3b. thin vessels: the lumen whose blurred profile has the measured half-maximum
-        # width, at the least blur the image's vessel edges show (``_width``)
-        half_max, radius0 = mask, np.zeros(shape, np.float32)
-        if mask.any():
-            radius0, _, _ = radius_and_skeleton(mask, pixel_size_um=px, factor=2)
-            radius0 /= np.float32(px)
-            sharpest, _, _ = blur_map_px(dark_s, mask, radius0, percentile=THIN_BLUR_PERCENTILE)
-            mask, _ = deblurred_lumen(
-                mask, dark_s, sharpest, candidates=radius0 <= np.float32(THIN_MAX_RADIUS_PX),
-                smoothing_px=0.7, absorption_length_px=ABSORPTION_LENGTH_UM / px,
-                max_fwhm_px=2 * THIN_MAX_RADIUS_PX,
-            )  # fmt: skip
-
         # 4. specks removed, compact dark discs kept as penetrating stumps
         stumps = _drop_specks_keep_stumps(
             mask, discs, disc_z, pixel_size_um=px, min_diameter_um=dmin
         )
+        # 4b. thin vessels: the lumen whose blurred profile has the measured half-height
+        # width, at the least blur the image's vessel edges show (``_width``); the
+        # detectability model (step 6) keeps reading the half-maximum lumen (its
+        # percentiles were validated on it; the wider samples make it judge the image
+        # blinder)
+        half_max = mask
+        radius_hm = np.zeros(shape, np.float32)
+        if mask.any():
+            radius_hm = radius_and_skeleton(mask, pixel_size_um=px, factor=2)[0]
+            radius_hm /= np.float32(px)
+            sharpest, _, _ = blur_map_px(dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE)
+            mask, _ = deblurred_lumen(
+                half_max, dark_s, sharpest, candidates=radius_hm <= np.float32(THIN_MAX_RADIUS_PX),
+                smoothing_px=0.7, absorption_length_px=ABSORPTION_LENGTH_UM / px,
+                max_fwhm_px=2 * THIN_MAX_RADIUS_PX,
+            )  # fmt: skip
 
         # 5. radius on a worker; confidence and the local spread of the finest scale
         # meanwhile; then the centreline graph on a worker while this thread estimates
@@ -513,19 +516,16 @@ def segment_vessels(
             if skeleton is not None
             else None
         )
-        # the detectability model (step 6) keeps reading the vessels as the half-maximum
-        # draws them (its percentiles were validated so, and wider samples make it judge
-        # the image blinder): the half-maximum lumen of the vessels kept
-        if half_max is not mask:
-            half_max = half_max & ndi.binary_dilation(mask, iterations=4)
-        contrast = vessel_contrast(dark_s, half_max, radius0)
+        contrast = vessel_contrast(dark_s, half_max, radius_hm)
         blur: F32 | None = None
         if contrast is None:
             detectable = np.full(shape, np.inf, np.float32)
         else:
             depth_s, diam_s, index_s, max_depth = contrast
             contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
-            blur, blur_blocks, blur_b = blur_map_px(dark_s, half_max, radius0, percentile=blur_pct)
+            blur, blur_blocks, blur_b = blur_map_px(
+                dark_s, half_max, radius_hm, percentile=blur_pct
+            )
             # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
             # at its worst (largest) blur and spread, and is spread back to the pixels
             coarse = detectable_diameter_px(
