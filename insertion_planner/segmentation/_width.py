@@ -241,7 +241,7 @@ def deblurred_lumen(
     cnt = flt.gauss(cnt, 2.0)
     tr, tc = rows[thin], cols[thin]
     fw_s = acc[tr, tc] / np.maximum(cnt[tr, tc], 1e-6)
-    sigma = np.sqrt(np.asarray(blur_px, np.float64)[tr, tc] ** 2 + smoothing_px**2)
+    sigma = np.sqrt(np.asarray(blur_px)[tr, tc].astype(np.float64) ** 2 + smoothing_px**2)
     diam = _diameter_for(fw_s.astype(np.float64), sigma, absorption_length_px)
     drop = np.abs(offset_all[thin]) >= np.maximum(diam / 2.0, 0.5)
     out[tr[drop], tc[drop]] = False
