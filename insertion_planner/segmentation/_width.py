@@ -45,10 +45,10 @@ two blurs of a pixel, short of the next vessel in most places."""
 _STEP_PX = 0.5
 """Sampling step along the profile, px."""
 _NORMAL_SIGMA_PX = 4.0
-"""Smoothing (px) of the darkness whose Hessian gives the normal: the half-width of the
-widest thin vessel measured, so that the whole cross-section of every thin vessel, its
-edge pixels too, lies where the smoothed profile is concave across it (at a finer scale
-the edge pixels of a line take the direction along it)."""
+"""Smoothing (px) of the darkness whose Hessian gives the normal: at least the half-width
+of the widest thin vessel measured (``max_fwhm_px / 2``), so that the whole cross-section
+of every thin vessel, its edge pixels too, lies where the smoothed profile is concave
+across it (at a finer scale the edge pixels of a line take the direction along it)."""
 _FLAT_FRACTION = 0.8
 """A profile whose lower side stays above this fraction of its peak darkness within
 ``_BASE_REACH_PX`` is flat at this scale (a wide lumen, a patch of darker tissue): its
