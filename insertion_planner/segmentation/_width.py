@@ -148,9 +148,10 @@ def deblurred_lumen(
     absorption_length_px : float
         Depth of blood over which light falls by 1/e, px (the profile model).
     max_fwhm_px : float
-        Profiles wider than this (and those without two half-maximum crossings within
-        5 px of the pixel) are left as ``mask`` has them: wide vessels, whose
-        half-maximum is their edge.
+        Profiles wider than this are left as ``mask`` has them (wide vessels, whose
+        half-maximum is their edge), and so are profiles without a half-height crossing
+        on each side within the sampled +-7 px, flat ones (``_FLAT_FRACTION``) and those
+        whose other side does not fall halfway down to the lower one.
     candidates : (H, W) bool, optional
         The pixels of ``mask`` worth measuring (those of vessels narrow enough to be
         thin); default all of ``mask``.
@@ -159,7 +160,7 @@ def deblurred_lumen(
     -------
     mask : (H, W) bool
         A subset of ``mask``: a pixel of a thin vessel stays when its distance from the
-        middle of its profile's half-maximum crossings is below half the diameter (and
+        middle of its profile's two half-height crossings is below half the diameter (and
         always within half a pixel: the centreline of a detected vessel stays).
     n_thin : int
         Pixels measured as thin.
