@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
+from scipy.special import ndtri
 
 from . import _filters as flt
 
@@ -49,9 +50,26 @@ def _bone_ratio(green_s: F32, red_s: F32, lit: NDArray[np.bool_], size_px: float
     return t
 
 
-GLINT_LEVEL = 0.75
-"""Least brightness (fraction of full scale) of a specular glint: a mirror reflection of
-the light source is far brighter than diffusely lit tissue and nearly saturates."""
+GLINT_ALPHA = 1e-5
+"""Per-pixel false-alarm rate of a glint on noise alone: a pixel is a glint when it is
+15 % above the background and above it by more than the pixel noise reaches at this
+rate (one-sided Gaussian), so bright noise stays unfilled and two-sided for the
+calibration of the detector (the rate of ``_lines.ALPHA_SEED``). An absolute level (75 %
+of full scale, before) missed the glints of under-exposed or vignetted images, whose
+bright shoulders the Hessian then took for rings of dark vessels."""
+
+
+def _relative_noise(q: F32) -> float:
+    """Pixel noise of the relative brightness ``q`` (1 on the background): 1.4826 MAD of
+    ``q`` minus its 1 px Gaussian smoothing, over a sample of the lit pixels (``q`` above
+    one half), corrected for the share of white noise the smoothing leaves (0.873)."""
+    step = max(1, int(np.sqrt(q.size / 250_000)))
+    resid = (q - flt.gauss(q, 1.0))[::step, ::step]
+    lit = q[::step, ::step] > np.float32(0.5)
+    if int(lit.sum()) < 64:
+        return 0.0
+    r = resid[lit]
+    return float(1.4826 * np.median(np.abs(r - np.median(r))) / 0.873)
 
 
 def bg_factor(size_px: float, shape: tuple[int, int]) -> int:
@@ -138,8 +156,9 @@ def darkness(
     least): shading, shadows and vignetting darken all channels by the same factor and
     cancel, blood does not. Whitish bone and unlit surroundings are left out of the
     background estimate and set to 0 (no step at their border for the Hessian to take
-    for the side of a dark vessel). Specular glints (15 % above the background, nearly
-    white) are filled from their surroundings by normalised convolution.
+    for the side of a dark vessel). Specular glints (15 % above the background and above
+    the image's pixel noise at ``GLINT_ALPHA``, white) are filled from their surroundings
+    by normalised convolution.
     """
     shape = green.shape
     f = bg_factor(size_px, shape)
@@ -156,10 +175,11 @@ def darkness(
     fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
     q = relative(green, gs)
     qr = fut.result() if fut is not None else None
-    # specular glints are 15 % above the background and near the top of the range (a
-    # highlight nearly saturates); bright noise alone is not filled, so the noise stays
-    # two-sided for the calibration of the detector
-    glint = (q > np.float32(1.15)) & (green >= np.float32(GLINT_LEVEL / scale))
+    # specular glints are 15 % above the background and further above it than the
+    # pixel noise reaches (GLINT_ALPHA); bright noise alone is not filled, so the noise
+    # stays two-sided for the calibration of the detector
+    k_glint = float(ndtri(1.0 - GLINT_ALPHA))
+    glint = (q > np.float32(1.15)) & (q > np.float32(1.0 + k_glint * _relative_noise(q)))
     any_excluded = bool(excl.any())
     # pixels far darker than the lit background in red (or grey), for the excluded blocks
     low = ((qr if qr is not None else q) < np.float32(0.3)) if any_excluded else None

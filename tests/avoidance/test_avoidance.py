@@ -17,10 +17,13 @@ def line_map():
 def test_clearance_and_required(line_map):
     am = ip.build_avoidance_map(line_map)
     assert am.clearance_um[64, 64] == 0 and not am.allowed[64, 64]
-    # 20 px right of the vessel edge: clearance about 20 * 12 um, conservative
-    edge = np.nonzero(line_map.mask[64])[0].max()
+    # 20 px right of the rightmost mask pixel (in any row: the noise-free box edges
+    # leave specks beside the vessel in some rows): clearance about 20 * 12 um, never
+    # overstated; at most 3 px less (pixels dropped from the lumen by the thin-vessel
+    # width step stay uncertain, and uncertain pixels are hazards)
+    edge = np.nonzero(line_map.mask.any(axis=0))[0].max()
     c = am.clearance_um[64, edge + 20]
-    assert 20 * 12 - 12 <= c <= 20 * 12
+    assert 20 * 12 - 3 * 12 <= c <= 20 * 12
     m = ip.SafetyMargins()
     assert am.required_um[64, edge + 20] == pytest.approx(m.required_um("durectomy"), abs=0.01)
     assert np.array_equal(am.allowed, (am.clearance_um >= am.required_um) & am.allowed)
