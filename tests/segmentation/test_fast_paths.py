@@ -530,3 +530,20 @@ def test_gauss_at_tiles_is_gauss_at_the_points(monkeypatch, shape, sigma):
         got = _width.gauss_at(a, sigma, [(r, c), (r[5:9], c[5:9])], tiled=tiled)
         assert got[0].dtype == np.float32
         assert np.array_equal(got[0], full[r, c]) and np.array_equal(got[1], full[r[5:9], c[5:9]])
+
+
+@pytest.mark.parametrize("percentile", [10.0, 50.0, 90.0])
+def test_blur_map_from_shared_estimates_is_the_same_map(percentile):
+    yy, xx = np.mgrid[0:160, 0:200].astype(np.float32)
+    truth = (np.abs(xx - 60 - 0.2 * yy) < 7) | (np.abs(yy - 110) < 5) | (np.abs(xx - 150) < 2)
+    dark = ndi.gaussian_filter(truth.astype(np.float32), 1.3)
+    dark += np.random.default_rng(8).normal(0, 0.01, dark.shape).astype(np.float32)
+    dark_s = flt.gauss(dark, 0.7)
+    mask = dark_s > 0.5
+    radius = np.where(mask, np.where(np.abs(xx - 150) < 4, 1.5, 6.0), 0).astype(np.float32)
+    est = _detect.blur_estimates(dark_s, mask, radius)
+    assert est[1].size >= 30
+    want = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile)
+    got = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile, estimates=est)
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
