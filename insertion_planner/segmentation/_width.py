@@ -27,7 +27,7 @@ from scipy.special import erf
 
 from . import _filters as flt
 
-__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at"]
+__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at", "climb_to_peak"]
 
 F32 = NDArray[np.float32]
 
@@ -153,8 +153,9 @@ def _diameter_for(
     return out
 
 
-_TILE = 32
-"""Side (px) of the tiles :func:`gauss_at` smooths."""
+_TILE = 16
+"""Side (px) of the tiles :func:`gauss_at` smooths (the fastest on thin vessels at 12 um/px
+for sigma 2 and 4 px: smaller tiles gather more margin, larger ones more empty pixels)."""
 
 
 def gauss_at(
@@ -219,6 +220,29 @@ def _normals(dark_s: F32, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> tup
     return np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
 
 
+def climb_to_peak(prof: F32, start: int, steps: int) -> NDArray[np.intp]:
+    """Index of the local peak each row of ``prof`` (n, k) climbs to from ``start``, a
+    sample at a time toward the higher neighbour (the right one on a tie, none on a
+    plateau), for at most ``steps`` samples. A row that stops has reached its peak and
+    stays there, so only the moving rows are followed."""
+    m, k = prof.shape
+    idx = np.full(m, start)
+    flat, moving = prof.ravel(), np.arange(m)
+    for _ in range(steps):
+        i = idx[moving]
+        at = moving * k + i
+        here = flat[at]
+        left = flat[at - (i > 0)]
+        right = flat[at + (i < k - 1)]
+        step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
+        go = step != 0
+        if not go.any():
+            break
+        moving = moving[go]
+        idx[moving] += step[go]
+    return idx
+
+
 def deblurred_lumen(
     mask: NDArray[np.bool_],
     dark_s: F32,
@@ -262,7 +286,7 @@ def deblurred_lumen(
     n_thin : int
         Pixels measured as thin.
     """
-    rows, cols = np.nonzero(mask if candidates is None else mask & candidates)
+    rows, cols = flt.nonzero2d(mask if candidates is None else mask & candidates)
     if rows.size == 0:
         return mask, 0
     nr, nc = _normals(dark_s, rows, cols)
@@ -284,16 +308,8 @@ def deblurred_lumen(
         prof = prof.reshape(-1, n_t)
         m = prof.shape[0]
         # climb from the pixel to the local peak of its profile
-        idx = np.full(m, centre)
+        idx = climb_to_peak(prof, centre, int(_BASE_REACH_PX / _STEP_PX) + 2)
         ar = np.arange(m)
-        for _ in range(int(_BASE_REACH_PX / _STEP_PX) + 2):
-            left = prof[ar, np.maximum(idx - 1, 0)]
-            right = prof[ar, np.minimum(idx + 1, n_t - 1)]
-            here = prof[ar, idx]
-            step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
-            if not step.any():
-                break
-            idx = idx + step
         pos = np.arange(n_t)[None, :]
         peak = prof[ar, idx]
         # the local background on each side: the lowest darkness there (a tilted

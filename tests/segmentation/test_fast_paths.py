@@ -547,3 +547,24 @@ def test_blur_map_from_shared_estimates_is_the_same_map(percentile):
     got = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile, estimates=est)
     for a, b in zip(got, want, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_climb_to_peak_follows_only_moving_profiles():
+    from insertion_planner.segmentation._width import climb_to_peak
+
+    rng = np.random.default_rng(11)
+    prof = ndi.gaussian_filter1d(rng.random((3000, 29)), 1.5, axis=1).astype(np.float32)
+    prof[:200] = np.round(prof[:200], 1)  # plateaus and ties
+    prof[200:300] = 1.0
+    for steps in (0, 1, 5, 12, 40):
+        idx = np.full(prof.shape[0], 14)
+        ar = np.arange(prof.shape[0])
+        for _ in range(steps):  # the whole-array climb it replaced
+            left = prof[ar, np.maximum(idx - 1, 0)]
+            right = prof[ar, np.minimum(idx + 1, prof.shape[1] - 1)]
+            here = prof[ar, idx]
+            step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
+            if not step.any():
+                break
+            idx = idx + step
+        assert np.array_equal(climb_to_peak(prof, 14, steps), idx)
