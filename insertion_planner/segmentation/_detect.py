@@ -280,12 +280,15 @@ def blur_estimates(
         # about the blur itself (the ratio is ill-conditioned when s0 << s: a first small
         # estimate is refined until it settles)
         min_radius = max(3.0, 2.0 * s0)
-        er, ec = flt.nonzero2d(boundary & (radius_px >= min_radius))
-        if er.size < 30:
+        r, c = flt.nonzero2d(boundary & (radius_px >= min_radius))
+        if r.size < 30:
+            # too few edges wide enough for the refined re-blur: the blur is at least the
+            # refined estimate, everywhere (the estimates before it were ill-conditioned)
+            est = np.zeros(0)
             break
-        est = _reblur_estimates(dark_s, er, ec, s0, smoothing_px)
-        fin = np.isfinite(est)
-        er, ec, est = er[fin], ec[fin], est[fin]
+        e = _reblur_estimates(dark_s, r, c, s0, smoothing_px)
+        fin = np.isfinite(e)
+        er, ec, est = r[fin], c[fin], e[fin]
         if est.size < 30:
             break
         typical = float(np.median(est))
@@ -304,7 +307,7 @@ def blur_map_px(
     block_px: int = 64,
     percentile: float = 50.0,
     estimates: BlurEstimates | None = None,
-) -> tuple[F32, F32, int]:
+) -> tuple[F32, F32, int, bool]:
     """Local optical blur (Gaussian sigma, px) at each pixel, from the sharpness of the
     edges of vessels at least 6 px wide, by re-blurring (Zhuo & Sim 2011,
     doi:10.1016/j.patcog.2011.03.009): at a step blurred by s, the gradient falls by
@@ -312,8 +315,10 @@ def blur_map_px(
     ``dark_s`` was smoothed by ``smoothing_px``, which is taken off. The ``percentile``
     of the estimates in each block of ``block_px``; blocks without such edges take the nearest measured block's value, at
     least the median of the measured ones (defocus varies smoothly with depth); 2 px everywhere when
-    no wide vessel edge exists at all. Returns the (H, W) map, and the block values and
-    block size ``b`` it is bilinearly interpolated from. ``estimates``: those
+    no wide vessel edge exists at all, and the refined estimate everywhere when too few
+    edges are wide enough to measure it again. Returns the (H, W) map, the block values
+    and block size ``b`` it is bilinearly interpolated from, and whether any block was
+    measured (False: a stated value everywhere). ``estimates``: those
     :func:`blur_estimates` gave for the same ``dark_s``, ``mask``, ``radius_px`` and
     ``smoothing_px`` (measured once for maps at several percentiles)."""
     h, w = dark_s.shape
@@ -323,7 +328,7 @@ def blur_map_px(
     b = max(8, min(block_px, h, w))
     if est.size < 30:
         value = np.float32(2.0 if s0 <= _REBLUR_PX else s0)
-        return np.full((h, w), value), np.full((1, 1), value), max(h, w, b)
+        return np.full((h, w), value), np.full((1, 1), value), max(h, w, b), False
     hb, wb = max(1, -(-h // b)), max(1, -(-w // b))
     key = np.minimum(er // b, hb - 1) * wb + np.minimum(ec // b, wb - 1)
     blocks = np.full(hb * wb, np.nan)
@@ -342,7 +347,7 @@ def blur_map_px(
         blocks = np.where(known, blocks, fill)
     blocks = np.minimum(blocks, BLUR_STEPS_PX[-1]).astype(np.float32)
     out = flt.upsample_linear(blocks, (hb * b, wb * b), b)[:h, :w]
-    return np.ascontiguousarray(out), blocks, b
+    return np.ascontiguousarray(out), blocks, b, True
 
 
 ABSORPTION_LENGTH_UM = 100.0

@@ -487,13 +487,15 @@ def segment_vessels(
             radius_hm /= np.float32(px)
             # the edge blur estimates, measured once for both maps (here and step 6)
             blur_est = blur_estimates(dark_s, mask, radius_hm)
-            sharpest, _, _ = blur_map_px(
+            sharpest, _, _, measured = blur_map_px(
                 dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est
             )
             # thin vessels, measured away from wider ones (within 3 px of a wider vessel
             # the profile mixes both, and a branch leaving it looks thin)
             wide = mask & (radius_hm > np.float32(THIN_MAX_RADIUS_PX))
             thin = (radius_hm <= np.float32(THIN_MAX_RADIUS_PX)) & ~flt.dilate_cross(wide, 3)
+            if not measured:  # no blur measured on this image: nothing to take off
+                thin = np.zeros(shape, bool)
             mask, _ = deblurred_lumen(
                 half_max, dark_s, sharpest, candidates=thin,
                 smoothing_px=0.7, absorption_length_px=ABSORPTION_LENGTH_UM / px,
@@ -525,7 +527,7 @@ def segment_vessels(
         else:
             depth_s, diam_s, index_s, max_depth = contrast
             contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
-            blur, blur_blocks, blur_b = blur_map_px(
+            blur, blur_blocks, blur_b, _ = blur_map_px(
                 dark_s, half_max, radius_hm, percentile=blur_pct, estimates=blur_est
             )
             # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
