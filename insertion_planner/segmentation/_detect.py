@@ -39,6 +39,7 @@ __all__ = [
     "disc_evidence",
     "vessel_contrast",
     "blur_map_px",
+    "blur_estimates",
     "BLUR_STEPS_PX",
     "LAYER_PERCENTILES",
     "ABSORPTION_LENGTH_UM",
@@ -263,27 +264,15 @@ def _reblur_estimates(
     return out
 
 
-def blur_map_px(
-    dark_s: F32,
-    mask: NDArray[np.bool_],
-    radius_px: F32,
-    *,
-    smoothing_px: float = 0.7,
-    block_px: int = 64,
-    percentile: float = 50.0,
-) -> tuple[F32, F32, int, bool]:
-    """Local optical blur (Gaussian sigma, px) at each pixel, from the sharpness of the
-    edges of vessels at least 6 px wide, by re-blurring (Zhuo & Sim 2011,
-    doi:10.1016/j.patcog.2011.03.009): at a step blurred by s, the gradient falls by
-    ``R = sqrt(s^2 + s0^2) / s`` when blurred again by ``s0``, so ``s = s0 / sqrt(R^2 - 1)``.
-    ``dark_s`` was smoothed by ``smoothing_px``, which is taken off. The ``percentile``
-    of the estimates in each block of ``block_px``; blocks without such edges take the nearest measured block's value, at
-    least the median of the measured ones (defocus varies smoothly with depth); 2 px everywhere when
-    no wide vessel edge exists at all, and the refined estimate everywhere when too few
-    edges are wide enough to measure it again. Returns the (H, W) map, and the block values and
-    block size ``b`` it is bilinearly interpolated from, and whether any block was measured
-    (False: a stated value everywhere)."""
-    h, w = dark_s.shape
+BlurEstimates = tuple[float, NDArray[np.float64], NDArray[np.intp], NDArray[np.intp]]
+"""(final re-blur s0, estimates, their rows, their columns) of :func:`blur_estimates`."""
+
+
+def blur_estimates(
+    dark_s: F32, mask: NDArray[np.bool_], radius_px: F32, *, smoothing_px: float = 0.7
+) -> BlurEstimates:
+    """The blur estimates of :func:`blur_map_px` on the edges of the wide vessels of
+    ``mask``, before they are taken per block."""
     boundary = mask & ~_erode(mask)
     s0, est, er, ec = _REBLUR_PX, np.zeros(0), np.zeros(0, np.intp), np.zeros(0, np.intp)
     for _ in range(4):
@@ -306,6 +295,36 @@ def blur_map_px(
         if typical < 1.5 * s0:
             break
         s0 = min(typical, BLUR_STEPS_PX[-1])
+    return s0, est, er, ec
+
+
+def blur_map_px(
+    dark_s: F32,
+    mask: NDArray[np.bool_],
+    radius_px: F32,
+    *,
+    smoothing_px: float = 0.7,
+    block_px: int = 64,
+    percentile: float = 50.0,
+    estimates: BlurEstimates | None = None,
+) -> tuple[F32, F32, int, bool]:
+    """Local optical blur (Gaussian sigma, px) at each pixel, from the sharpness of the
+    edges of vessels at least 6 px wide, by re-blurring (Zhuo & Sim 2011,
+    doi:10.1016/j.patcog.2011.03.009): at a step blurred by s, the gradient falls by
+    ``R = sqrt(s^2 + s0^2) / s`` when blurred again by ``s0``, so ``s = s0 / sqrt(R^2 - 1)``.
+    ``dark_s`` was smoothed by ``smoothing_px``, which is taken off. The ``percentile``
+    of the estimates in each block of ``block_px``; blocks without such edges take the nearest measured block's value, at
+    least the median of the measured ones (defocus varies smoothly with depth); 2 px everywhere when
+    no wide vessel edge exists at all, and the refined estimate everywhere when too few
+    edges are wide enough to measure it again. Returns the (H, W) map, the block values
+    and block size ``b`` it is bilinearly interpolated from, and whether any block was
+    measured (False: a stated value everywhere). ``estimates``: those
+    :func:`blur_estimates` gave for the same ``dark_s``, ``mask``, ``radius_px`` and
+    ``smoothing_px`` (measured once for maps at several percentiles)."""
+    h, w = dark_s.shape
+    if estimates is None:
+        estimates = blur_estimates(dark_s, mask, radius_px, smoothing_px=smoothing_px)
+    s0, est, er, ec = estimates
     b = max(8, min(block_px, h, w))
     if est.size < 30:
         value = np.float32(2.0 if s0 <= _REBLUR_PX else s0)

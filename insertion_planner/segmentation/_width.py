@@ -27,7 +27,7 @@ from scipy.special import erf
 
 from . import _filters as flt
 
-__all__ = ["fwhm_table", "deblurred_lumen"]
+__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at", "climb_to_peak"]
 
 F32 = NDArray[np.float32]
 
@@ -55,19 +55,19 @@ _FLAT_FRACTION = 0.8
 width at half height would be read on noise, so it keeps its half-maximum edge."""
 
 
-@functools.lru_cache(maxsize=8)
-def fwhm_table(absorption_length_px: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(sigmas, fwhm): FWHM (px) of the blurred profile of a vessel of each diameter in
-    ``_DIAMETERS`` (rows: blur sigma in ``sigmas``). The profile is ``1 - exp(-chord /
-    l)`` across a cylinder (41 slices of the chord), convolved with a Gaussian (a sum of
-    erf steps); a diameter of 0 gives the FWHM of the blur alone. The half-maximum is
-    found by bisection (the profile falls monotonically from its centre)."""
+def _fwhm(
+    absorption_length_px: float, sigmas: NDArray[np.float64], diameters: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """FWHM (px) of the blurred profile of a vessel of each of ``diameters`` (columns) at
+    each blur sigma of ``sigmas`` (rows): see :func:`fwhm_table`. Every entry is computed
+    on its own, element by element, so a block of the table is bit for bit the same entries
+    of the whole table."""
     l_abs = max(float(absorption_length_px), 1e-6)
-    s = _SIGMAS[:, None, None]
-    r = np.maximum(_DIAMETERS / 2.0, 1e-4)[None, :, None]
+    s = sigmas[:, None, None]
+    r = np.maximum(diameters / 2.0, 1e-4)[None, :, None]
     u = (np.arange(41) + 0.5) / 41 * 2.0 - 1.0  # slice centres over [-1, 1]
     chord = 2.0 * r * np.sqrt(np.maximum(1.0 - u**2, 0.0))[None, None, :]
-    weight = np.where(_DIAMETERS[None, :, None] > 0, -np.expm1(-chord / l_abs), 1.0)
+    weight = np.where(diameters[None, :, None] > 0, -np.expm1(-chord / l_abs), 1.0)
     lo_edge = r * (u - 1.0 / 41)[None, None, :]
     hi_edge = r * (u + 1.0 / 41)[None, None, :]
     b = s * math.sqrt(2.0)
@@ -78,7 +78,7 @@ def fwhm_table(absorption_length_px: float) -> tuple[NDArray[np.float64], NDArra
         out: NDArray[np.float64] = v.sum(axis=-1)
         return out
 
-    half = 0.5 * profile(np.zeros((_SIGMAS.size, _DIAMETERS.size)))
+    half = 0.5 * profile(np.zeros((sigmas.size, diameters.size)))
     lo = np.zeros_like(half)
     hi = (r[..., 0] + 5.0 * s[..., 0]) * np.ones_like(half)
     for _ in range(40):
@@ -86,7 +86,51 @@ def fwhm_table(absorption_length_px: float) -> tuple[NDArray[np.float64], NDArra
         above = profile(mid) >= half
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
-    return _SIGMAS.copy(), lo + hi
+    fwhm: NDArray[np.float64] = lo + hi
+    return fwhm
+
+
+@functools.lru_cache(maxsize=8)
+def fwhm_table(absorption_length_px: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(sigmas, fwhm): FWHM (px) of the blurred profile of a vessel of each diameter in
+    ``_DIAMETERS`` (rows: blur sigma in ``sigmas``). The profile is ``1 - exp(-chord /
+    l)`` across a cylinder (41 slices of the chord), convolved with a Gaussian (a sum of
+    erf steps); a diameter of 0 gives the FWHM of the blur alone. The half-maximum is
+    found by bisection (the profile falls monotonically from its centre)."""
+    return _SIGMAS.copy(), _fwhm(absorption_length_px, _SIGMAS, _DIAMETERS)
+
+
+_ROWS: dict[tuple[float, int], NDArray[np.float64]] = {}
+"""Running maxima of the leading entries of the rows of :func:`fwhm_table` computed so far,
+by (absorption length, row): the width step needs the few rows of the blurs its image
+shows, and of each only the diameters up to the widest profile measured."""
+_ROWS_MAX = 256
+"""Rows kept in ``_ROWS`` (about 2 kB each)."""
+_FIRST_DIAMETERS = 80
+"""Diameters computed at first (and added each time more are needed) in a row of
+``_ROWS``: up to 7.9 px, past the FWHM of 6 px at every blur up to the tabulated 2 px."""
+
+
+def _row_prefix(absorption_length_px: float, kk: int, above: float) -> NDArray[np.float64]:
+    """``np.maximum.accumulate(fwhm_table(absorption_length_px)[1][kk])`` up to its first
+    entry above ``above`` (all of it if none is): the leading diameters, computed on their
+    own (:func:`_fwhm` is element-wise) and kept in memory, longer ones when asked."""
+    key = (absorption_length_px, kk)
+    row = _ROWS.get(key)
+    n = 0 if row is None else row.size
+    if row is None or (row[-1] <= above and n < _DIAMETERS.size):
+        n += _FIRST_DIAMETERS
+        while True:
+            n = min(n, _DIAMETERS.size)
+            sig = _SIGMAS[kk : kk + 1]
+            row = np.maximum.accumulate(_fwhm(absorption_length_px, sig, _DIAMETERS[:n])[0])
+            if row[-1] > above or n == _DIAMETERS.size:
+                break
+            n += _FIRST_DIAMETERS
+        if len(_ROWS) >= _ROWS_MAX:
+            _ROWS.clear()
+        _ROWS[key] = row
+    return row
 
 
 def _diameter_for(
@@ -94,32 +138,109 @@ def _diameter_for(
 ) -> NDArray[np.float64]:
     """Lumen diameter (px) whose blurred profile has the measured ``fwhm`` at blur
     ``sigma`` (the next tabulated blur up: the diameter errs toward wide); 0 when the
-    profile is no wider than the blur alone."""
-    sigmas, table = fwhm_table(round(absorption_length_px, 3))
-    k = np.searchsorted(sigmas, sigma - 1e-9).clip(0, sigmas.size - 1)
+    profile is no wider than the blur alone.
+
+    Each row of the table is read up to its first entry above the widest ``fwhm`` of its
+    pixels: ``np.interp`` finds the same bracketing entries there as on the whole row."""
+    l_key = round(absorption_length_px, 3)
+    k = np.searchsorted(_SIGMAS, sigma - 1e-9).clip(0, _SIGMAS.size - 1)
     out = np.empty(fwhm.shape)
     for kk in np.unique(k):
         sel = k == kk
-        row = np.maximum.accumulate(table[kk])
-        out[sel] = np.interp(fwhm[sel], row, _DIAMETERS)
+        f = fwhm[sel]
+        row = _row_prefix(l_key, int(kk), float(f.max()))
+        out[sel] = np.interp(f, row, _DIAMETERS[: row.size])
     return out
+
+
+_TILE = 16
+"""Side (px) of the tiles :func:`gauss_at` smooths (the fastest on thin vessels at 12 um/px
+for sigma 2 and 4 px: smaller tiles gather more margin, larger ones more empty pixels)."""
+
+
+def gauss_at(
+    a: F32,
+    sigma: float,
+    points: list[tuple[NDArray[np.intp], NDArray[np.intp]]],
+    *,
+    tiled: bool | None = None,
+) -> list[F32]:
+    """``flt.gauss(a, sigma)[rows, cols]`` for each ``(rows, cols)`` of ``points``, bit for
+    bit, smoothing only the ``_TILE`` x ``_TILE`` tiles that hold a point: each tile and
+    its margin (edges repeated) are gathered into a stack, which is smoothed with the
+    arithmetic of ``flt.gauss`` (float32 shifted adds down the columns, then
+    ``ndimage.correlate1d`` along the rows); the whole image when the tiles and their
+    margins would cover half of it (``tiled=None``), or as ``tiled`` says. The tiles are
+    taken only for ``0.05 < sigma <= 4`` (the strip-mined range of ``flt.gauss``)."""
+    h, w = a.shape
+    t = _TILE
+    rad = flt._kernel(sigma).size // 2
+    ntr, ntc = -(-h // t), -(-w // t)
+    tile_of = [(r // t) * ntc + c // t for r, c in points]
+    active = np.flatnonzero(np.bincount(np.concatenate(tile_of), minlength=ntr * ntc))
+    m = t + 2 * rad
+    if tiled is None:
+        tiled = 2 * active.size * m * m <= h * w
+    if not (tiled and 0.05 < sigma <= 4.0):
+        full = flt.gauss(a, sigma)
+        return [full[r, c] for r, c in points]
+    k = flt._kernel(sigma)
+    off = np.arange(m) - rad
+    ri = np.clip((active // ntc * t)[:, None] + off, 0, h - 1)
+    ci = np.clip((active % ntc * t)[:, None] + off, 0, w - 1)
+    src = np.take(np.asarray(a, np.float32), ri[:, :, None] * w + ci[:, None, :])  # (T, m, m)
+    acc = src[:, rad : rad + t] * k[rad]
+    tmp = np.empty_like(acc)
+    for i in range(1, rad + 1):
+        np.add(src[:, rad - i : rad - i + t], src[:, rad + i : rad + i + t], out=tmp)
+        tmp *= k[rad + i]
+        acc += tmp
+    sm = ndi.correlate1d(acc, k, axis=2, mode="nearest")
+    slot = np.zeros(ntr * ntc, np.intp)
+    slot[active] = np.arange(active.size)
+    return [sm[slot[tt], r % t, c % t + rad] for tt, (r, c) in zip(tile_of, points, strict=True)]
 
 
 def _normals(dark_s: F32, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> tuple[F32, F32]:
     """Unit normal (row, col components) across the line through each pixel: the
     direction of the most negative second derivative of the darkness smoothed at
     ``_NORMAL_SIGMA_PX``."""
-    sm = flt.gauss(dark_s, _NORMAL_SIGMA_PX)
-    h, w = sm.shape
+    h, w = dark_s.shape
     up, dn = np.maximum(rows - 1, 0), np.minimum(rows + 1, h - 1)
     lf, rt = np.maximum(cols - 1, 0), np.minimum(cols + 1, w - 1)
-    c2 = 2.0 * sm[rows, cols]
-    hrr = sm[dn, cols] + sm[up, cols] - c2
-    hcc = sm[rows, rt] + sm[rows, lf] - c2
-    hrc = 0.25 * (sm[dn, rt] - sm[dn, lf] - sm[up, rt] + sm[up, lf])
+    at = [(rows, cols), (dn, cols), (up, cols), (rows, rt), (rows, lf)]
+    at += [(dn, rt), (dn, lf), (up, rt), (up, lf)]
+    s, s_dn, s_up, s_rt, s_lf, s_dr, s_dl, s_ur, s_ul = gauss_at(dark_s, _NORMAL_SIGMA_PX, at)
+    c2 = 2.0 * s
+    hrr = s_dn + s_up - c2
+    hcc = s_rt + s_lf - c2
+    hrc = 0.25 * (s_dr - s_dl - s_ur + s_ul)
     # eigenvector of the smaller eigenvalue of [[hrr, hrc], [hrc, hcc]]
     theta = 0.5 * np.arctan2(2.0 * hrc, hrr - hcc) + np.float32(np.pi / 2)
     return np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
+
+
+def climb_to_peak(prof: F32, start: int, steps: int) -> NDArray[np.intp]:
+    """Index of the local peak each row of ``prof`` (n, k) climbs to from ``start``, a
+    sample at a time toward the higher neighbour (the right one on a tie, none on a
+    plateau), for at most ``steps`` samples. A row that stops has reached its peak and
+    stays there, so only the moving rows are followed."""
+    m, k = prof.shape
+    idx = np.full(m, start)
+    flat, moving = prof.ravel(), np.arange(m)
+    for _ in range(steps):
+        i = idx[moving]
+        at = moving * k + i
+        here = flat[at]
+        left = flat[at - (i > 0)]
+        right = flat[at + (i < k - 1)]
+        step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
+        go = step != 0
+        if not go.any():
+            break
+        moving = moving[go]
+        idx[moving] += step[go]
+    return idx
 
 
 def deblurred_lumen(
@@ -165,7 +286,7 @@ def deblurred_lumen(
     n_thin : int
         Pixels measured as thin.
     """
-    rows, cols = np.nonzero(mask if candidates is None else mask & candidates)
+    rows, cols = flt.nonzero2d(mask if candidates is None else mask & candidates)
     if rows.size == 0:
         return mask, 0
     nr, nc = _normals(dark_s, rows, cols)
@@ -187,16 +308,8 @@ def deblurred_lumen(
         prof = prof.reshape(-1, n_t)
         m = prof.shape[0]
         # climb from the pixel to the local peak of its profile
-        idx = np.full(m, centre)
+        idx = climb_to_peak(prof, centre, int(_BASE_REACH_PX / _STEP_PX) + 2)
         ar = np.arange(m)
-        for _ in range(int(_BASE_REACH_PX / _STEP_PX) + 2):
-            left = prof[ar, np.maximum(idx - 1, 0)]
-            right = prof[ar, np.minimum(idx + 1, n_t - 1)]
-            here = prof[ar, idx]
-            step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
-            if not step.any():
-                break
-            idx = idx + step
         pos = np.arange(n_t)[None, :]
         peak = prof[ar, idx]
         # the local background on each side: the lowest darkness there (a tilted
@@ -238,10 +351,10 @@ def deblurred_lumen(
     cnt = np.zeros(mask.shape, np.float32)
     acc[rows[thin], cols[thin]] = fwhm_all[thin]
     cnt[rows[thin], cols[thin]] = 1.0
-    acc = flt.gauss(acc, 2.0)
-    cnt = flt.gauss(cnt, 2.0)
     tr, tc = rows[thin], cols[thin]
-    fw_s = acc[tr, tc] / np.maximum(cnt[tr, tc], 1e-6)
+    (acc_s,) = gauss_at(acc, 2.0, [(tr, tc)])
+    (cnt_s,) = gauss_at(cnt, 2.0, [(tr, tc)])
+    fw_s = acc_s / np.maximum(cnt_s, 1e-6)
     sigma = np.sqrt(np.asarray(blur_px)[tr, tc].astype(np.float64) ** 2 + smoothing_px**2)
     diam = _diameter_for(fw_s.astype(np.float64), sigma, absorption_length_px)
     drop = np.abs(offset_all[thin]) >= np.maximum(diam / 2.0, 0.5)

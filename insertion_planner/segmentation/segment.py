@@ -20,7 +20,9 @@ from ._darkness import darkness
 from ._detect import (
     ABSORPTION_LENGTH_UM,
     LAYER_PERCENTILES,
+    BlurEstimates,
     ScaleCalibration,
+    blur_estimates,
     blur_map_px,
     detectable_diameter_px,
     disc_evidence,
@@ -479,18 +481,19 @@ def segment_vessels(
         # blinder)
         half_max = mask
         radius_hm = np.zeros(shape, np.float32)
+        blur_est: BlurEstimates | None = None
         if mask.any():
             radius_hm = radius_and_skeleton(mask, pixel_size_um=px, factor=2)[0]
             radius_hm /= np.float32(px)
+            # the edge blur estimates, measured once for both maps (here and step 6)
+            blur_est = blur_estimates(dark_s, mask, radius_hm)
             sharpest, _, _, measured = blur_map_px(
-                dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE
+                dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est
             )
             # thin vessels, measured away from wider ones (within 3 px of a wider vessel
             # the profile mixes both, and a branch leaving it looks thin)
             wide = mask & (radius_hm > np.float32(THIN_MAX_RADIUS_PX))
-            thin = (radius_hm <= np.float32(THIN_MAX_RADIUS_PX)) & ~ndi.binary_dilation(
-                wide, iterations=3
-            )
+            thin = (radius_hm <= np.float32(THIN_MAX_RADIUS_PX)) & ~flt.dilate_cross(wide, 3)
             if not measured:  # no blur measured on this image: nothing to take off
                 thin = np.zeros(shape, bool)
             mask, _ = deblurred_lumen(
@@ -525,7 +528,7 @@ def segment_vessels(
             depth_s, diam_s, index_s, max_depth = contrast
             contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
             blur, blur_blocks, blur_b, _ = blur_map_px(
-                dark_s, half_max, radius_hm, percentile=blur_pct
+                dark_s, half_max, radius_hm, percentile=blur_pct, estimates=blur_est
             )
             # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
             # at its worst (largest) blur and spread, and is spread back to the pixels

@@ -446,3 +446,125 @@ def test_cross_dilation_matches_scipy():
         m = rng.random(shape) < 0.1 * rng.random()
         for it in (1, 2, 3):
             assert np.array_equal(flt.dilate_cross(m, it), ndi.binary_dilation(m, iterations=it))
+
+
+def _reference_fwhm_table(absorption_length_px):
+    """The width table as first written: every blur and diameter at once."""
+    import math
+
+    from scipy.special import erf
+
+    from insertion_planner.segmentation._width import _DIAMETERS, _SIGMAS
+
+    l_abs = max(float(absorption_length_px), 1e-6)
+    s = _SIGMAS[:, None, None]
+    r = np.maximum(_DIAMETERS / 2.0, 1e-4)[None, :, None]
+    u = (np.arange(41) + 0.5) / 41 * 2.0 - 1.0
+    chord = 2.0 * r * np.sqrt(np.maximum(1.0 - u**2, 0.0))[None, None, :]
+    weight = np.where(_DIAMETERS[None, :, None] > 0, -np.expm1(-chord / l_abs), 1.0)
+    lo_edge = r * (u - 1.0 / 41)[None, None, :]
+    hi_edge = r * (u + 1.0 / 41)[None, None, :]
+    b = s * math.sqrt(2.0)
+
+    def profile(x):
+        xx = x[..., None]
+        return (0.5 * (erf((xx - lo_edge) / b) - erf((xx - hi_edge) / b)) * weight).sum(axis=-1)
+
+    half = 0.5 * profile(np.zeros((_SIGMAS.size, _DIAMETERS.size)))
+    lo = np.zeros_like(half)
+    hi = (r[..., 0] + 5.0 * s[..., 0]) * np.ones_like(half)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        above = profile(mid) >= half
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return lo + hi
+
+
+def test_width_table_rows_on_demand_are_the_whole_table(monkeypatch):
+    from insertion_planner.segmentation import _width
+
+    monkeypatch.setattr(_width, "_ROWS", {})
+    table = _reference_fwhm_table(8.333)
+    sig, full = _width.fwhm_table(8.333)
+    assert np.array_equal(sig, _width._SIGMAS) and np.array_equal(full, table)
+    for kk in range(0, table.shape[0], 3):
+        acc = np.maximum.accumulate(table[kk])
+        for above in (0.5, 6.0, 7.9, 50.0):
+            _width._ROWS.clear()
+            row = _width._row_prefix(8.333, kk, above)
+            assert np.array_equal(row, acc[: row.size])
+            assert row[-1] > above or row.size == acc.size
+    # the widths of thin vessels at every blur: the diameters read on the rows' leading
+    # entries are those read on the whole table
+    rng = np.random.default_rng(3)
+    fwhm = np.concatenate([rng.uniform(0.0, 8.0, 4000), table[::5, ::7].ravel()])
+    sigma = np.concatenate([rng.uniform(0.2, 9.0, 4000), np.repeat(_width._SIGMAS[::5], 35)])
+    for cold in (True, False):
+        if cold:
+            _width._ROWS.clear()
+        got = _width._diameter_for(fwhm, sigma, 8.333)
+        k = np.searchsorted(_width._SIGMAS, sigma - 1e-9).clip(0, _width._SIGMAS.size - 1)
+        want = np.array(
+            [
+                np.interp(f, np.maximum.accumulate(table[kk]), _width._DIAMETERS)
+                for f, kk in zip(fwhm, k, strict=True)
+            ]
+        )
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(70, 45), (100, 131), (33, 200), (9, 9)])
+@pytest.mark.parametrize("sigma", [0.7, 2.0, 3.3, 4.0])
+def test_gauss_at_tiles_is_gauss_at_the_points(monkeypatch, shape, sigma):
+    from insertion_planner.segmentation import _width
+
+    monkeypatch.setattr(_width, "_TILE", 8)
+    rng = np.random.default_rng(5)
+    a = rng.random(shape).astype(np.float32)
+    r = rng.integers(0, shape[0], 40)
+    c = rng.integers(0, shape[1], 40)
+    r[:4], c[:4] = [0, shape[0] - 1, 0, shape[0] - 1], [0, 0, shape[1] - 1, shape[1] - 1]
+    full = flt.gauss(a, sigma)
+    for tiled in (True, False, None):
+        got = _width.gauss_at(a, sigma, [(r, c), (r[5:9], c[5:9])], tiled=tiled)
+        assert got[0].dtype == np.float32
+        assert np.array_equal(got[0], full[r, c]) and np.array_equal(got[1], full[r[5:9], c[5:9]])
+
+
+@pytest.mark.parametrize("percentile", [10.0, 50.0, 90.0])
+def test_blur_map_from_shared_estimates_is_the_same_map(percentile):
+    yy, xx = np.mgrid[0:160, 0:200].astype(np.float32)
+    truth = (np.abs(xx - 60 - 0.2 * yy) < 7) | (np.abs(yy - 110) < 5) | (np.abs(xx - 150) < 2)
+    dark = ndi.gaussian_filter(truth.astype(np.float32), 1.3)
+    dark += np.random.default_rng(8).normal(0, 0.01, dark.shape).astype(np.float32)
+    dark_s = flt.gauss(dark, 0.7)
+    mask = dark_s > 0.5
+    radius = np.where(mask, np.where(np.abs(xx - 150) < 4, 1.5, 6.0), 0).astype(np.float32)
+    est = _detect.blur_estimates(dark_s, mask, radius)
+    assert est[1].size >= 30
+    want = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile)
+    got = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile, estimates=est)
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_climb_to_peak_follows_only_moving_profiles():
+    from insertion_planner.segmentation._width import climb_to_peak
+
+    rng = np.random.default_rng(11)
+    prof = ndi.gaussian_filter1d(rng.random((3000, 29)), 1.5, axis=1).astype(np.float32)
+    prof[:200] = np.round(prof[:200], 1)  # plateaus and ties
+    prof[200:300] = 1.0
+    for steps in (0, 1, 5, 12, 40):
+        idx = np.full(prof.shape[0], 14)
+        ar = np.arange(prof.shape[0])
+        for _ in range(steps):  # the whole-array climb it replaced
+            left = prof[ar, np.maximum(idx - 1, 0)]
+            right = prof[ar, np.minimum(idx + 1, prof.shape[1] - 1)]
+            here = prof[ar, idx]
+            step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
+            if not step.any():
+                break
+            idx = idx + step
+        assert np.array_equal(climb_to_peak(prof, 14, steps), idx)
