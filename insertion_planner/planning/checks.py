@@ -12,6 +12,7 @@ from ..config import DuraMode, SafetyMargins
 from ..errors import ConstraintViolationError
 from ..frames import Grid
 from ..plan import InsertionPlan
+from ..protocols import AvoidanceLike
 from ..robots import RobotSpec
 from .opening import opening_from_geometry
 from .scene import Scene, make_scene
@@ -19,6 +20,7 @@ from .surface import surface_from_summary
 from .validity import Violation, thread_violations
 
 __all__ = [
+    "map_of_plan",
     "requirement_floor_um",
     "Violation",
     "ConstraintViolationError",
@@ -50,6 +52,39 @@ def requirement_floor_um(
     return floor, max(0.0, floor - float(margins.required_um(dura_mode)))
 
 
+def map_of_plan(plan: InsertionPlan, avoidance: object) -> AvoidanceLike:
+    """``avoidance``, checked to be a map of the plan's image: its arrays of the image's
+    shape, its pixel size and dura mode the plan's (when it records them).
+
+    Raises
+    ------
+    TypeError
+        ``avoidance`` lacks ``clearance_um``, ``required_um`` or ``allowed``.
+    ValueError
+        A shape, pixel size or dura mode that is not the plan's, naming it.
+    """
+    amap: Any = avoidance
+    for name in ("clearance_um", "required_um", "allowed"):
+        if not hasattr(amap, name):
+            raise TypeError(f"avoidance must be an AvoidanceMap, got {type(amap).__name__}")
+        shape = np.shape(getattr(amap, name))
+        if tuple(shape) != tuple(plan.image_shape):
+            raise ValueError(
+                f"avoidance {name} has shape {tuple(shape)}, the plan's image {tuple(plan.image_shape)}"
+            )
+    mode = getattr(amap, "dura_mode", None)
+    if mode is not None and DuraMode.parse(mode) is not plan.dura_mode:
+        raise ValueError(
+            f"avoidance was built for {DuraMode.parse(mode).value}, the plan is {plan.dura_mode.value}"
+        )
+    px = getattr(amap, "pixel_size_um", None)
+    if px is not None and abs(float(px) - plan.pixel_size_um) > 1e-6 * plan.pixel_size_um:
+        raise ValueError(
+            f"avoidance was built at {float(px)} um per pixel, the plan at {plan.pixel_size_um}"
+        )
+    return amap  # type: ignore[no-any-return]
+
+
 def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
     """The avoidance map to check against: ``avoidance`` or the plan's in-memory one.
 
@@ -65,21 +100,7 @@ def require_avoidance(plan: InsertionPlan, avoidance: Any) -> Any:
             "avoidance is required: this plan was loaded from a file (or its dura mode was "
             "changed) and holds no avoidance map; pass avoidance=ip.avoidance_for_plan(plan, image)"
         )
-    shape = np.asarray(amap.clearance_um).shape
-    if tuple(shape) != tuple(plan.image_shape):
-        raise ValueError(
-            f"avoidance must match the plan's image shape {plan.image_shape}, got shape {shape}"
-        )
-    px = getattr(amap, "pixel_size_um", None)
-    if px is not None and abs(float(px) - plan.pixel_size_um) > 1e-6 * plan.pixel_size_um:
-        raise ValueError(
-            f"avoidance was built at {float(px)} um per pixel, the plan at {plan.pixel_size_um}"
-        )
-    mode = getattr(amap, "dura_mode", None)
-    if mode is not None and DuraMode.parse(mode) is not plan.dura_mode:
-        raise ValueError(
-            f"avoidance was built for {DuraMode.parse(mode).value}, the plan is {plan.dura_mode.value}"
-        )
+    amap = map_of_plan(plan, amap)
     return map_for_margins(amap, plan.margins.for_robot(plan.robot_spec),
                            applied=getattr(amap, "margins", None), dura_mode=plan.dura_mode,
                            vessels=plan.vessels)  # fmt: skip

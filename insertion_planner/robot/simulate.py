@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_rng, check_int_range, check_positive
-from ..config import DuraMode
 from ..plan import InsertionPlan
+from ..planning.checks import map_of_plan
 from ..planning.validity import pairwise_violations
 from ..protocols import AvoidanceLike
 from ..robots import RobotSpec, get_robot
@@ -286,30 +286,7 @@ def _pair_reasons(
 
 def _site_map(plan: InsertionPlan, avoidance: object) -> AvoidanceLike | None:
     """``avoidance``, checked against the plan (None stays None)."""
-    amap: Any = avoidance
-    if amap is None:
-        return None
-    for name in ("clearance_um", "required_um", "allowed"):
-        if not hasattr(amap, name):
-            raise TypeError(f"avoidance must be an AvoidanceMap, got {type(amap).__name__}")
-        shape = np.shape(getattr(amap, name))
-        if tuple(shape) != tuple(plan.image_shape):
-            raise ValueError(
-                f"avoidance {name} has shape {tuple(shape)}, the plan's image {tuple(plan.image_shape)}"
-            )
-    mode = getattr(amap, "dura_mode", None)
-    if mode is not None and DuraMode.parse(mode) is not plan.dura_mode:
-        raise ValueError(
-            f"avoidance was built for {DuraMode.parse(mode).value}, the plan is {plan.dura_mode.value}"
-        )
-    px = getattr(amap, "pixel_size_um", None)
-    if px is not None and abs(float(px) - float(plan.pixel_size_um)) > 1e-6 * float(
-        plan.pixel_size_um
-    ):
-        raise ValueError(
-            f"avoidance was built at {float(px)} um per pixel, the plan at {float(plan.pixel_size_um)}"
-        )
-    return amap  # type: ignore[no-any-return]
+    return None if avoidance is None else map_of_plan(plan, avoidance)
 
 
 def _check_threads(plan: InsertionPlan) -> None:
