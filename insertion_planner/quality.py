@@ -495,10 +495,10 @@ def _median_darkness(image: Any, pixel_size_um: float, polarity: str) -> float:
 
     ch = image_channels(image, vessel_polarity=polarity)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        dark, _, excluded = darkness(
+        dark, _, excluded, clipped = darkness(
             ch.green, ch.red, size_px=1.5 * 700.0 / pixel_size_um, scale=ch.scale, pool=pool
         )
-    keep = ~excluded & ~ch.no_data & ~ch.saturated
+    keep = ~excluded & ~clipped & ~ch.no_data & ~ch.saturated
     return float(np.median(dark[keep])) if keep.any() else 0.0
 
 

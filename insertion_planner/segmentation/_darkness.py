@@ -85,15 +85,30 @@ lit field (the black surround of a fundus photograph). Blood under the brightest
 stays above it in red, where haemoglobin absorbs least."""
 
 
+def _wider_than(mask: NDArray[np.bool_], width: float) -> NDArray[np.bool_]:
+    """The part of ``mask`` made of discs of diameter ``width`` (px) lying wholly inside
+    it: a morphological opening (Serra 1982, *Image Analysis and Mathematical
+    Morphology*), which removes every strip narrower than ``width``."""
+    rad = max(int(np.ceil(width / 2.0)), 1)
+    yy, xx = np.ogrid[-rad : rad + 1, -rad : rad + 1]
+    disc = yy * yy + xx * xx <= rad * rad
+    pad = np.pad(mask, rad, mode="edge")  # a region reaching the border goes on past it
+    out: NDArray[np.bool_] = ndi.binary_opening(pad, structure=disc)[rad:-rad, rad:-rad]
+    return out
+
+
 def _excluded(
-    green_s: F32, red_s: F32 | None, scale: float, size_px: float
+    green_s: F32, red_s: F32 | None, scale: float, size_px: float, max_width_px: float
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], float | None]:
     """Blocks of a background level that are not cortex, the unlit ones among them, and
     the green/red ratio of bone in this image (None: no bone): whitish bone (colour
-    images) or unlit (mean brightness below ``_UNLIT``), each grown by one block so mixed
-    blocks at a border are included."""
+    images) or unlit (mean brightness below ``_UNLIT`` over a region wider than the
+    widest vessel, ``max_width_px`` blocks: a narrower one is a vessel dark enough to
+    look black, in grey images), each grown by one block so mixed blocks at a border are
+    included."""
     raw_unlit = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
-    unlit = ndi.binary_dilation(raw_unlit, iterations=1) if raw_unlit.any() else raw_unlit
+    wide = _wider_than(raw_unlit, max_width_px + 1.0) if raw_unlit.any() else raw_unlit
+    unlit = ndi.binary_dilation(wide, iterations=1) if wide.any() else wide
     if red_s is None:
         return unlit, unlit, None
     ratio = _bone_ratio(green_s, red_s, ~raw_unlit, size_px)
@@ -145,10 +160,11 @@ def darkness(
     red: F32 | None,
     *,
     size_px: float,
+    max_width_px: float | None = None,
     red_weight: float = 0.5,
     scale: float = 1.0,
     pool: ThreadPoolExecutor,
-) -> tuple[F32, F32, NDArray[np.bool_]]:
+) -> tuple[F32, F32, NDArray[np.bool_], NDArray[np.bool_]]:
     """Relative darkness of blood, (H, W) float32: vessels positive, background ~0.
 
     Grey images: ``1 - grey / background``. Colour images: the same in green (where
@@ -159,12 +175,19 @@ def darkness(
     for the side of a dark vessel). Specular glints (15 % above the background and above
     the image's pixel noise at ``GLINT_ALPHA``, white) are filled from their surroundings
     by normalised convolution.
+
+    Returns the darkness, its 2 x 2 block means, the excluded pixels (bone, unlit: 0 in
+    the darkness) and the black ones left in (below ``_UNLIT`` in red or grey but in no
+    unlit region wider than the widest vessel, ``max_width_px``, default ``size_px /
+    1.5``: blood a grey camera shows black, whose darkness is kept; saturated low, so
+    it shows nothing of what lies there).
     """
     shape = green.shape
     f = bg_factor(size_px, shape)
     gs = flt.block_mean(green, f) if f > 1 else green
     rs = (flt.block_mean(red, f) if f > 1 else red) if red is not None else None
-    excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f)
+    width = size_px / 1.5 if max_width_px is None else max_width_px
+    excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f, width / f)
     excluded = np.zeros(shape, bool)
 
     def relative(channel: F32, small: F32) -> F32:
@@ -206,9 +229,15 @@ def darkness(
     # edge of the lit field crossing a block is not a dark vessel (and what it hides is
     # unseen, so it is excluded, never taken for tissue)
     black = (red if red is not None else green) < np.float32(_UNLIT / scale)
+    clipped = np.zeros(shape, bool)
     if black.any():
-        np.putmask(dark, black, np.float32(0))
-        excluded = excluded | black
+        # black inside (or beside) an unlit region is unlit; elsewhere it is blood
+        # under-exposed: its darkness stays, what it hides is unseen
+        unlit_px = black.copy()
+        _and_blocks(unlit_px, unlit, f)
+        clipped = black & ~unlit_px
+        np.putmask(dark, unlit_px, np.float32(0))
+        excluded = excluded | unlit_px
     rows, cols = flt.nonzero2d(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
     if red is not None and rows.size:
         # glints are white: bright in red as well as in green
@@ -241,4 +270,4 @@ def darkness(
             + dark[2 * br, 2 * bc + 1]
             + dark[2 * br + 1, 2 * bc + 1]
         ) * 0.25
-    return dark, level1, excluded
+    return dark, level1, excluded, clipped

@@ -402,15 +402,18 @@ def segment_vessels(
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent branches beside this thread
         # 1. relative darkness, glints filled, shading cancelled by the red channel
-        dark, level1, excluded = darkness(
-            ch.green, ch.red, size_px=1.5 * dmax / px, red_weight=RED_WEIGHT, scale=ch.scale,
-            pool=pool,
+        dark, level1, excluded, clipped = darkness(
+            ch.green, ch.red, size_px=1.5 * dmax / px, max_width_px=dmax / px,
+            red_weight=RED_WEIGHT, scale=ch.scale, pool=pool,
         )  # fmt: skip
         # bone and unlit pixels were set to exactly 0: no detection there; saturated
-        # pixels (glints, filled from around them) are searched but show nothing
-        # themselves, so they neither calibrate nor count as seen
+        # pixels (glints, filled from around them) and black ones outside the unlit
+        # surround (blood a grey camera clips) are searched but show nothing themselves,
+        # so they neither calibrate nor count as seen
         lit = ~excluded & ~ch.no_data
         valid = lit & ~ch.saturated
+        if clipped.any():
+            valid &= ~clipped
         dark[ch.no_data] = 0
 
         # 2. line evidence per scale against its own calibrated threshold; stump discs

@@ -435,7 +435,7 @@ def test_darkness_first_level_is_the_block_means_of_the_filled_darkness():
         green[r : r + 3, c : c + 4] = 252
         red[r : r + 3, c : c + 4] = 252
     with ThreadPoolExecutor(2) as pool:
-        dark, level1, _ = darkness(green, red, size_px=30.0, scale=1 / 255, pool=pool)
+        dark, level1, _, _ = darkness(green, red, size_px=30.0, scale=1 / 255, pool=pool)
     assert np.array_equal(level1, flt.downsample2(dark))
 
 

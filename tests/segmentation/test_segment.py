@@ -291,3 +291,23 @@ def test_thin_lumen_with_the_blur_taken_off(angle, diameter):
     assert dice(m1, t) >= dice(m0, t) - 0.02
     assert dice(m1, t) >= 0.85 or diameter < 2.0
     assert (m1.sum(axis=1) > 0).all() or (m1.sum(axis=0) > 0).all()
+
+
+def test_black_vein_of_a_grey_camera_is_found_and_unseen():
+    """A grey camera can show a wide vein below the unlit level (here 6 of 255): narrower
+    than the widest vessel, it is blood, not the unlit surround, so it is segmented; what
+    it hides is unseen (no detectable diameter), so it is never planned in. A black
+    region wider than any vessel stays the unlit surround."""
+    rng = np.random.default_rng(5)
+    img = np.clip(rng.normal(150, 3, (320, 320)), 0, 255).astype(np.uint8)
+    img[:, 140:170] = 6  # a 360 um vein, black
+    img[:, 260:] = 3  # the unlit surround (720 um and more)
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    assert vm.mask[20:-20, 142:168].all()
+    assert vm.mask[:, 172:258].sum() < 20  # a noise speck at most, no edge at the surround
+    assert not vm.mask[:, 262:].any()
+    assert np.isinf(vm.detectable_diameter_um[20:-20, 141:169]).all()
+    assert np.isinf(vm.detectable_diameter_um[:, 262:]).all()
+    assert np.isfinite(vm.detectable_diameter_um[:, 60:120]).all()
+    amap = ip.build_avoidance_map(vm)
+    assert not amap.allowed[:, 135:175].any()
