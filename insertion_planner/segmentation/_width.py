@@ -27,7 +27,7 @@ from scipy.special import erf
 
 from . import _filters as flt
 
-__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at", "climb_to_peak"]
+__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at", "climb_to_peak", "line_blur_px"]
 
 F32 = NDArray[np.float32]
 
@@ -49,6 +49,12 @@ _NORMAL_SIGMA_PX = 4.0
 of the widest thin vessel measured (``max_fwhm_px / 2``), so that the whole cross-section
 of every thin vessel, its edge pixels too, lies where the smoothed profile is concave
 across it (at a finer scale the edge pixels of a line take the direction along it)."""
+_LINE_PERCENTILE = 10.0
+"""Percentile of the half-height widths of the thin profiles of an image read as its
+thinnest vessels' (:func:`line_blur_px`): a low one, so that noise, which widens and
+narrows profiles alike, rarely reads the blur larger than the image shows it."""
+_MIN_LINE_PROFILES = 200
+"""Thin profiles an image needs before its lines bound its blur (fewer: no bound)."""
 _FLAT_FRACTION = 0.8
 """A profile whose lower side stays above this fraction of its peak darkness within
 ``_BASE_REACH_PX`` is flat at this scale (a wide lumen, a patch of darker tissue): its
@@ -133,23 +139,55 @@ def _row_prefix(absorption_length_px: float, kk: int, above: float) -> NDArray[n
     return row
 
 
+def line_blur_px(
+    fwhm_px: NDArray[np.float64], min_diameter_px: float, absorption_length_px: float
+) -> float:
+    """Gaussian blur (sigma, px) under which a vessel of ``min_diameter_px``, the thinnest
+    the detector looks for, has the ``_LINE_PERCENTILE`` of the half-height widths
+    ``fwhm_px`` of an image's thin profiles: the blur those lines show (0 when too few).
+
+    The blur read on the edges of wide vessels (``_detect.blur_map_px``) can fall short of
+    the blur of thin ones: a wide lumen saturates (Beer-Lambert), which steepens its edge,
+    and a soft vessel wall spreads a thin vessel's blood as a blur would. A line profile
+    is never narrower than the point-spread function convolved with the line (Lowell et
+    al. 2004, doi:10.1109/TMI.2004.830524); an image's thinnest vessels, about
+    ``min_diameter_px`` wide, thus show the blur their width is to be measured at. Read
+    for a vessel of the detector's smallest diameter, it reads the blur too large (a
+    narrower lumen) on an image whose thinnest vessels are wider: the caller caps it by
+    the blurriest edges."""
+    f = np.asarray(fwhm_px, np.float64)
+    f = f[np.isfinite(f)]
+    if f.size < _MIN_LINE_PROFILES:
+        return 0.0
+    sigmas, table = fwhm_table(absorption_length_px)
+    j = min(max(int(round(min_diameter_px / 0.1)), 0), _DIAMETERS.size - 1)
+    col = np.maximum.accumulate(table[:, j])  # the FWHM grows with the blur
+    return float(np.interp(np.percentile(f, _LINE_PERCENTILE), col, sigmas, left=0.0))
+
+
 def _diameter_for(
     fwhm: NDArray[np.float64], sigma: NDArray[np.float64], absorption_length_px: float
 ) -> NDArray[np.float64]:
     """Lumen diameter (px) whose blurred profile has the measured ``fwhm`` at blur
-    ``sigma`` (the next tabulated blur up: the diameter errs toward wide); 0 when the
-    profile is no wider than the blur alone.
+    ``sigma``: read on the two tabulated blurs around it and interpolated linearly in
+    the blur (a blur past the table's ends takes its end); 0 when the profile is no
+    wider than the blur alone.
 
     Each row of the table is read up to its first entry above the widest ``fwhm`` of its
     pixels: ``np.interp`` finds the same bracketing entries there as on the whole row."""
     l_key = round(absorption_length_px, 3)
-    k = np.searchsorted(_SIGMAS, sigma - 1e-9).clip(0, _SIGMAS.size - 1)
-    out = np.empty(fwhm.shape)
-    for kk in np.unique(k):
-        sel = k == kk
-        f = fwhm[sel]
-        row = _row_prefix(l_key, int(kk), float(f.max()))
-        out[sel] = np.interp(f, row, _DIAMETERS[: row.size])
+    hi = np.searchsorted(_SIGMAS, sigma - 1e-9).clip(1, _SIGMAS.size - 1)
+    lo = hi - 1
+    w_hi = ((sigma - _SIGMAS[lo]) / (_SIGMAS[hi] - _SIGMAS[lo])).clip(0.0, 1.0)
+    out = np.zeros(fwhm.shape)
+    for k, weight in ((lo, 1.0 - w_hi), (hi, w_hi)):
+        for kk in np.unique(k):
+            sel = (k == kk) & (weight > 0)
+            if not sel.any():
+                continue
+            f = fwhm[sel]
+            row = _row_prefix(l_key, int(kk), float(f.max()))
+            out[sel] += weight[sel] * np.interp(f, row, _DIAMETERS[: row.size])
     return out
 
 
@@ -252,6 +290,8 @@ def deblurred_lumen(
     smoothing_px: float,
     absorption_length_px: float,
     max_fwhm_px: float = 8.0,
+    min_diameter_px: float | None = None,
+    max_blur_px: F32 | None = None,
 ) -> tuple[NDArray[np.bool_], int]:
     """The half-maximum ``mask`` with the lumen of thin vessels narrowed to the diameter
     whose blurred profile has the measured FWHM.
@@ -276,6 +316,12 @@ def deblurred_lumen(
     candidates : (H, W) bool, optional
         The pixels of ``mask`` worth measuring (those of vessels narrow enough to be
         thin); default all of ``mask``.
+    min_diameter_px : float, optional
+        The thinnest vessel looked for: the blur is at least what the image's thin
+        profiles show for a vessel this wide (:func:`line_blur_px`), but no more than
+        ``max_blur_px`` where given; default: no bound.
+    max_blur_px : (H, W) float32, optional
+        The most (Gaussian sigma, px) the lines' bound raises ``blur_px`` to.
 
     Returns
     -------
@@ -356,6 +402,13 @@ def deblurred_lumen(
     (cnt_s,) = gauss_at(cnt, 2.0, [(tr, tc)])
     fw_s = acc_s / np.maximum(cnt_s, 1e-6)
     sigma = np.sqrt(np.asarray(blur_px)[tr, tc].astype(np.float64) ** 2 + smoothing_px**2)
+    if min_diameter_px is not None:
+        # both include the smoothing: the widths were read on the smoothed darkness
+        line = np.full(sigma.shape, line_blur_px(fw_s, min_diameter_px, absorption_length_px))
+        if max_blur_px is not None:
+            cap = np.asarray(max_blur_px)[tr, tc].astype(np.float64)
+            line = np.minimum(line, np.sqrt(cap**2 + smoothing_px**2))
+        sigma = np.maximum(sigma, line)
     diam = _diameter_for(fw_s.astype(np.float64), sigma, absorption_length_px)
     drop = np.abs(offset_all[thin]) >= np.maximum(diam / 2.0, 0.5)
     out[tr[drop], tc[drop]] = False

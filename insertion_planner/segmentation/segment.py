@@ -53,12 +53,26 @@ vessels are narrowed by: the sharpest edges nearby, so that a lumen is never nar
 than the least blur the image shows justifies (a larger blur would make every thin vessel
 look thinner than it is)."""
 
-THIN_MAX_RADIUS_PX = 3.0
+THIN_BLUR_CAP_PERCENTILE = 90.0
+"""Percentile of the blur estimates of each block that the blur the thin profiles show
+(``_width.line_blur_px``, read as if the thinnest of them were ``min_diameter_um`` wide)
+may raise the thin vessels' blur to: the blurriest edges nearby, a guard for an image
+whose thinnest vessels found are wider than that (their profiles would read a blur that
+narrows every thin vessel)."""
+
+THIN_MAX_RADIUS_PX = 4.0
 """Vessels whose half-maximum lumen is at most this radius (px), and pixels more than 3 px
 from any wider vessel, are measured for the blur taken off (``_width.deblurred_lumen``);
-wider ones have their edge at the half-maximum. At 4 px, the edge of a 7 px vessel where a
-missed 44 um branch leaves it was narrowed by a pixel, and an allowed pixel came within
-66 um of that branch (78 um at most otherwise, on 20 synthetic durectomy cases)."""
+wider ones have their edge at the half-maximum. Above the widest profile measured
+(``THIN_MAX_FWHM_PX``): where two thin vessels run side by side or cross, their
+half-maximum lumens merge into one that looks wider than either, and the profile across
+each still shows it thin."""
+
+THIN_MAX_FWHM_PX = 6.0
+"""Profiles at most this wide at half height (px) are narrowed; wider ones keep their
+half-maximum edge. At 8 px, the edge of a 7 px vessel where a missed 44 um branch leaves
+it was narrowed by a pixel, and an allowed pixel came within 66 um of that branch (78 um
+at most otherwise, on 20 synthetic durectomy cases)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -493,6 +507,10 @@ def segment_vessels(
             sharpest, _, _, measured = blur_map_px(
                 dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est
             )
+            # the blurriest edges nearby: the most the thin profiles' own blur may raise it to
+            blurriest = blur_map_px(
+                dark_s, mask, radius_hm, percentile=THIN_BLUR_CAP_PERCENTILE, estimates=blur_est
+            )[0]
             # thin vessels, measured away from wider ones (within 3 px of a wider vessel
             # the profile mixes both, and a branch leaving it looks thin)
             wide = mask & (radius_hm > np.float32(THIN_MAX_RADIUS_PX))
@@ -502,7 +520,8 @@ def segment_vessels(
             mask, _ = deblurred_lumen(
                 half_max, dark_s, sharpest, candidates=thin,
                 smoothing_px=0.7, absorption_length_px=ABSORPTION_LENGTH_UM / px,
-                max_fwhm_px=2 * THIN_MAX_RADIUS_PX,
+                max_fwhm_px=THIN_MAX_FWHM_PX, min_diameter_px=dmin / px,
+                max_blur_px=blurriest,
             )  # fmt: skip
 
         # 5. radius on a worker; confidence and the local spread of the finest scale

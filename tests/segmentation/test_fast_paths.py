@@ -504,14 +504,28 @@ def test_width_table_rows_on_demand_are_the_whole_table(monkeypatch):
         if cold:
             _width._ROWS.clear()
         got = _width._diameter_for(fwhm, sigma, 8.333)
-        k = np.searchsorted(_width._SIGMAS, sigma - 1e-9).clip(0, _width._SIGMAS.size - 1)
+        # on the whole table: the two rows around each blur, linear in the blur between
+        s_ = _width._SIGMAS
+        hi = np.searchsorted(s_, sigma - 1e-9).clip(1, s_.size - 1)
+        w = ((sigma - s_[hi - 1]) / (s_[hi] - s_[hi - 1])).clip(0.0, 1.0)
+
+        def read(f: float, kk: int) -> float:
+            return float(np.interp(f, np.maximum.accumulate(table[kk]), _width._DIAMETERS))
+
         want = np.array(
             [
-                np.interp(f, np.maximum.accumulate(table[kk]), _width._DIAMETERS)
-                for f, kk in zip(fwhm, k, strict=True)
+                (1 - ww) * read(f, kk - 1) + ww * read(f, kk)
+                for f, kk, ww in zip(fwhm, hi, w, strict=True)
             ]
         )
-        assert np.array_equal(got, want)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+        # at a tabulated blur, that row alone
+        at = np.isin(sigma, s_)
+        assert at.sum() > 100
+        k = np.searchsorted(s_, sigma[at])
+        assert np.array_equal(
+            got[at], np.array([read(f, kk) for f, kk in zip(fwhm[at], k, strict=True)])
+        )
 
 
 @pytest.mark.parametrize("shape", [(70, 45), (100, 131), (33, 200), (9, 9)])

@@ -129,7 +129,9 @@ def test_synthetic_quality(synthetic_small, mode, min_dice):
     inside = vm.mask & case.craniectomy
     assert dice(inside, truth) > min_dice
     big = truth & (case.truth.radius_um >= 20)  # vessels >= 40 um across
-    assert (inside & big).sum() / big.sum() > 0.97
+    # (40-96 um vessels are narrowed to their blur-corrected width; the pixels taken off
+    # stay uncertain hazards in the avoidance map)
+    assert (inside & big).sum() / big.sum() > 0.965
 
 
 def test_bone_rim_is_not_a_vessel(synthetic_small):
@@ -276,8 +278,11 @@ def test_thin_lumen_with_the_blur_taken_off(angle, diameter):
     dark, truth = _blurred_line(angle, diameter, 1.2)
     dark_s = flt.gauss(dark, 0.7)
     half_max = (dark_s >= 0.5 * ndi.maximum_filter(dark_s, 5)) & (dark_s > 0.05 * dark_s.max())
+    # the blur an edge shows: the Gaussian and the pixel's box (the line was integrated
+    # over each pixel), sigma 1 / sqrt(12) px
+    seen = np.hypot(1.2, 1 / np.sqrt(12))
     thin, n_thin = deblurred_lumen(
-        half_max, dark_s, np.full(dark.shape, 1.2, np.float32), smoothing_px=0.7,
+        half_max, dark_s, np.full(dark.shape, seen, np.float32), smoothing_px=0.7,
         absorption_length_px=8.0,
     )  # fmt: skip
     inner = (slice(20, 76), slice(20, 76))
@@ -289,7 +294,7 @@ def test_thin_lumen_with_the_blur_taken_off(angle, diameter):
     assert m0.sum() > t.sum() or diameter >= 4.0
     assert abs(m1.sum() - t.sum()) <= 56
     assert dice(m1, t) >= dice(m0, t) - 0.02
-    assert dice(m1, t) >= 0.85 or diameter < 2.0
+    assert dice(m1, t) >= 0.8  # a pixel a row too many on a 2-px-wide truth: 0.8
     assert (m1.sum(axis=1) > 0).all() or (m1.sum(axis=0) > 0).all()
 
 
@@ -311,3 +316,50 @@ def test_black_vein_of_a_grey_camera_is_found_and_unseen():
     assert np.isfinite(vm.detectable_diameter_um[:, 60:120]).all()
     amap = ip.build_avoidance_map(vm)
     assert not amap.allowed[:, 135:175].any()
+
+
+@pytest.mark.parametrize("blur", [0.8, 1.3])
+def test_thin_lines_show_their_blur(blur):
+    """Noisy half-height widths of 1.7-3 px vessels under a blur read that blur back
+    when the thinnest vessel looked for is 1.7 px, more when it is said to be thinner
+    (the lumen takes less of the width), and nothing from too few profiles."""
+    from insertion_planner.segmentation._width import _DIAMETERS, fwhm_table, line_blur_px
+
+    sigmas, table = fwhm_table(8.0)
+    k = int(np.searchsorted(sigmas, blur))
+    width = table[k, int(np.argmin(np.abs(_DIAMETERS - 1.7)))]
+    # 1.7 to 3 px vessels, each width read with 0.1 px of noise
+    rng = np.random.default_rng(3)
+    d = rng.uniform(1.7, 3.0, 2000)
+    widths = np.interp(d, _DIAMETERS, table[k]) + rng.normal(0, 0.1, d.size)
+    got = line_blur_px(widths, 1.7, 8.0)
+    assert sigmas[k] - 0.15 < got <= sigmas[k] + 0.02
+    assert width > 2.0
+    assert line_blur_px(widths, 0.5, 8.0) > got
+    assert line_blur_px(widths[:100], 1.7, 8.0) == 0.0
+
+
+def test_thin_lumen_where_the_edges_show_too_little_blur():
+    """Lines blurred by 1.3 px whose wide-vessel edges read only 0.6 px: the blur their
+    own profiles show (``min_diameter_px``) draws them near their true 2 px width, where
+    the edges' blur leaves them too wide."""
+    from scipy import ndimage as ndi
+
+    from insertion_planner.segmentation._width import deblurred_lumen
+
+    darks, truths = zip(*(_blurred_line(a, 2.0, 1.3) for a in (0, 30, 45, 80)), strict=True)
+    dark = np.concatenate(darks, axis=1)
+    truth = np.concatenate(truths, axis=1)
+    dark_s = flt.gauss(dark, 0.7)
+    half_max = (dark_s >= 0.5 * ndi.maximum_filter(dark_s, 5)) & (dark_s > 0.05 * dark_s.max())
+    too_sharp = np.full(dark.shape, 0.6, np.float32)
+    kw = {"smoothing_px": 0.7, "absorption_length_px": 8.0}
+    wide, _ = deblurred_lumen(half_max, dark_s, too_sharp, **kw)
+    bound, n = deblurred_lumen(half_max, dark_s, too_sharp, min_diameter_px=2.0, **kw)
+    inner = np.zeros(dark.shape, bool)
+    for j in range(4):
+        inner[20:76, 96 * j + 20 : 96 * j + 76] = True
+    t, m0, m1 = truth & inner, wide & inner, bound & inner
+    assert n > 200 and not (bound & ~wide).any()
+    assert abs(int(m1.sum()) - int(t.sum())) < 0.1 * t.sum() and m0.sum() > 1.5 * t.sum()
+    assert dice(m1, t) > dice(m0, t) + 0.15
