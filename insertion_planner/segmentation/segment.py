@@ -174,10 +174,18 @@ def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
 
 
 def _fill_small_holes(
-    mask: NDArray[np.bool_], max_area: int, f: int, dark: F32 | None = None
+    mask: NDArray[np.bool_],
+    max_area: int,
+    f: int,
+    dark: F32 | None = None,
+    doubtful: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.bool_]:
     """Fill holes of at most ``max_area`` pixels: background components (4-connected) of
-    the mask max-pooled over f x f blocks, so holes narrower than a block stay open."""
+    the mask max-pooled over f x f blocks, so holes narrower than a block stay open; with
+    ``dark``, only those whose mean darkness reaches ``EDGE_FRACTION`` of the 90th
+    percentile of the vessel pixels within 2 px of them. The holes left open that reach
+    half the mean darkness of those pixels are set in ``doubtful`` (when given): tissue
+    darkened by the vessels' blur, or lumen under a darker overlap, not sure either way."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
     # background components from row runs: only the small ones are labelled
     lab, n, holes = small_components(np.logical_not(pooled), max_area=max_area, pixel_area=f * f)
@@ -191,13 +199,21 @@ def _fill_small_holes(
         c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
         hole = lab[r0:r1, c0:c1] == i
         if d1 is not None:
-            # a hole is filled only if it is at least half as dark as the vessel ring
-            # around it (a junction centre, a filled glint); a lighter one is tissue
-            # between vessels
+            # a hole is filled only if it is as dark as a lumen edge, half the peak
+            # darkness of the vessel ring around it (its 90th percentile: the ring's
+            # own edge pixels, at half its peak, do not lower the bar) (a junction
+            # centre, a filled glint); a lighter one is tissue between vessels, darkened
+            # by their blur
             ring = flt.dilate_cross(hole, 2) & pooled[r0:r1, c0:c1]
             win = d1[r0:r1, c0:c1]
-            if ring.any() and win[hole].mean() < 0.5 * win[ring].mean():
-                continue
+            if ring.any():
+                hole_dark, ring_dark = win[hole].mean(), win[ring]
+                if hole_dark < EDGE_FRACTION * np.percentile(ring_dark, 90):
+                    if doubtful is not None and hole_dark >= 0.5 * ring_dark.mean():
+                        hr, hc = np.nonzero(hole)
+                        r, c = _expand(hr + r0, hc + c0, f, mask.shape)
+                        doubtful[r, c] = True
+                    continue
         if f == 1:
             out[r0:r1, c0:c1] |= hole
         else:
@@ -485,7 +501,10 @@ def segment_vessels(
         mask |= discs
         # holes up to the cross-section of the widest vessel: a junction centre or a light
         # reflex, not tissue one could plan in
-        mask = _fill_small_holes(mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s)
+        doubtful = np.zeros(shape, bool)
+        mask = _fill_small_holes(
+            mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s, doubtful=doubtful
+        )
         mask &= ~ch.no_data
         # 4. specks removed, compact dark discs kept as penetrating stumps
         stumps = _drop_specks_keep_stumps(
@@ -533,6 +552,8 @@ def segment_vessels(
             # the half-maximum lumen the width step took off is a model's judgement: not
             # sure, so the avoidance map keeps it as uncertain (a hazard beside the vessel)
             confidence[half_max & ~mask] = 0
+        # so are the holes as dark as half their ring's mean darkness left open
+        confidence[doubtful & ~mask] = 0
         spread_blocks, spread_b = local_spread_ratio(finest, valid, spread=cal[0].spread)
         radius_um, skeleton, skel_r = fut_r.result()
         fut_graph = (
