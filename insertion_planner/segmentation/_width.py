@@ -291,7 +291,7 @@ def deblurred_lumen(
     absorption_length_px: float,
     max_fwhm_px: float = 8.0,
     min_diameter_px: float | None = None,
-    max_blur_px: F32 | None = None,
+    max_blur_px: float | None = None,
 ) -> tuple[NDArray[np.bool_], int]:
     """The half-maximum ``mask`` with the lumen of thin vessels narrowed to the diameter
     whose blurred profile has the measured FWHM.
@@ -320,7 +320,7 @@ def deblurred_lumen(
         The thinnest vessel looked for: the blur is at least what the image's thin
         profiles show for a vessel this wide (:func:`line_blur_px`), but no more than
         ``max_blur_px`` where given; default: no bound.
-    max_blur_px : (H, W) float32, optional
+    max_blur_px : float, optional
         The most (Gaussian sigma, px) the lines' bound raises ``blur_px`` to.
 
     Returns
@@ -404,10 +404,9 @@ def deblurred_lumen(
     sigma = np.sqrt(np.asarray(blur_px)[tr, tc].astype(np.float64) ** 2 + smoothing_px**2)
     if min_diameter_px is not None:
         # both include the smoothing: the widths were read on the smoothed darkness
-        line = np.full(sigma.shape, line_blur_px(fw_s, min_diameter_px, absorption_length_px))
+        line = line_blur_px(fw_s, min_diameter_px, absorption_length_px)
         if max_blur_px is not None:
-            cap = np.asarray(max_blur_px)[tr, tc].astype(np.float64)
-            line = np.minimum(line, np.sqrt(cap**2 + smoothing_px**2))
+            line = min(line, math.hypot(max_blur_px, smoothing_px))
         sigma = np.maximum(sigma, line)
     diam = _diameter_for(fw_s.astype(np.float64), sigma, absorption_length_px)
     drop = np.abs(offset_all[thin]) >= np.maximum(diam / 2.0, 0.5)

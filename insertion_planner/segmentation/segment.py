@@ -54,11 +54,11 @@ than the least blur the image shows justifies (a larger blur would make every th
 look thinner than it is)."""
 
 THIN_BLUR_CAP_PERCENTILE = 90.0
-"""Percentile of the blur estimates of each block that the blur the thin profiles show
-(``_width.line_blur_px``, read as if the thinnest of them were ``min_diameter_um`` wide)
-may raise the thin vessels' blur to: the blurriest edges nearby, a guard for an image
-whose thinnest vessels found are wider than that (their profiles would read a blur that
-narrows every thin vessel)."""
+"""Percentile of the blur estimates on the image's wide-vessel edges that the blur its thin
+profiles show (``_width.line_blur_px``, read as if the thinnest of them were
+``min_diameter_um`` wide) may raise the thin vessels' blur to: the blurriest edges, a
+guard for an image whose thinnest vessels found are wider than that (their profiles would
+read a blur that narrows every thin vessel)."""
 
 THIN_MAX_RADIUS_PX = 4.0
 """Vessels whose half-maximum lumen is at most this radius (px), and pixels more than 3 px
@@ -208,8 +208,11 @@ def _fill_small_holes(
             win = d1[r0:r1, c0:c1]
             if ring.any():
                 hole_dark, ring_dark = win[hole].mean(), win[ring]
-                if hole_dark < EDGE_FRACTION * np.percentile(ring_dark, 90):
-                    if doubtful is not None and hole_dark >= 0.5 * ring_dark.mean():
+                # (the 90th percentile is at least the mean: a hole below half the mean
+                # needs no percentile)
+                lit = hole_dark < 0.5 * ring_dark.mean()
+                if lit or hole_dark < EDGE_FRACTION * np.percentile(ring_dark, 90):
+                    if doubtful is not None and not lit:
                         hr, hc = np.nonzero(hole)
                         r, c = _expand(hr + r0, hc + c0, f, mask.shape)
                         doubtful[r, c] = True
@@ -526,10 +529,13 @@ def segment_vessels(
             sharpest, _, _, measured = blur_map_px(
                 dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est
             )
-            # the blurriest edges nearby: the most the thin profiles' own blur may raise it to
-            blurriest = blur_map_px(
-                dark_s, mask, radius_hm, percentile=THIN_BLUR_CAP_PERCENTILE, estimates=blur_est
-            )[0]
+            # the blurriest edges: the most the thin profiles' own blur may raise it to
+            edge_blurs = blur_est[1]
+            blurriest = (
+                float(np.percentile(edge_blurs, THIN_BLUR_CAP_PERCENTILE))
+                if edge_blurs.size
+                else None
+            )
             # thin vessels, measured away from wider ones (within 3 px of a wider vessel
             # the profile mixes both, and a branch leaving it looks thin)
             wide = mask & (radius_hm > np.float32(THIN_MAX_RADIUS_PX))
