@@ -54,19 +54,15 @@ than the least blur the image shows justifies (a larger blur would make every th
 look thinner than it is)."""
 
 THIN_BLUR_CAP_PERCENTILE = 90.0
-"""Percentile of the blur estimates on the image's wide-vessel edges that the blur its thin
-profiles show (``_width.line_blur_px``, read as if the thinnest of them were
-``min_diameter_um`` wide) may raise the thin vessels' blur to: the blurriest edges, a
-guard for an image whose thinnest vessels found are wider than that (their profiles would
-read a blur that narrows every thin vessel)."""
+"""Percentile of the image's edge blur estimates up to which its thin profiles' own blur
+(``_width.line_blur_px``) may raise the thin vessels' blur: a guard for an image whose
+thinnest vessels are wider than ``min_diameter_um`` (they read too large a blur)."""
 
 THIN_MAX_RADIUS_PX = 4.0
 """Vessels whose half-maximum lumen is at most this radius (px), and pixels more than 3 px
 from any wider vessel, are measured for the blur taken off (``_width.deblurred_lumen``);
-wider ones have their edge at the half-maximum. Above the widest profile measured
-(``THIN_MAX_FWHM_PX``): where two thin vessels run side by side or cross, their
-half-maximum lumens merge into one that looks wider than either, and the profile across
-each still shows it thin."""
+wider ones have their edge at the half-maximum. Above ``THIN_MAX_FWHM_PX / 2``: thin
+vessels side by side or crossing merge into a wider half-maximum lumen."""
 
 THIN_MAX_FWHM_PX = 6.0
 """Profiles at most this wide at half height (px) are narrowed; wider ones keep their
@@ -180,12 +176,10 @@ def _fill_small_holes(
     dark: F32 | None = None,
     doubtful: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.bool_]:
-    """Fill holes of at most ``max_area`` pixels: background components (4-connected) of
-    the mask max-pooled over f x f blocks, so holes narrower than a block stay open; with
-    ``dark``, only those whose mean darkness reaches ``EDGE_FRACTION`` of the 90th
-    percentile of the vessel pixels within 2 px of them. The holes left open that reach
-    half the mean darkness of those pixels are set in ``doubtful`` (when given): tissue
-    darkened by the vessels' blur, or lumen under a darker overlap, not sure either way."""
+    """Fill holes of at most ``max_area`` pixels (background components, 4-connected, of
+    the mask max-pooled over f x f blocks); with ``dark``, those as dark as ``EDGE_FRACTION``
+    of the 90th percentile of the vessel pixels within 2 px; ``doubtful`` (if given) gets
+    the others reaching half their mean: blurred tissue or lumen, not sure."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
     # background components from row runs: only the small ones are labelled
     lab, n, holes = small_components(np.logical_not(pooled), max_area=max_area, pixel_area=f * f)
@@ -199,18 +193,14 @@ def _fill_small_holes(
         c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
         hole = lab[r0:r1, c0:c1] == i
         if d1 is not None:
-            # a hole is filled only if it is as dark as a lumen edge, half the peak
-            # darkness of the vessel ring around it (its 90th percentile: the ring's
-            # own edge pixels, at half its peak, do not lower the bar) (a junction
-            # centre, a filled glint); a lighter one is tissue between vessels, darkened
-            # by their blur
+            # a hole is lumen (a junction centre, a filled glint) if as dark as a lumen
+            # edge: half the ring's 90th percentile (its own edge pixels, at half its
+            # peak, do not lower the bar); a lighter one is tissue between vessels
             ring = flt.dilate_cross(hole, 2) & pooled[r0:r1, c0:c1]
             win = d1[r0:r1, c0:c1]
             if ring.any():
                 hole_dark, ring_dark = win[hole].mean(), win[ring]
-                # (the 90th percentile is at least the mean: a hole below half the mean
-                # needs no percentile)
-                lit = hole_dark < 0.5 * ring_dark.mean()
+                lit = hole_dark < 0.5 * ring_dark.mean()  # then below the percentile too
                 if lit or hole_dark < EDGE_FRACTION * np.percentile(ring_dark, 90):
                     if doubtful is not None and not lit:
                         hr, hc = np.nonzero(hole)
@@ -530,12 +520,8 @@ def segment_vessels(
                 dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est
             )
             # the blurriest edges: the most the thin profiles' own blur may raise it to
-            edge_blurs = blur_est[1]
-            blurriest = (
-                float(np.percentile(edge_blurs, THIN_BLUR_CAP_PERCENTILE))
-                if edge_blurs.size
-                else None
-            )
+            est = blur_est[1]
+            blurriest = float(np.percentile(est, THIN_BLUR_CAP_PERCENTILE)) if est.size else None
             # thin vessels, measured away from wider ones (within 3 px of a wider vessel
             # the profile mixes both, and a branch leaving it looks thin)
             wide = mask & (radius_hm > np.float32(THIN_MAX_RADIUS_PX))
