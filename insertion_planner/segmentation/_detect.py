@@ -312,7 +312,7 @@ def two_gaussians(
         w_new = n / x.size
         m_new = (resp * x[:, None]).sum(axis=0) / n
         s_new = np.sqrt(np.maximum((resp * (x[:, None] - m_new) ** 2).sum(axis=0) / n, 1e-12))
-        done = np.allclose(m_new, m, atol=1e-6) and np.allclose(s_new, s, atol=1e-6)
+        done = np.allclose(m_new, m, atol=1e-4) and np.allclose(s_new, s, atol=1e-4)
         w, m, s = w_new, m_new, s_new
         if done:
             break
@@ -343,7 +343,8 @@ def fainter_layer(unit_depth: NDArray[np.floating], *, min_count: int = 30) -> N
     everything = np.ones(u.shape, bool)
     if u.size < 2 * min_count:
         return everything
-    w, m, s = two_gaussians(u)
+    # fitted on at most 5,000 evenly taken samples (the fit needs no more), applied to all
+    w, m, s = two_gaussians(u[:: max(1, u.size // 5_000)])
     d = math.sqrt(2.0) * abs(m[1] - m[0]) / math.sqrt(s[0] ** 2 + s[1] ** 2)
     if d <= ASHMAN_D:
         return everything

@@ -70,26 +70,27 @@ def _plant(
     out = np.zeros(shape, np.float32)
     centres, kinds = [], []
     sub = (np.arange(4) + 0.5) / 4 - 0.5
-    # the blur in steps of 0.05 px: one profile per step and line, gathered per pixel
-    steps, which = np.unique(np.round(np.maximum(blur_px, 0.2) / 0.05), return_inverse=True)
-    which = which.reshape(shape)
-    s = steps[:, None, None] * 0.05 * math.sqrt(2.0)
-    reach = int(math.ceil(float(diameters_px.max()) / 2 + 4.0 * float(steps.max()) * 0.05 + 2))
+    blur_max = float(np.max(blur_px)) if blur_px.size else 0.2
+    reach = int(math.ceil(float(diameters_px.max()) / 2 + 4.0 * max(blur_max, 0.2) + 2))
     for k, c0 in enumerate(range(_SPACING_PX // 2, across - _SPACING_PX // 2, _SPACING_PX)):
         c = c0 + (k * 0.3819660) % 1.0 - 0.5  # sub-pixel phases in golden-ratio steps
         kind = k % n
         half = diameters_px[kind] / 2.0
         lo, hi = max(0, int(c) - reach), min(across, int(c) + reach + 2)
+        # the blur at the line's centre for its whole cross-section (the blur map varies
+        # over tens of pixels), in steps of 0.05 px: one profile per step
+        j = min(max(int(round(c)), 0), across - 1)
+        along = blur_px[:, j] if axis == 0 else blur_px[j, :]
+        q = np.round(np.maximum(along, 0.2) / 0.05)
+        steps, which = np.unique(q, return_inverse=True)
+        s = steps[:, None, None] * (0.05 * math.sqrt(2.0))
         x = np.arange(lo, hi, dtype=np.float64)[None, :, None] + sub[None, None, :]
         table = depth[kind] * 0.5 * (erf((x - c + half) / s) - erf((x - c - half) / s))
         table = table.mean(axis=2).astype(np.float32)  # (steps, m): pixel-integrated
-        # the blur at the line's centre for its whole cross-section (the blur map varies
-        # over tens of pixels)
-        j = min(max(int(round(c)), 0), across - 1)
         if axis == 0:
-            out[:, lo:hi] += table[which[:, j]]
+            out[:, lo:hi] += table[which.ravel()]
         else:
-            out[lo:hi, :] += table[which[j, :]].T
+            out[lo:hi, :] += table[which.ravel()].T
         centres.append(c)
         kinds.append(kind)
     return out, np.asarray(centres), np.asarray(kinds, np.intp)
