@@ -42,6 +42,13 @@ __all__ = [
     "blur_estimates",
     "BLUR_STEPS_PX",
     "LAYER_PERCENTILES",
+    "ASHMAN_D",
+    "two_gaussians",
+    "fainter_layer",
+    "sample_unit_depth",
+    "judged_unit_depth",
+    "transdural_samples",
+    "BARE_PERCENTILES",
     "ABSORPTION_LENGTH_UM",
     "line_evidence",
     "local_spread_ratio",
@@ -120,37 +127,21 @@ def _filtered(profiles: F32, level: int, sigma_level: float) -> F32:
     return p
 
 
-def detectable_diameter_px(
-    cal: list[ScaleCalibration],
-    *,
-    sample_depth: F32,
-    sample_diameter_px: F32,
+def sample_unit_depth(
+    sample_depth: NDArray[np.floating],
+    sample_diameter_px: NDArray[np.floating],
     sample_blur_px: NDArray[np.floating],
+    *,
     absorption_length_px: float,
-    max_depth: float,
-    blur_px: F32,
-    ratio: F32,
-    max_diameter_px: float,
-    contrast_percentile: float = 50.0,
-) -> F32:
-    """Smallest vessel diameter (px) the detector would have seeded at each pixel.
-
-    A forward model of the detector: a line of diameter D, of lumen darkness
-    ``u * (1 - exp(-D / l))`` (Beer-Lambert, ``l = absorption_length_px``; ``u`` fitted to
-    the sampled vessel pixels; capped near ``max_depth``), blurred by ``blur_px``, is filtered exactly as the image was
-    (block means, smoothing, signed ridge) at every scale, at the worse of two sub-pixel
-    phases; it is seen where some scale's response reaches that scale's seed threshold
-    times the local spread ``ratio``. Returns ``inf`` where no diameter up to
-    ``max_diameter_px`` would be seen.
-    """
-    # the samples' darkness was read on the image smoothed at 0.7 px: the model's lumen
-    # darkness per unit of Beer-Lambert absorbance is the median over the samples of what
-    # makes their blurred, smoothed centres as dark as they are
+) -> NDArray[np.float64]:
+    """Lumen darkness per unit of Beer-Lambert absorbance of each sampled vessel pixel:
+    what makes a line of its diameter, blurred by its blur and smoothed at 0.7 px as the
+    samples were read, as dark at its centre as it is (``u`` of
+    :func:`detectable_diameter_px`)."""
     l_abs = max(absorption_length_px, 1e-6)
     steps = np.asarray(BLUR_STEPS_PX)
-    level = np.searchsorted(steps, np.asarray(blur_px, np.float64) - 1e-6).clip(0, steps.size - 1)
     grid = np.arange(1.0, 21.0, 0.5)
-    d_s = np.clip(sample_diameter_px, grid[0], grid[-1])
+    d_s = np.clip(np.asarray(sample_diameter_px, np.float64), grid[0], grid[-1])
     lv_s = np.searchsorted(steps, np.asarray(sample_blur_px, np.float64) - 1e-6).clip(
         0, steps.size - 1
     )
@@ -161,11 +152,99 @@ def detectable_diameter_px(
             seen = _filtered(_line_profiles(grid, float(b), 0.0), 0, 0.7)[:, 64]
             factor[sel] = np.interp(d_s[sel], grid, seen.astype(np.float64))
     factor *= -np.expm1(-d_s / l_abs)
-    # the fainter third of the vessels found: vessels at two depths (a sharp, dark dural
-    # vessel over fainter pial ones) or of two kinds (veins and lighter arteries) are
-    # judged by the fainter
-    unit_depth = float(np.percentile(sample_depth / np.maximum(factor, 1e-9), contrast_percentile))
-    reference_depth = float(np.median(sample_depth))
+    out: NDArray[np.float64] = np.asarray(sample_depth, np.float64) / np.maximum(factor, 1e-9)
+    return out
+
+
+def judged_unit_depth(
+    sample_depth: NDArray[np.floating],
+    sample_diameter_px: NDArray[np.floating],
+    sample_blur_px: NDArray[np.floating],
+    *,
+    absorption_length_px: float,
+    percentile: float,
+    vessel: NDArray[np.intp] | None = None,
+) -> float:
+    """The ``percentile`` of the samples' lumen darkness per unit absorbance
+    (:func:`sample_unit_depth`): over the pixels, or, with ``vessel`` (a label per
+    sample), over the vessels, each by its median (a long or wide vessel does not outvote
+    the faint ones, and pixel noise is averaged out along each)."""
+    unit = sample_unit_depth(
+        sample_depth, sample_diameter_px, sample_blur_px, absorption_length_px=absorption_length_px
+    )
+    if vessel is not None and vessel.size == unit.size:
+        order = np.argsort(vessel, kind="stable")
+        _, start = np.unique(vessel[order], return_index=True)
+        medians = np.array([np.median(g) for g in np.split(unit[order], start[1:])])
+        if medians.size >= 3:
+            unit = medians
+    return float(np.percentile(unit, percentile))
+
+
+def transdural_samples(
+    sample_depth: NDArray[np.floating],
+    sample_diameter_px: NDArray[np.floating],
+    sample_index: NDArray[np.intp],
+    blur_px: F32,
+    *,
+    absorption_length_px: float,
+    min_vessel_px: int = 10,
+) -> tuple[NDArray[np.bool_], NDArray[np.intp], bool]:
+    """The samples that judge a transdural image, their vessels, and whether two layers
+    were found.
+
+    The samples' contrast per unit absorbance (at the blur ``blur_px`` (H, W) shows) is
+    split into two layers where it forms two (:func:`fainter_layer`: sharp, dark dural
+    vessels over veiled pial ones): the fainter is kept. The samples are grouped into
+    vessels (8-connected runs of sampled pixels); runs of fewer than ``min_vessel_px``
+    kept samples are dropped (a speck's contrast is mostly noise) unless fewer than 30
+    samples would be left. Returns the samples kept (bool, per sample), the vessel label
+    of every sample and True where two layers were found.
+    """
+    shape = blur_px.shape
+    unit = sample_unit_depth(
+        sample_depth, sample_diameter_px, blur_px.ravel()[sample_index],
+        absorption_length_px=absorption_length_px,
+    )  # fmt: skip
+    keep = fainter_layer(unit)
+    two = not bool(keep.all())
+    sampled = np.zeros(shape[0] * shape[1], bool)
+    sampled[sample_index] = True
+    labels, _ = ndi.label(sampled.reshape(shape), structure=np.ones((3, 3), bool))
+    vessel = labels.ravel()[sample_index].astype(np.intp)
+    count = np.bincount(vessel[keep], minlength=int(vessel.max()) + 1)
+    long_enough = keep & (count[vessel] >= min_vessel_px)
+    if int(long_enough.sum()) >= 30:
+        keep = long_enough
+    return keep, vessel, two
+
+
+def detectable_diameter_px(
+    cal: list[ScaleCalibration],
+    *,
+    unit_depth: float,
+    reference_depth: float,
+    absorption_length_px: float,
+    max_depth: float,
+    blur_px: F32,
+    ratio: F32,
+    max_diameter_px: float,
+) -> F32:
+    """Smallest vessel diameter (px) the detector would have seeded at each pixel.
+
+    A forward model of the detector: a line of diameter D, of lumen darkness
+    ``u * (1 - exp(-D / l))`` (Beer-Lambert, ``l = absorption_length_px``; ``u`` =
+    ``unit_depth``, from the sampled vessel pixels by :func:`judged_unit_depth`; capped
+    near the larger of ``max_depth`` and ``reference_depth``, the samples' median
+    darkness), blurred by ``blur_px``, is filtered exactly as the image was (block means,
+    smoothing, signed ridge) at every scale, at the worse of two sub-pixel phases; it is
+    seen where some scale's response reaches that scale's seed threshold times the local
+    spread ``ratio``. Returns ``inf`` where no diameter up to ``max_diameter_px`` would be
+    seen.
+    """
+    l_abs = max(absorption_length_px, 1e-6)
+    steps = np.asarray(BLUR_STEPS_PX)
+    level = np.searchsorted(steps, np.asarray(blur_px, np.float64) - 1e-6).clip(0, steps.size - 1)
     diameters = np.unique(np.concatenate([np.arange(0.5, 8.0, 0.25), np.geomspace(8, 64, 12)]))
     diameters = diameters[diameters <= max(max_diameter_px, 1.0)]
     depth = np.minimum(
@@ -197,14 +276,101 @@ def detectable_diameter_px(
     return out.reshape(ratio.shape)
 
 
-LAYER_PERCENTILES: dict[bool, tuple[float, float]] = {False: (50.0, 50.0), True: (35.0, 75.0)}
-"""(contrast, blur) percentiles over the vessels found, for one layer of vessels (False:
-the pia seen bare) and for two (True: dural vessels over pial ones seen through the
-dura). One layer: the median vessel. Two layers: a sharp, dark dural vessel must not
-stand for the veiled pial ones below it, so the fainter third sets the contrast and the
-blurrier quarter the blur. Through a thick veil (transmission 0.25, blur 4 px, in the
-independent test renderer) the medians allowed 30 um pial vessels; these percentiles are
-the least that kept every one of them forbidden there."""
+ASHMAN_D = 2.0
+"""Ashman's D above which two Gaussian components are taken as two populations (Ashman,
+Bird & Zepf 1994, doi:10.1086/117248: D > 2 is needed for a clean separation)."""
+
+
+def two_gaussians(
+    x: NDArray[np.floating], *, iterations: int = 100
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Maximum-likelihood mixture of two Gaussians on 1-D data by expectation-maximisation
+    (Dempster, Laird & Rubin 1977, doi:10.1111/j.2517-6161.1977.tb01600.x), started from
+    the lower and upper quartiles. Returns (weights, means, standard deviations), the
+    lower mean first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(0, 1, 2000), rng.normal(6, 1, 1000)])
+    >>> w, m, s = two_gaussians(x)
+    >>> np.round(w, 2).tolist(), np.round(m, 1).tolist(), np.round(s, 1).tolist()
+    ([0.67, 0.33], [0.0, 6.0], [1.0, 1.0])
+    """
+    x = np.asarray(x, np.float64).ravel()
+    q25, q75 = np.percentile(x, [25, 75])
+    sd0 = max(float(np.std(x)) / 2, 1e-6)
+    w, m, s = np.array([0.5, 0.5]), np.array([q25, q75]), np.array([sd0, sd0])
+    for _ in range(iterations):
+        z = (x[:, None] - m) / s
+        p = w * np.exp(-0.5 * z * z) / s
+        resp = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-300)
+        n = resp.sum(axis=0)
+        if (n < 1e-9).any():
+            break
+        w_new = n / x.size
+        m_new = (resp * x[:, None]).sum(axis=0) / n
+        s_new = np.sqrt(np.maximum((resp * (x[:, None] - m_new) ** 2).sum(axis=0) / n, 1e-12))
+        done = np.allclose(m_new, m, atol=1e-4) and np.allclose(s_new, s, atol=1e-4)
+        w, m, s = w_new, m_new, s_new
+        if done:
+            break
+    order = np.argsort(m)
+    return w[order], m[order], s[order]
+
+
+def fainter_layer(unit_depth: NDArray[np.floating], *, min_count: int = 30) -> NDArray[np.bool_]:
+    """The samples of the fainter of two layers of vessels, where their contrast per unit
+    absorbance forms two: a mixture of two Gaussians on its logarithm
+    (:func:`two_gaussians`) whose components are separated by Ashman's D > ``ASHMAN_D``
+    and whose fainter one holds at least ``min_count`` samples; the samples below the
+    point where the two components are equally likely. Otherwise all samples (one layer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> one = np.exp(rng.normal(0.0, 0.3, 3000))
+    >>> int(fainter_layer(one).sum())
+    3000
+    >>> two = np.concatenate([one, np.exp(rng.normal(2.0, 0.3, 1000))])
+    >>> f = fainter_layer(two)
+    >>> int(f[:3000].sum()), int(f[3000:].sum())
+    (2999, 0)
+    """
+    u = np.log(np.maximum(np.asarray(unit_depth, np.float64), 1e-9))
+    everything = np.ones(u.shape, bool)
+    if u.size < 2 * min_count:
+        return everything
+    # fitted on at most 5,000 evenly taken samples (the fit needs no more), applied to all
+    w, m, s = two_gaussians(u[:: max(1, u.size // 5_000)])
+    d = math.sqrt(2.0) * abs(m[1] - m[0]) / math.sqrt(s[0] ** 2 + s[1] ** 2)
+    if d <= ASHMAN_D:
+        return everything
+
+    def dens(k: int) -> NDArray[np.float64]:
+        z = (u - m[k]) / s[k]
+        out: NDArray[np.float64] = w[k] * np.exp(-0.5 * z * z) / s[k]
+        return out
+
+    faint = (dens(0) >= dens(1)) & (u <= m[1])
+    return faint if int(faint.sum()) >= min_count else everything
+
+
+BARE_PERCENTILES: tuple[float, float] = (50.0, 50.0)
+"""(contrast, blur) percentiles over the vessel pixels found, the pia seen bare
+(durectomy): the median vessel."""
+
+LAYER_PERCENTILES: dict[bool, tuple[float, float]] = {False: (25.0, 50.0), True: (25.0, 75.0)}
+"""(contrast, blur) percentiles through the dura (transdural mode), for one layer of
+vessels found (False) and for two (True, :func:`fainter_layer`: the fainter layer only).
+The contrast is the lower quartile over the vessels (each by its median,
+:func:`judged_unit_depth`): a veiled pial vessel may be fainter than the typical one
+found, and any 30 um vessel missed is a hazard. The blur is the median of each block's
+edge estimates for one layer, its blurrier quarter for two (the veiled layer is the
+blurrier; its edges are a minority of the wide ones measured). The detector's
+completeness at that contrast is then measured by injection (``_inject``)."""
 
 BLUR_STEPS_PX = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 """Blur levels (Gaussian sigma, px) the detectability model is evaluated at; each pixel

@@ -19,6 +19,7 @@ from ._channels import image_channels
 from ._darkness import darkness
 from ._detect import (
     ABSORPTION_LENGTH_UM,
+    BARE_PERCENTILES,
     LAYER_PERCENTILES,
     BlurEstimates,
     ScaleCalibration,
@@ -26,11 +27,14 @@ from ._detect import (
     blur_map_px,
     detectable_diameter_px,
     disc_evidence,
+    judged_unit_depth,
     line_evidence,
     local_spread_ratio,
+    transdural_samples,
     vessel_contrast,
 )
 from ._graph import centreline_graph, find_stumps, radius_and_skeleton
+from ._inject import injected_detectable_px, with_injected
 from ._lines import take_where
 from ._runs import small_components
 from ._width import deblurred_lumen
@@ -380,8 +384,10 @@ def segment_vessels(
         Side of a pixel in micrometres (> 0).
     dura_mode : {"durectomy", "transdural"}
         Dural vessels are found like pial ones and are hazards; through the dura the
-        vessels lie at two depths, so what the image could show is judged by the fainter
-        and blurrier of the vessels found (``LAYER_PERCENTILES``).
+        vessels may lie at two depths, so what the image could show is judged by the
+        fainter layer where the vessels found form two, vessel by vessel
+        (``LAYER_PERCENTILES``), and the detector's completeness there is measured by
+        injecting vessels into the image (``_inject``).
     vessel_polarity : {"dark", "bright"}
         ``"bright"`` for fluorescence angiography (vessels brighter than tissue).
     min_diameter_um, max_diameter_um : float
@@ -561,23 +567,50 @@ def segment_vessels(
             detectable = np.full(shape, np.inf, np.float32)
         else:
             depth_s, diam_s, index_s, max_depth = contrast
-            contrast_pct, blur_pct = LAYER_PERCENTILES[mode is DuraMode.TRANSDURAL]
+            l_px = ABSORPTION_LENGTH_UM / px
+            transdural = mode is DuraMode.TRANSDURAL
+            vessel_s: NDArray[np.intp] | None = None
+            contrast_pct, blur_pct = BARE_PERCENTILES
+            if transdural:
+                # through the dura: the fainter layer where the vessels found form two,
+                # judged vessel by vessel (``transdural_samples``)
+                blur_med = blur_map_px(
+                    dark_s, half_max, radius_hm, percentile=50.0, estimates=blur_est
+                )[0]
+                keep, vessel_s, two = transdural_samples(
+                    depth_s, diam_s, index_s, blur_med, absorption_length_px=l_px
+                )
+                depth_s, diam_s = depth_s[keep], diam_s[keep]
+                index_s, vessel_s = index_s[keep], vessel_s[keep]
+                contrast_pct, blur_pct = LAYER_PERCENTILES[two]
             blur, blur_blocks, blur_b, _ = blur_map_px(
                 dark_s, half_max, radius_hm, percentile=blur_pct, estimates=blur_est
             )
+            unit = judged_unit_depth(
+                depth_s, diam_s, blur.ravel()[index_s], absorption_length_px=l_px,
+                percentile=contrast_pct, vessel=vessel_s,
+            )  # fmt: skip
             # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
             # at its worst (largest) blur and spread, and is spread back to the pixels
             coarse = detectable_diameter_px(
-                cal, sample_depth=depth_s, sample_diameter_px=diam_s,
-                sample_blur_px=blur.ravel()[index_s],
-                absorption_length_px=ABSORPTION_LENGTH_UM / px, max_depth=max_depth,
+                cal, unit_depth=unit, reference_depth=float(np.median(depth_s)),
+                absorption_length_px=l_px, max_depth=max_depth,
                 blur_px=flt.linear_block_max(blur_blocks, blur_b, shape),
                 ratio=flt.linear_block_max(spread_blocks, spread_b, shape),
-                max_diameter_px=dmax / px, contrast_percentile=contrast_pct,
+                max_diameter_px=dmax / px,
             )  # fmt: skip
             coarse *= np.float32(px)
             detectable = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[: shape[0], : shape[1]]
             detectable = np.ascontiguousarray(detectable)
+            if transdural:
+                # 7. through the dura, the detector's completeness measured on the image
+                # itself: vessels of a few diameters at the judged contrast and blur are
+                # injected and searched for (``_inject``)
+                blocks, block = injected_detectable_px(
+                    dark, valid, half_max, calibration=cal, blur_px=blur, unit_depth=unit,
+                    absorption_length_px=l_px, max_depth=max_depth, pixel_size_um=px,
+                )  # fmt: skip
+                detectable = with_injected(detectable, blocks, block, pixel_size_um=px)
         graph = fut_graph.result() if fut_graph is not None else nx.Graph()
         noise_fraction = fut_noise.result()
     detectable[~valid] = np.inf
