@@ -180,7 +180,9 @@ def darkness(
     the darkness) and the black ones left in (below ``_UNLIT`` in red or grey but in no
     unlit region wider than the widest vessel, ``max_width_px``, default ``size_px /
     1.5``: blood a grey camera shows black, whose darkness is kept; saturated low, so
-    it shows nothing of what lies there).
+    it shows nothing of what lies there) together with the filled glints and the pixel
+    around each (their darkness is interpolated from the tissue beside them, so they too
+    show nothing of what lies there).
     """
     shape = green.shape
     f = bg_factor(size_px, shape)
@@ -270,4 +272,8 @@ def darkness(
             + dark[2 * br, 2 * bc + 1]
             + dark[2 * br + 1, 2 * bc + 1]
         ) * 0.25
+        # a filled glint is an interpolation, not an observation: a vessel under a
+        # specular streak (the reflex along a vessel covers its whole width) is filled
+        # from the tissue beside it, so what lies there is unseen, like a clipped pixel
+        clipped[rr, cc] = True
     return dark, level1, excluded, clipped

@@ -341,6 +341,34 @@ def test_black_vein_of_a_grey_camera_is_found_and_unseen():
     assert not amap.allowed[:, 135:175].any()
 
 
+def test_glint_over_a_vessel_is_unseen():
+    """A specular glint (white, 1.6 times the tissue's brightness, below full scale)
+    covering a 32-48 um vessel across its whole width is filled from the tissue beside
+    it: it shows nothing of the vessel under it, so it is unseen (no detectable
+    diameter, where the rest of the field reads under 30 um) and nothing near it is
+    allowed."""
+    from scipy import ndimage as ndi
+
+    case = ip.synthetic_cortex(3, shape=(384, 384), dura_mode="durectomy")
+    img = case.image.copy()
+    m, r = case.truth.mask, case.truth.radius_um
+    away = ~ndi.binary_dilation(m & (r > 30), iterations=12)
+    inside = ndi.binary_erosion(case.craniectomy, iterations=30)
+    rr, cc = np.nonzero(m & (r >= 16) & (r <= 24) & away & inside)
+    r0, c0 = rr[rr.size // 2], cc[cc.size // 2]
+    yy, xx = np.ogrid[: img.shape[0], : img.shape[1]]
+    glint = (yy - r0) ** 2 + (xx - c0) ** 2 <= 25
+    tissue = np.median(img[case.craniectomy & ~m], axis=0)
+    img[glint] = np.minimum(tissue * 1.6, 245).astype(np.uint8)
+    vm = ip.segment_vessels(img, pixel_size_um=case.pixel_size_um)
+    assert (glint & m).sum() > 20
+    assert np.isinf(vm.detectable_diameter_um[glint]).all()
+    assert np.median(vm.detectable_diameter_um[case.craniectomy]) < 30
+    amap = ip.build_avoidance_map(vm)
+    assert not amap.allowed[r0 - 8 : r0 + 9, c0 - 8 : c0 + 9].any()
+    assert amap.allowed[case.craniectomy].mean() > 0.4
+
+
 @pytest.mark.parametrize("blur", [0.8, 1.3])
 def test_thin_lines_show_their_blur(blur):
     """Noisy half-height widths of 1.7-3 px vessels under a blur read that blur back
