@@ -5,7 +5,6 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from . import _filters as flt
@@ -28,8 +27,10 @@ def _distance_px(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
     The geometric mean of the chessboard and city-block chamfer distances: exact along
     the axes and the diagonals, within 9% in between, and ~15x cheaper than the exact EDT.
     """
-    d8 = ndi.distance_transform_cdt(mask, metric="chessboard").astype(np.float32)
-    d4 = ndi.distance_transform_cdt(mask, metric="taxicab").astype(np.float32)
+    from ._raster import chamfer_distance  # numba: compiled on first use
+
+    d8 = chamfer_distance(mask, metric="chessboard").astype(np.float32)
+    d4 = chamfer_distance(mask, metric="taxicab").astype(np.float32)
     return np.sqrt(d8 * d4)
 
 
@@ -67,10 +68,12 @@ def radius_and_skeleton(
     f = float(factor)
     skel_r = np.where(skeleton, np.maximum(f * dist - (f + 1) / 2, 0.5), 0).astype(np.float32)
     skel_r *= np.float32(pixel_size_um)
-    _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
-    # every level pixel takes the radius of its nearest centreline pixel; the vessel
-    # pixels of its block take that
-    near = np.take(skel_r, np.multiply(ri, skel_r.shape[1], dtype=np.intp) + ci)  # flat gather
+    from ._raster import nearest_value  # numba: compiled on first use
+
+    # every level pixel takes the radius of its nearest centreline pixel (chessboard
+    # chamfer, as ``ndimage.distance_transform_cdt`` picks it); the vessel pixels of its
+    # block take that
+    near = nearest_value(skeleton, skel_r)
     return flt.repeat_times(near, factor, mask), skeleton, skel_r
 
 

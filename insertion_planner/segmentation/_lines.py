@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _filters as flt
-from ._runs import seeded_components
 
 __all__ = [
     "ALPHA_SEED",
@@ -273,11 +272,6 @@ def _merge_level(
         detected[tail] |= last_f
 
 
-def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
-    return seeded_components(seed, grow)
-
-
 _Evidence = tuple[F32, F32, NDArray[np.int8], NDArray[np.bool_]]
 
 
@@ -294,6 +288,8 @@ def _level_evidence(
     level, smoothing on the level, measure), merged there: seed and grow evidence, best
     scale, hysteresis detections. The Hessian measures' calibrations are stored in
     ``cal_by_scale``, the raw response of the finest scale in ``responses``."""
+    from ._raster import hysteresis  # numba: compiled on first use
+
     zs_l = zg_l = best_l = found_l = None
     for index, s, lv, s_eff, kind in placed:
         if lv != level:
@@ -317,7 +313,7 @@ def _level_evidence(
         zs *= np.float32(1.0 / (k_seed * spread))
         # hysteresis within the scale: noise crossing the grow threshold at one scale
         # forms small clusters; merged over scales first they would join into large ones
-        found = _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
+        found = hysteresis(zs, high=1.0, low=np.float32(k_grow / k_seed))
         if zs_l is None or zg_l is None or best_l is None or found_l is None:
             zs_l, best_l, found_l = zs, np.full(image.shape, index, np.int8), found
             zg_l = zs * np.float32(k_seed / k_grow)

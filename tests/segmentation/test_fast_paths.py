@@ -3,7 +3,8 @@
 Each fast path (strip-mined smoothing, Hessian, 5 x 5 maxima and block means;
 phase-wise merging of pyramid levels in contiguous row blocks; arithmetic masked copies;
 block maxima of a bilinear image; erosion, nonzero and gathers on the flat image;
-connected components, hysteresis and small holes from row runs; grouped percentiles)
+connected components and small holes from row runs; compiled chamfer distances and
+hysteresis; grouped percentiles)
 is checked against the straightforward numpy/scipy computation it replaced, bit for bit
 where the arithmetic is the same.
 """
@@ -213,22 +214,64 @@ def _reference_seeded_components(seed, grow):
     return keep[lab]
 
 
-def test_run_hysteresis_matches_pixel_labelling():
-    from insertion_planner.segmentation._runs import seeded_components
+def test_compiled_hysteresis_matches_pixel_labelling():
+    from insertion_planner.segmentation._raster import hysteresis
 
     rng = np.random.default_rng(13)
     for _ in range(300):
         shape = tuple(int(v) for v in rng.integers(1, 30, 2))
-        grow = rng.random(shape) < rng.random()
-        seed = rng.random(shape) < 0.3 * rng.random()  # seeds outside grow too
-        assert np.array_equal(
-            seeded_components(seed, grow), _reference_seeded_components(seed, grow)
-        )
+        z = (rng.random(shape) * rng.choice([1.1, 2.0, 5.0])).astype(np.float32)
+        if rng.random() < 0.2:
+            z[rng.random(shape) < 0.1] = np.nan
+        low = np.float32(rng.random())
+        got = hysteresis(z, high=1.0, low=low)
+        assert got.dtype == bool and got.shape == shape
+        assert np.array_equal(got, _reference_seeded_components(z >= 1, z >= low))
     # a sparse noisy image: long thin vessels, noise clusters (the fine scales' masks)
-    z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5)
-    grow, seed = z > 0.25, z > 0.45
-    assert np.array_equal(seeded_components(seed, grow), _reference_seeded_components(seed, grow))
-    assert not seeded_components(np.ones((4, 4), bool), np.zeros((4, 4), bool)).any()
+    z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5).astype(np.float32)
+    want = _reference_seeded_components(z > 0.45, z > 0.25)
+    got = hysteresis(
+        z, high=np.nextafter(np.float32(0.45), 1), low=np.nextafter(np.float32(0.25), 1)
+    )
+    assert np.array_equal(got, want) and 1000 < got.sum() < want.size // 2
+    # one component of 90,000 pixels: the fill's stack grows past its first size
+    snake = np.zeros((600, 600), np.float32)
+    snake[:, ::2] = 0.6
+    snake[::4, 1::2] = 0.6
+    snake[0, 0] = 2.0
+    assert int(hysteresis(snake, high=1.0, low=0.5).sum()) == int((snake >= 0.5).sum())
+    assert not hysteresis(np.zeros((4, 4), np.float32), high=1.0, low=0.5).any()
+
+
+def _reference_cdt_radius(mask, values):
+    """The former radius lookups: scipy's chamfer distances, and the values at the
+    nearest seed from its indices."""
+    _, (ri, ci) = ndi.distance_transform_cdt(~mask, metric="chessboard", return_indices=True)
+    return values[ri, ci]
+
+
+def test_compiled_chamfer_matches_scipy():
+    from insertion_planner.segmentation._raster import chamfer_distance, nearest_value
+
+    rng = np.random.default_rng(17)
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        mask = rng.random(shape) < rng.choice([0.02, 0.3, 0.9, 1.0])
+        for metric in ("chessboard", "taxicab"):
+            got = chamfer_distance(mask, metric=metric)
+            want = ndi.distance_transform_cdt(mask, metric=metric)
+            assert got.dtype == np.int32 and np.array_equal(got, want)
+        seeds = rng.random(shape) < rng.choice([0.0, 0.01, 0.1, 0.5])
+        values = rng.random(shape).astype(np.float32)
+        got = nearest_value(seeds, values)
+        assert got.dtype == np.float32 and np.array_equal(got, _reference_cdt_radius(seeds, values))
+    # a vessel tree's skeleton on a wide image: ties everywhere in the chessboard metric
+    z = ndi.gaussian_filter(rng.standard_normal((200, 300)), 3.0)
+    seeds = np.abs(z) < 0.005
+    values = rng.random(z.shape).astype(np.float32)
+    assert np.array_equal(nearest_value(seeds, values), _reference_cdt_radius(seeds, values))
+    with pytest.raises(ValueError, match="metric"):
+        chamfer_distance(seeds, metric="euclidean")
 
 
 @pytest.mark.parametrize("shape", [(1, 9), (4, 4), (5, 5), (37, 6), (70, 45), (100, 33), (65, 130)])
