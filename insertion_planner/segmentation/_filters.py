@@ -89,7 +89,8 @@ def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32
 def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | None = None) -> F32:
     """Rows ``r0:r1`` of ``a`` smoothed by the symmetric kernel ``k`` along both axes (edge
     mode): down the columns by shifted adds of contiguous rows, then along the rows by
-    ``scipy.ndimage.correlate1d``, while the strip is in cache."""
+    ``scipy.ndimage.correlate1d``'s arithmetic (``_raster.correlate_rows``), while the
+    strip is in cache."""
     rad = k.size // 2
     h = a.shape[0]
     n = r1 - r0
@@ -103,10 +104,9 @@ def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | Non
         np.add(src[rad - i : rad - i + n], src[rad + i : rad + i + n], out=tmp)
         tmp *= k[rad + i]
         acc += tmp
-    if out is None:
-        out = np.empty_like(acc)
-    ndi.correlate1d(acc, k, axis=1, mode="nearest", output=out)
-    return out
+    from ._raster import correlate_rows  # numba: compiled on first use
+
+    return correlate_rows(acc, k, out)
 
 
 def gauss(a: F32, sigma: float) -> F32:

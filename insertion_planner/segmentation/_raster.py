@@ -1,4 +1,11 @@
-"""Raster-scan kernels compiled with numba: chamfer distances and hysteresis.
+"""Raster-scan kernels compiled with numba: row correlation, chamfer distances, hysteresis.
+
+Row correlation: ``scipy.ndimage.correlate1d(a, k, axis=-1, mode="nearest")`` for a
+symmetric kernel, with scipy's arithmetic (the samples in double, each output the centre
+tap plus the pairs of taps from the outermost in, rounded to float32 at the end), each
+tap applied along a whole row at once, so the compiler vectorises it (scipy runs the taps
+of one output after the other), about three times faster.
+
 
 Chamfer distance transforms of 2-D masks:
 The two raster passes of ``scipy.ndimage.distance_transform_cdt`` (Rosenfeld & Pfaltz
@@ -15,8 +22,9 @@ cost as much again, :func:`nearest_value` carries a value along the same propaga
 
 Hysteresis (Canny 1986, doi:10.1109/TPAMI.1986.4767851): the 8-connected components of
 the pixels above the low threshold that reach the high one, by a flood fill from each
-seed (a depth-first stack), in one pass over the evidence instead of two thresholded
-copies, their row runs and a graph of runs (``_runs.seeded_components``, the same set).
+seed (a depth-first stack, each pixel pushed once) that visits only the pixels it fills and their neighbours,
+instead of thresholding the evidence twice and joining the row runs of the whole grow
+mask (the former ``_runs.seeded_components``: the same set).
 """
 
 from __future__ import annotations
@@ -25,7 +33,65 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["chamfer_distance", "nearest_value", "hysteresis"]
+__all__ = ["correlate_rows", "chamfer_distance", "nearest_value", "hysteresis"]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _correlate_rows(  # pragma: no cover - compiled; checked against scipy in the tests
+    a: NDArray[np.float32], k: NDArray[np.float64], out: NDArray[np.float32]
+) -> None:
+    """Each row of ``a`` correlated with the symmetric odd kernel ``k``, edges repeated,
+    into ``out`` (see the module docstring)."""
+    n, w = a.shape
+    rad = k.size // 2
+    buf = np.empty(w + 2 * rad, np.float64)
+    acc = np.empty(w, np.float64)
+    centre = k[rad]
+    for r in range(n):
+        row = a[r]
+        mid = buf[rad : rad + w]
+        for c in range(w):
+            v = np.float64(row[c])
+            mid[c] = v
+            acc[c] = v * centre
+        for c in range(rad):
+            buf[c] = row[0]
+            buf[rad + w + c] = row[w - 1]
+        for j in range(rad, 0, -1):
+            wj = k[rad - j]
+            lo = buf[rad - j : rad - j + w]
+            hi = buf[rad + j : rad + j + w]
+            for c in range(w):
+                acc[c] += (lo[c] + hi[c]) * wj
+        dst = out[r]
+        for c in range(w):
+            dst[c] = np.float32(acc[c])
+
+
+def correlate_rows(
+    a: NDArray[np.float32], k: NDArray[np.float32], out: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
+    """``scipy.ndimage.correlate1d(a, k, axis=1, mode="nearest", output=out)`` for a 2-D
+    float32 ``a`` and a symmetric kernel ``k`` of odd length, bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[0, 0, 4, 0]], np.float32)
+    >>> correlate_rows(a, np.array([0.25, 0.5, 0.25], np.float32)).tolist()
+    [[0.0, 1.0, 2.0, 1.0]]
+    """
+    a = np.ascontiguousarray(a, np.float32)
+    kd = np.asarray(k, np.float64)
+    if a.ndim != 2 or kd.ndim != 1 or kd.size % 2 == 0 or not np.array_equal(kd, kd[::-1]):
+        raise ValueError(
+            f"a must be 2-D and k symmetric of odd length, got {a.shape} and {kd.shape}"
+        )
+    if out is None:
+        out = np.empty(a.shape, np.float32)
+    if a.size:
+        _correlate_rows(a, kd, out)
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -140,34 +206,35 @@ def nearest_value(seeds: NDArray[np.bool_], values: NDArray[np.float32]) -> NDAr
 
 @numba.njit(cache=True, nogil=True)
 def _flood(  # pragma: no cover - compiled; checked against scipy in the tests
-    z: NDArray[np.float32], high: np.float32, low: np.float32, out: NDArray[np.bool_]
-) -> None:
-    """``out`` set on the 8-connected components of ``z >= low`` holding a pixel with
-    ``z >= high`` (and ``z >= low``)."""
-    h, w = z.shape
-    stack = np.empty(4096, np.int64)
-    for r in range(h):
-        for c in range(w):
-            v = z[r, c]
-            if out[r, c] or not (v >= high and v >= low):
-                continue
-            out[r, c] = True
-            stack[0] = r * w + c
-            n = 1
-            while n:
-                n -= 1
-                pr = stack[n] // w
-                pc = stack[n] - pr * w
-                for rr in range(max(pr - 1, 0), min(pr + 2, h)):
-                    for cc in range(max(pc - 1, 0), min(pc + 2, w)):
-                        if not out[rr, cc] and z[rr, cc] >= low:
-                            out[rr, cc] = True
-                            if n == stack.size:
-                                bigger = np.empty(2 * stack.size, np.int64)
-                                bigger[:n] = stack
-                                stack = bigger
-                            stack[n] = rr * w + cc
-                            n += 1
+    z: NDArray[np.float32], w: int, seeds: NDArray[np.intp], low: np.float32,
+    out: NDArray[np.bool_], rows: NDArray[np.int32], cols: NDArray[np.int32],
+) -> None:  # fmt: skip
+    """``out`` (flat, rows of ``w``) set on the 8-connected components of ``z >= low``
+    (flat) holding one of the flat indices ``seeds`` (each at or above ``low``);
+    ``rows``, ``cols``: the stack, as long as ``z >= low`` has pixels."""
+    h = z.size // w
+    for s in seeds:
+        if out[s]:
+            continue
+        out[s] = True
+        rows[0] = s // w
+        cols[0] = s - rows[0] * w
+        n = 1
+        while n:
+            n -= 1
+            pr = rows[n]
+            pc = cols[n]
+            c0 = max(pc - 1, 0)
+            c1 = min(pc + 2, w)
+            for rr in range(max(pr - 1, 0), min(pr + 2, h)):
+                base = rr * w
+                for cc in range(c0, c1):
+                    q = base + cc
+                    if not out[q] and z[q] >= low:
+                        out[q] = True
+                        rows[n] = rr
+                        cols[n] = cc
+                        n += 1
 
 
 def hysteresis(
@@ -187,6 +254,15 @@ def hysteresis(
     z = np.ascontiguousarray(z, np.float32)
     if z.ndim != 2:
         raise ValueError(f"z must be 2-D, got shape {z.shape}")
-    out = np.zeros(z.shape, bool)
-    _flood(z, np.float32(high), np.float32(low), out)
-    return out
+    high32, low32 = np.float32(high), np.float32(low)
+    flat = z.ravel()
+    seeds = np.flatnonzero(flat >= high32)  # the seeds found by a vectorised pass
+    seeds = seeds[flat[seeds] >= low32]
+    out = np.zeros(z.size, bool)
+    if seeds.size:
+        # each pixel is pushed once, when it is set: the stack never holds more than
+        # the pixels at or above the low threshold
+        n_grow = int(np.count_nonzero(flat >= low32))
+        stack_r, stack_c = np.empty(n_grow, np.int32), np.empty(n_grow, np.int32)
+        _flood(flat, z.shape[1], seeds, low32, out, stack_r, stack_c)
+    return out.reshape(z.shape)

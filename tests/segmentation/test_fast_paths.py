@@ -3,8 +3,8 @@
 Each fast path (strip-mined smoothing, Hessian, 5 x 5 maxima and block means;
 phase-wise merging of pyramid levels in contiguous row blocks; arithmetic masked copies;
 block maxima of a bilinear image; erosion, nonzero and gathers on the flat image;
-connected components and small holes from row runs; compiled chamfer distances and
-hysteresis; grouped percentiles)
+connected components and small holes from row runs; compiled row correlation, chamfer
+distances and hysteresis; grouped percentiles)
 is checked against the straightforward numpy/scipy computation it replaced, bit for bit
 where the arithmetic is the same.
 """
@@ -234,13 +234,33 @@ def test_compiled_hysteresis_matches_pixel_labelling():
         z, high=np.nextafter(np.float32(0.45), 1), low=np.nextafter(np.float32(0.25), 1)
     )
     assert np.array_equal(got, want) and 1000 < got.sum() < want.size // 2
-    # one component of 90,000 pixels: the fill's stack grows past its first size
+    # one component of 90,000 pixels, tens of thousands of them on the stack at once
     snake = np.zeros((600, 600), np.float32)
     snake[:, ::2] = 0.6
     snake[::4, 1::2] = 0.6
     snake[0, 0] = 2.0
     assert int(hysteresis(snake, high=1.0, low=0.5).sum()) == int((snake >= 0.5).sum())
     assert not hysteresis(np.zeros((4, 4), np.float32), high=1.0, low=0.5).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 1), (1, 9), (33, 70), (32, 2048)])
+@pytest.mark.parametrize("sigma", [0.3, 0.7, 1.0, 1.41, 2.0, 4.0])
+def test_compiled_row_correlation_matches_scipy(shape, sigma):
+    from insertion_planner.segmentation._raster import correlate_rows
+
+    rng = np.random.default_rng(19)
+    for scale in (1e-3, 1.0, 300.0):
+        a = (rng.standard_normal(shape) * scale).astype(np.float32)
+        k = flt._kernel(sigma)
+        want = ndi.correlate1d(a, k, axis=1, mode="nearest")
+        got = correlate_rows(a, k)
+        assert got.dtype == np.float32 and np.array_equal(got, want)
+        # into a strided view, as the Hessian strips are written
+        buf = np.zeros((shape[0] + 2, shape[1] + 2), np.float32)
+        correlate_rows(a, k, buf[1:-1, 1:-1])
+        assert np.array_equal(buf[1:-1, 1:-1], want) and not buf[0].any()
+    with pytest.raises(ValueError, match="symmetric"):
+        correlate_rows(a, np.array([1, 2], np.float32))
 
 
 def _reference_cdt_radius(mask, values):
