@@ -5,8 +5,9 @@ All arrays are float32, (row, col) axis order. Vessels are dark on a brighter ba
 ``darkness`` images are *relative darkness*: vessels positive, background close to zero.
 Every filter works on contiguous row slices (shift-and-add), which stays fast on image
 widths that are powers of two, where strided column filters thrash the cache; the
-full-resolution ones (:func:`gauss`, :func:`hessian_measure`) run strip by strip
-(``_STRIP_ROWS`` rows), so that each strip's temporaries stay in cache.
+Gaussian and the Hessian measures (:func:`gauss`, :func:`hessian_measure`) run row by row
+in compiled loops (``_raster``), the rows they need in cache, and the block means strip
+by strip (``_STRIP_ROWS`` rows).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
 
 
 _STRIP_ROWS = 32
-"""Rows per strip of the strip-mined filters: a strip (with its halo) of a 2048-wide image
-and its temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
+"""Rows per strip of the strip-mined block means: a strip of a 2048-wide image and its
+temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
 
 
 def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32:
@@ -86,34 +87,12 @@ def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32
     return out
 
 
-def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | None = None) -> F32:
-    """Rows ``r0:r1`` of ``a`` smoothed by the symmetric kernel ``k`` along both axes (edge
-    mode): down the columns by shifted adds of contiguous rows, then along the rows by
-    ``scipy.ndimage.correlate1d``'s arithmetic (``_raster.correlate_rows``), while the
-    strip is in cache."""
-    rad = k.size // 2
-    h = a.shape[0]
-    n = r1 - r0
-    if r0 >= rad and r1 + rad <= h:
-        src = a[r0 - rad : r1 + rad]
-    else:  # edge strips: rows beyond the image repeat the edge row
-        src = a[np.clip(np.arange(r0 - rad, r1 + rad), 0, h - 1)]
-    acc = src[rad : rad + n] * k[rad]
-    tmp = np.empty_like(acc)
-    for i in range(1, rad + 1):
-        np.add(src[rad - i : rad - i + n], src[rad + i : rad + i + n], out=tmp)
-        tmp *= k[rad + i]
-        acc += tmp
-    from ._raster import correlate_rows  # numba: compiled on first use
-
-    return correlate_rows(acc, k, out)
-
-
 def gauss(a: F32, sigma: float) -> F32:
     """Gaussian smoothing (edge mode, truncated at 3 sigma); ``sigma <= 0.05`` returns ``a``.
 
-    Strip-mined: the image is filtered in strips of ``_STRIP_ROWS`` rows, first down the
-    columns, then along the rows while the strip is still in cache.
+    Row by row (``_raster.separable_gauss``): each smoothed row down the columns by
+    float32 sums of the rows around it, then along the row with the double-precision
+    arithmetic of ``scipy.ndimage.correlate1d``.
 
     Examples
     --------
@@ -127,13 +106,9 @@ def gauss(a: F32, sigma: float) -> F32:
     a = np.asarray(a, np.float32)
     if sigma > 4.0:
         return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
-    k = _kernel(sigma)
-    h, w = a.shape
-    out = np.empty((h, w), np.float32)
-    for r0 in range(0, h, _STRIP_ROWS):
-        r1 = min(r0 + _STRIP_ROWS, h)
-        _gauss_rows(a, k, r0, r1, out=out[r0:r1])
-    return out
+    from ._raster import separable_gauss  # numba: compiled on first use
+
+    return separable_gauss(a, _kernel(sigma))
 
 
 def hessian_measure(
@@ -141,8 +116,9 @@ def hessian_measure(
 ) -> F32:
     """``_detect.signed_ridge`` (``kind="ridge"``: ``e1 + min(e2, 0)``) or
     ``_detect.signed_disc`` (``"disc"``: ``e2``) of ``gauss(a, sigma)``, with ``e1 >= e2``
-    the eigenvalues of minus its finite-difference Hessian (edges repeated), computed strip
-    by strip while each strip of the smoothed image is in cache (the same arithmetic).
+    the eigenvalues of minus its finite-difference Hessian (edges repeated), computed row
+    by row as the smoothed rows are made (``_raster.smoothed_hessian``: the arithmetic of
+    :func:`gauss` and :func:`_eigen_parts_padded`, in one pass).
     ``smoothed``: an (H, W) float32 array that receives ``gauss(a, sigma)`` on the way.
 
     Examples
@@ -159,32 +135,10 @@ def hessian_measure(
             smoothed[...] = sm
         mean, half_diff = _neg_hessian_eigen_parts(sm)
         return _combine(mean, half_diff, kind)
+    from ._raster import smoothed_hessian  # numba: compiled on first use
+
     k = _kernel(sigma) if sigma > 0.05 else np.ones(1, np.float32)
-    h, w = a.shape
-    out = np.empty((h, w), np.float32)
-    buf = np.empty((_STRIP_ROWS + 2, w + 2), np.float32)
-    for r0 in range(0, h, _STRIP_ROWS):
-        r1 = min(r0 + _STRIP_ROWS, h)
-        g0, g1 = max(r0 - 1, 0), min(r1 + 1, h)
-        # the smoothed rows r0 - 1 .. r1 with a border of one pixel, edges repeated
-        p = buf[: r1 - r0 + 2]
-        top = 1 if r0 == 0 else 0
-        inner = p[top : top + g1 - g0, 1:-1]
-        if k.size > 1:
-            _gauss_rows(a, k, g0, g1, out=inner)
-        else:
-            inner[...] = a[g0:g1]
-        if r0 == 0:
-            p[0, 1:-1] = p[1, 1:-1]
-        if r1 == h:
-            p[-1, 1:-1] = p[-2, 1:-1]
-        p[:, 0] = p[:, 1]
-        p[:, -1] = p[:, -2]
-        if smoothed is not None:
-            smoothed[r0:r1] = p[1 : 1 + r1 - r0, 1:-1]
-        mean, half_diff = _eigen_parts_padded(p)
-        _combine(mean, half_diff, kind, out=out[r0:r1])
-    return out
+    return smoothed_hessian(a, k, kind=kind, smoothed=smoothed)
 
 
 def _combine(mean: F32, half_diff: F32, kind: str, out: F32 | None = None) -> F32:
