@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "separable_gauss",
+    "merge_level",
     "smoothed_hessian",
     "correlate_rows",
     "chamfer_distance",
@@ -223,6 +224,147 @@ def _hessian_all(  # pragma: no cover - compiled; checked against the numpy filt
                 e2 = mean - hd
                 o[c] = (mean + hd) + (e2 if e2 < zero else zero)
         prev, cur = cur, nxt
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _up_row(  # pragma: no cover - compiled; checked against the numpy merge in the tests
+    a: NDArray[np.float32], f: int, lo_col: NDArray[np.intp], w0: NDArray[np.float32],
+    w1: NDArray[np.float32], dst: NDArray[np.float32],
+) -> None:  # fmt: skip
+    """Level row ``a`` linearly upsampled along the columns into ``dst`` (``_filters.
+    _up_axis``): ``a[lo] * w0 + a[lo + 1] * w1`` (level indices clamped) within the
+    blocks, the last value beyond them."""
+    m = a.size
+    n_in = min(m * f, dst.size)
+    for q in range(n_in):
+        i0 = lo_col[q]
+        x0 = a[min(max(i0, 0), m - 1)] * w0[q]
+        x1 = a[min(max(i0 + 1, 0), m - 1)] * w1[q]
+        dst[q] = x0 + x1
+    for q in range(n_in, dst.size):
+        dst[q] = a[m - 1]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _merge(  # pragma: no cover - compiled; checked against the numpy merge in the tests
+    zs_l: NDArray[np.float32], zg_l: NDArray[np.float32], best_l: NDArray[np.int8],
+    found_l: NDArray[np.bool_], f: int, first: bool, z_seed: NDArray[np.float32],
+    z_grow: NDArray[np.float32], best: NDArray[np.int8], detected: NDArray[np.bool_],
+) -> None:  # fmt: skip
+    """The level (blocks of ``f`` px) merged into the full-resolution arrays in place; see
+    :func:`merge_level`."""
+    n, m = zs_l.shape
+    h, w = z_seed.shape
+    # column taps of each output column: level indices lo, lo + 1 and their weights,
+    # as _up_axis forms them phase by phase (float32)
+    lo_col = np.empty(w, np.intp)
+    w0 = np.empty(w, np.float32)
+    w1 = np.empty(w, np.float32)
+    near = np.empty(w, np.intp)
+    for q in range(w):
+        mm = q % f
+        x = (mm + 0.5) / f - 0.5
+        t = np.float32(x + 1 if x < 0 else x)
+        lo_col[q] = q // f - 1 + (0 if x < 0 else 1)
+        w0[q] = np.float32(1) - t
+        w1[q] = t
+        near[q] = min(q // f, m - 1)
+    rows_s = np.empty((2, w), np.float32)
+    rows_g = np.empty((2, w), np.float32)
+    held = np.full(2, -1, np.intp)  # level rows held in rows_s/rows_g
+    best_up = np.empty(w, np.int8)
+    found_up = np.empty(w, np.bool_)
+    near_row = -1
+    slots = np.empty(2, np.intp)
+    up_s = np.empty(w, np.float32)
+    up_g = np.empty(w, np.float32)
+    for r in range(h):
+        blend = r < n * f
+        if r < n * f:
+            c = r // f
+            mm = r % f
+            x = (mm + 0.5) / f - 0.5
+            t = np.float32(x + 1 if x < 0 else x)
+            omt = np.float32(1) - t
+            j0 = min(max(c - 1 + (0 if x < 0 else 1), 0), n - 1)
+            j1 = min(max(c + (0 if x < 0 else 1), 0), n - 1)
+        else:  # beyond the last block: the last level row, not blended
+            c = n - 1
+            j0 = j1 = n - 1
+            t = np.float32(0)
+            omt = np.float32(1)
+        for k in range(2):
+            lv = j0 if k == 0 else j1
+            if held[0] == lv:
+                slots[k] = 0
+            elif held[1] == lv:
+                slots[k] = 1
+            else:
+                slot = 0 if (held[0] != j0 and held[0] != j1) else 1
+                _up_row(zs_l[lv], f, lo_col, w0, w1, rows_s[slot])
+                _up_row(zg_l[lv], f, lo_col, w0, w1, rows_g[slot])
+                held[slot] = lv
+                slots[k] = slot
+        a_s, b_s = rows_s[slots[0]], rows_s[slots[1]]
+        a_g, b_g = rows_g[slots[0]], rows_g[slots[1]]
+        if c != near_row:  # the level row's best scale and detections, nearest-upsampled
+            bl = best_l[c]
+            fl = found_l[c]
+            for q in range(w):
+                best_up[q] = bl[near[q]]
+                found_up[q] = fl[near[q]]
+            near_row = c
+        if blend:  # the two level rows blended (float32, as _up_axis along the rows)
+            for q in range(w):
+                up_s[q] = a_s[q] * omt + b_s[q] * t
+                up_g[q] = a_g[q] * omt + b_g[q] * t
+        else:
+            up_s[:] = a_s
+            up_g[:] = a_g
+        zs = z_seed[r]
+        zg = z_grow[r]
+        br = best[r]
+        dr = detected[r]
+        if first:
+            zs[:] = up_s
+            zg[:] = up_g
+            br[:] = best_up
+            dr[:] = found_up
+        else:
+            for q in range(w):
+                u = up_s[q]
+                v = zs[q]
+                better = u > v
+                br[q] = best_up[q] if better else br[q]
+                zs[q] = u if (better or u != u) else v  # numpy.maximum: NaN wins
+                g = up_g[q]
+                gv = zg[q]
+                zg[q] = g if (g > gv or g != g) else gv
+                dr[q] = dr[q] | found_up[q]
+
+
+def merge_level(
+    z_seed: NDArray[np.float32],
+    z_grow: NDArray[np.float32],
+    best: NDArray[np.int8],
+    detected: NDArray[np.bool_],
+    level: tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int8], NDArray[np.bool_]],
+    f: int,
+    *,
+    first: bool = False,
+) -> None:
+    """``_lines._merge_level``: one pyramid level's (seed evidence, grow evidence, best
+    scale, detections), blocks of ``f`` px, merged into the full-resolution arrays in
+    place, row by row: the evidence upsampled bilinearly (the float32 operations of
+    ``_filters.upsample_linear``: along the columns, then between two level rows), the
+    rest by nearest; the best scale taken where the level's seed evidence is higher, the
+    evidence by ``numpy.maximum``; ``first``: written, not merged."""
+    zs_l = np.ascontiguousarray(level[0], np.float32)
+    zg_l = np.ascontiguousarray(level[1], np.float32)
+    best_l = np.ascontiguousarray(level[2], np.int8)
+    found_l = np.ascontiguousarray(level[3], bool)
+    if z_seed.size and zs_l.size:
+        _merge(zs_l, zg_l, best_l, found_l, int(f), first, z_seed, z_grow, best, detected)
 
 
 def smoothed_hessian(
