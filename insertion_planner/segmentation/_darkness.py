@@ -125,19 +125,23 @@ def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> N
 
 
 def _inverse_background(
-    small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_]
-) -> F32:
+    small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_],
+    times: F32,
+) -> F32:  # fmt: skip
     """1 / background brightness at full resolution (see :func:`~._filters.background`),
     from the block-mean level ``small`` (blocks of ``f`` px, where the window spans at
-    most 12 blocks), bilinearly upsampled. ``exclude``d blocks (bone, unlit) take the
-    value of the nearest other block first, so bright bone does not raise the cortex
-    background at the rim."""
+    most 12 blocks), bilinearly upsampled, times ``times`` (the channel). ``exclude``d
+    blocks (bone, unlit) take the value of the nearest other block first, so bright bone
+    does not raise the cortex background at the rim."""
     if exclude.any() and not exclude.all():
         _, (ri, ci) = ndi.distance_transform_edt(exclude, return_indices=True)
         small = small[ri, ci]
     bg = flt.background(small, size_px=size_px / f)
     inv: F32 = (np.float32(1.0) / np.maximum(bg, np.float32(1e-3))).astype(np.float32)
-    return flt.upsample_linear(inv, shape, f) if f > 1 else inv
+    if f > 1:
+        return flt.upsample_linear(inv, shape, f, times=times)
+    inv *= times
+    return inv
 
 
 def darkness(
@@ -167,10 +171,10 @@ def darkness(
     excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f)
     excluded = np.zeros(shape, bool)
 
-    def relative(channel: F32, small: F32) -> F32:
-        inv = _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
-        inv *= channel  # a new array, the channel's shape
-        return inv
+    def relative(channel: F32, small: F32) -> F32:  # a new array, the channel's shape
+        return _inverse_background(
+            small, size_px=size_px, f=f, shape=shape, exclude=excl, times=channel
+        )
 
     fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
     q = relative(green, gs)

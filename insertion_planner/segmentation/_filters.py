@@ -227,57 +227,14 @@ def upsample2(a: F32, shape: tuple[int, int]) -> F32:
     return upsample_linear(a, shape, 2)
 
 
-def _up_axis(a: F32, n_out: int, f: int, axis: int) -> F32:
-    """Linear upsampling by ``f`` along ``axis`` (0 or 1) of a level of f-blocks, to
-    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices.
+def upsample_linear(a: F32, shape: tuple[int, int], f: int, *, times: F32 | None = None) -> F32:
+    """Bilinear upsampling of a level built by f x f block means back to ``shape``
+    (``times``: an array of ``shape`` the result is multiplied by on the way).
 
-    Each phase is computed with contiguous operations (along the rows, on the flat
-    buffer of the edge-padded level: the two samples at the ends of each row that wrap
-    onto the next row are discarded) and then written into its phase of the output in
-    one strided copy."""
-    a = np.asarray(a, np.float32)
-    n = a.shape[axis]
-    if axis == 0:
-        ap = np.empty((n + 2, a.shape[1]), np.float32)
-        ap[1:-1] = a
-        ap[0], ap[-1] = a[0], a[-1]
-    else:
-        ap = np.empty((a.shape[0], n + 2), np.float32)
-        ap[:, 1:-1] = a
-        ap[:, 0], ap[:, -1] = a[:, 0], a[:, -1]
-    shape = list(a.shape)
-    shape[axis] = max(n_out, n * f)
-    out = np.empty(shape, np.float32)
-    flat = ap.ravel()
-    span = n * a.shape[1] if axis == 0 else flat.size - 2  # samples of one phase
-    step = a.shape[1] if axis == 0 else 1  # flat offset of the next level sample
-    phase = np.empty(flat.size, np.float32)
-    tmp = np.empty(span, np.float32)
-    for m in range(f):
-        x = (m + 0.5) / f - 0.5
-        lo = 0 if x < 0 else 1
-        t = np.float32(x + 1 if x < 0 else x)
-        ph = phase[:span]
-        np.multiply(flat[lo * step : lo * step + span], np.float32(1) - t, out=ph)
-        np.multiply(flat[(lo + 1) * step : (lo + 1) * step + span], t, out=tmp)
-        ph += tmp
-        if axis == 0:
-            out[m : n * f : f] = ph.reshape(n, a.shape[1])
-        else:
-            out[:, m : n * f : f] = phase.reshape(a.shape[0], n + 2)[:, :n]
-    if n_out > n * f:  # beyond the last block: the last value
-        if axis == 0:
-            out[n * f :] = a[-1:]
-        else:
-            out[:, n * f :] = a[:, -1:]
-    return out[:n_out] if axis == 0 else out[:, :n_out]
-
-
-def upsample_linear(a: F32, shape: tuple[int, int], f: int) -> F32:
-    """Bilinear upsampling of a level built by f x f block means back to ``shape``.
-
-    Columns are interpolated first on the short level, then rows; each output phase is
-    a blend of two shifted slices (no gathers).
+    Columns are interpolated first on the short level (sample ``i`` of phase ``m``:
+    ``(1 - t) a[i - 1 + lo] + t a[i + lo]``, ``t`` the phase's float32 weight, edges
+    repeated; beyond the last block the last value), then rows the same way; in one
+    compiled pass, row by row (``_raster.upsample_linear``).
 
     Examples
     --------
@@ -286,7 +243,9 @@ def upsample_linear(a: F32, shape: tuple[int, int], f: int) -> F32:
     >>> upsample_linear(a, (4, 4), 2)[0].tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
-    return np.ascontiguousarray(_up_axis(_up_axis(a, shape[1], f, 1), shape[0], f, 0))
+    from ._raster import upsample_linear as compiled  # numba: compiled on first use
+
+    return compiled(a, shape, f, times=times)
 
 
 def _linear_taps(

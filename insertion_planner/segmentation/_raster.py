@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 __all__ = [
     "separable_gauss",
     "merge_level",
+    "upsample_linear",
     "smoothed_hessian",
     "correlate_rows",
     "chamfer_distance",
@@ -257,17 +258,9 @@ def _merge(  # pragma: no cover - compiled; checked against the numpy merge in t
     h, w = z_seed.shape
     # column taps of each output column: level indices lo, lo + 1 and their weights,
     # as _up_axis forms them phase by phase (float32)
-    lo_col = np.empty(w, np.intp)
-    w0 = np.empty(w, np.float32)
-    w1 = np.empty(w, np.float32)
+    lo_col, w0, w1 = _column_taps(f, w)
     near = np.empty(w, np.intp)
     for q in range(w):
-        mm = q % f
-        x = (mm + 0.5) / f - 0.5
-        t = np.float32(x + 1 if x < 0 else x)
-        lo_col[q] = q // f - 1 + (0 if x < 0 else 1)
-        w0[q] = np.float32(1) - t
-        w1[q] = t
         near[q] = min(q // f, m - 1)
     rows_s = np.empty((2, w), np.float32)
     rows_g = np.empty((2, w), np.float32)
@@ -341,6 +334,108 @@ def _merge(  # pragma: no cover - compiled; checked against the numpy merge in t
                 gv = zg[q]
                 zg[q] = g if (g > gv or g != g) else gv
                 dr[q] = dr[q] | found_up[q]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _column_taps(  # pragma: no cover - compiled; checked against the numpy filters
+    f: int, w: int
+) -> tuple[NDArray[np.intp], NDArray[np.float32], NDArray[np.float32]]:
+    """Level index of the first tap and the two float32 weights of each of ``w`` output
+    columns of a linear upsampling by ``f`` (``_filters._up_axis``, phase by phase)."""
+    lo_col = np.empty(w, np.intp)
+    w0 = np.empty(w, np.float32)
+    w1 = np.empty(w, np.float32)
+    for q in range(w):
+        x = (q % f + 0.5) / f - 0.5
+        t = np.float32(x + 1 if x < 0 else x)
+        lo_col[q] = q // f - 1 + (0 if x < 0 else 1)
+        w0[q] = np.float32(1) - t
+        w1[q] = t
+    return lo_col, w0, w1
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _upsample(  # pragma: no cover - compiled; checked against the numpy filters
+    a: NDArray[np.float32], f: int, times: NDArray[np.float32], use_times: bool,
+    out: NDArray[np.float32],
+) -> None:  # fmt: skip
+    """``out`` = ``_filters.upsample_linear(a, out.shape, f)`` (times ``times`` when
+    ``use_times``), row by row: each output row blended from the two column-upsampled
+    level rows it lies between (float32, the operations of ``_up_axis``)."""
+    n = a.shape[0]
+    h, w = out.shape
+    lo_col, w0, w1 = _column_taps(f, w)
+    rows = np.empty((2, w), np.float32)
+    held = np.full(2, -1, np.intp)
+    up = np.empty(w, np.float32)
+    slots = np.empty(2, np.intp)
+    for r in range(h):
+        blend = r < n * f
+        if blend:
+            c = r // f
+            x = (r % f + 0.5) / f - 0.5
+            t = np.float32(x + 1 if x < 0 else x)
+            omt = np.float32(1) - t
+            j0 = min(max(c - 1 + (0 if x < 0 else 1), 0), n - 1)
+            j1 = min(max(c + (0 if x < 0 else 1), 0), n - 1)
+        else:
+            j0 = j1 = n - 1
+            t = omt = np.float32(0)
+        for k in range(2):
+            lv = j0 if k == 0 else j1
+            if held[0] == lv:
+                slots[k] = 0
+            elif held[1] == lv:
+                slots[k] = 1
+            else:
+                slot = 0 if (held[0] != j0 and held[0] != j1) else 1
+                _up_row(a[lv], f, lo_col, w0, w1, rows[slot])
+                held[slot] = lv
+                slots[k] = slot
+        ra, rb = rows[slots[0]], rows[slots[1]]
+        if blend:
+            for q in range(w):
+                up[q] = ra[q] * omt + rb[q] * t
+        else:
+            up[:] = ra
+        dst = out[r]
+        if use_times:
+            tr = times[r]
+            for q in range(w):
+                dst[q] = up[q] * tr[q]
+        else:
+            dst[:] = up
+
+
+def upsample_linear(
+    a: NDArray[np.float32],
+    shape: tuple[int, int],
+    f: int,
+    *,
+    times: NDArray[np.float32] | None = None,
+) -> NDArray[np.float32]:
+    """``_filters.upsample_linear(a, shape, f)`` (bilinear upsampling of a level of f x f
+    block means), bit for bit, in one pass; ``times``: an (H, W) float32 array the result
+    is multiplied by on the way (as ``up *= times``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(4, dtype=np.float32).reshape(2, 2)
+    >>> upsample_linear(a, (4, 4), 2)[0].tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+    a = np.ascontiguousarray(a, np.float32)
+    if a.ndim != 2 or a.size == 0 or f < 1:
+        raise ValueError(f"a must be a non-empty 2-D level and f >= 1, got {a.shape}, {f}")
+    out = np.empty(shape, np.float32)
+    use = times is not None
+    tm = np.asarray(times, np.float32) if times is not None else np.empty((1, 1), np.float32)
+    if use and tm.shape != out.shape:
+        raise ValueError(f"times must have shape {shape}, got {tm.shape}")
+    if out.size:
+        _upsample(a, int(f), tm, use, out)
+    return out
 
 
 def merge_level(

@@ -201,13 +201,18 @@ def _reference_up_axis(a, n_out, f, axis):
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 6), (5, 1), (17, 33), (64, 40)])
 @pytest.mark.parametrize("f", [2, 3, 8, 16])
-@pytest.mark.parametrize("axis", [0, 1])
-def test_contiguous_phase_upsampling_is_bit_identical(shape, f, axis):
-    a = np.random.default_rng(9).standard_normal(shape).astype(np.float32)
-    for n_out in {max(1, shape[axis] * f - f + 1), shape[axis] * f, shape[axis] * f + f + 3}:
-        want = _reference_up_axis(a, n_out, f, axis)
-        got = flt._up_axis(a, n_out, f, axis)
-        assert got.shape == want.shape and np.array_equal(got, want)
+@pytest.mark.parametrize("extra", [0, 1])
+def test_compiled_upsampling_is_bit_identical(shape, f, extra):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal(shape).astype(np.float32)
+    sizes = [max(1, n * f - f + 1) if extra else n * f + f + 3 for n in shape]
+    for out_shape in ((shape[0] * f, shape[1] * f), tuple(sizes)):
+        want = _reference_up_axis(_reference_up_axis(a, out_shape[1], f, 1), out_shape[0], f, 0)
+        got = flt.upsample_linear(a, out_shape, f)
+        assert got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        times = rng.random(out_shape).astype(np.float32)
+        got = flt.upsample_linear(a, out_shape, f, times=times)
+        assert np.array_equal(got.view(np.uint32), (want * times).view(np.uint32))
 
 
 @pytest.mark.parametrize(
