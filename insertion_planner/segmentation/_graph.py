@@ -21,16 +21,17 @@ __all__ = [
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def _distance_px(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
-    """Distance (px) from each mask pixel to the nearest background pixel centre.
+def _distance_px(mask: NDArray[np.bool_], at: NDArray[np.intp]) -> NDArray[np.float32]:
+    """Distance (px) from the mask pixels of flat indices ``at`` to the nearest background
+    pixel centre.
 
     The geometric mean of the chessboard and city-block chamfer distances: exact along
     the axes and the diagonals, within 9% in between, and ~15x cheaper than the exact EDT.
     """
     from ._raster import chamfer_distance  # numba: compiled on first use
 
-    d8 = chamfer_distance(mask, metric="chessboard").astype(np.float32)
-    d4 = chamfer_distance(mask, metric="taxicab").astype(np.float32)
+    d8 = chamfer_distance(mask, metric="chessboard").ravel()[at].astype(np.float32)
+    d4 = chamfer_distance(mask, metric="taxicab").ravel()[at].astype(np.float32)
     return np.sqrt(d8 * d4)
 
 
@@ -64,10 +65,11 @@ def radius_and_skeleton(
         return np.zeros((h, w), np.float32), None, np.zeros((0, 0), np.float32)
     small = _pool(mask, factor)
     skeleton = skeletonize(small)
-    dist = _distance_px(small)
+    on = np.flatnonzero(skeleton)  # the radius is read at the centreline only
+    dist = _distance_px(small, on)
     f = float(factor)
-    skel_r = np.where(skeleton, np.maximum(f * dist - (f + 1) / 2, 0.5), 0).astype(np.float32)
-    skel_r *= np.float32(pixel_size_um)
+    skel_r = np.zeros(small.shape, np.float32)
+    skel_r.ravel()[on] = np.maximum(f * dist - (f + 1) / 2, 0.5) * np.float32(pixel_size_um)
     from ._raster import nearest_value  # numba: compiled on first use
 
     # every level pixel takes the radius of its nearest centreline pixel (chessboard
