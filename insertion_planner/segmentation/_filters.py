@@ -167,13 +167,12 @@ def block_mean(a: NDArray[np.generic], f: int) -> F32:
 
 
 def downsample2(a: F32) -> F32:
-    """Halve each axis by 2x2 block means (odd edges are dropped): (H, W) -> (H//2, W//2)."""
-    h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
-    out = a[0:h:2, 0:w:2] + a[1:h:2, 0:w:2]
-    out += a[0:h:2, 1:w:2]
-    out += a[1:h:2, 1:w:2]
-    out *= np.float32(0.25)
-    return out
+    """Halve each axis by 2x2 block means (odd edges are dropped): (H, W) -> (H//2, W//2),
+    float32: ``((top-left + bottom-left) + top-right) + bottom-right``, times 0.25, in one
+    compiled pass (``_raster.block_means``)."""
+    from ._raster import block_means  # numba: compiled on first use
+
+    return block_means(a)
 
 
 def kept_block_mean(peak: F32, level: NDArray[np.integer], min_level: int) -> F32:

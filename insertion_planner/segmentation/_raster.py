@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 __all__ = [
     "separable_gauss",
     "merge_level",
+    "block_means",
     "upsample_linear",
     "smoothed_hessian",
     "correlate_rows",
@@ -435,6 +436,40 @@ def upsample_linear(
         raise ValueError(f"times must have shape {shape}, got {tm.shape}")
     if out.size:
         _upsample(a, int(f), tm, use, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_means(  # pragma: no cover - compiled; checked against the numpy filters
+    a: NDArray[np.float32], out: NDArray[np.float32]
+) -> None:
+    """``out`` = means of the 2 x 2 blocks of ``a``, summed in ``_filters.downsample2``'s
+    order (top-left, bottom-left, top-right, bottom-right, then a quarter), float32."""
+    quarter = np.float32(0.25)
+    h2, w2 = out.shape
+    for r in range(h2):
+        top = a[2 * r]
+        bot = a[2 * r + 1]
+        dst = out[r]
+        for c in range(w2):
+            dst[c] = (((top[2 * c] + bot[2 * c]) + top[2 * c + 1]) + bot[2 * c + 1]) * quarter
+
+
+def block_means(a: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``_filters.downsample2(a)`` for float32 ``a``, bit for bit: (H, W) -> (H // 2, W // 2)
+    means of 2 x 2 blocks (odd edges dropped).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> block_means(np.arange(8, dtype=np.float32).reshape(2, 4)).tolist()
+    [[2.5, 4.5]]
+    """
+    if a.ndim != 2:
+        raise ValueError(f"a must be 2-D, got shape {a.shape}")
+    out = np.empty((a.shape[0] // 2, a.shape[1] // 2), np.float32)
+    if out.size:
+        _block_means(np.asarray(a, np.float32), out)
     return out
 
 

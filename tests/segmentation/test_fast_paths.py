@@ -302,6 +302,20 @@ def test_compiled_row_correlation_matches_scipy(shape, sigma):
         correlate_rows(a, np.array([1, 2], np.float32))
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3, 7), (64, 2048), (33, 10)])
+def test_compiled_block_means_are_numpy_block_means(shape):
+    rng = np.random.default_rng(23)
+    a = (rng.standard_normal(shape) * 100).astype(np.float32)
+    for x in (a, a[:, ::2]):  # contiguous and strided
+        h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
+        want = x[0:h:2, 0:w:2] + x[1:h:2, 0:w:2]
+        want += x[0:h:2, 1:w:2]
+        want += x[1:h:2, 1:w:2]
+        want *= np.float32(0.25)
+        got = flt.downsample2(x)
+        assert got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def _reference_cdt_radius(mask, values):
     """The former radius lookups: scipy's chamfer distances, and the values at the
     nearest seed from its indices."""
