@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "separable_gauss",
+    "gauss_every",
     "merge_level",
     "block_means",
     "upsample_linear",
@@ -540,6 +541,39 @@ def separable_gauss(a: NDArray[np.float32], k: NDArray[np.float32]) -> NDArray[n
     out = np.empty(a.shape, np.float32)
     if a.size:
         _gauss_all(a, np.asarray(k, np.float32), kd, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _gauss_rows_at(  # pragma: no cover - compiled; checked against the numpy filters
+    a: NDArray[np.float32], k: NDArray[np.float32], kd: NDArray[np.float64],
+    step: int, out: NDArray[np.float32],
+) -> None:  # fmt: skip
+    """``out`` = rows 0, step, 2 step, ... of ``a`` smoothed by ``k`` (:func:`_smooth_row`)."""
+    w = a.shape[1]
+    rad = k.size // 2
+    col = np.empty(w, np.float32)
+    buf = np.empty(w + 2 * rad, np.float64)
+    acc = np.empty(w, np.float64)
+    for i in range(out.shape[0]):
+        _smooth_row(a, k, kd, i * step, col, buf, acc, out[i])
+
+
+def gauss_every(a: NDArray[np.float32], k: NDArray[np.float32], step: int) -> NDArray[np.float32]:
+    """``separable_gauss(a, k)[::step]``, bit for bit, smoothing only those rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(20, dtype=np.float32).reshape(5, 4)
+    >>> k = np.array([0.25, 0.5, 0.25], np.float32)
+    >>> bool(np.array_equal(gauss_every(a, k, 2), separable_gauss(a, k)[::2]))
+    True
+    """
+    a, kd = _checked(a, k)
+    out = np.empty((-(-a.shape[0] // step), a.shape[1]), np.float32)
+    if out.size:
+        _gauss_rows_at(a, np.asarray(k, np.float32), kd, int(step), out)
     return out
 
 

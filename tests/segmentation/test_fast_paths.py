@@ -316,6 +316,18 @@ def test_compiled_block_means_are_numpy_block_means(shape):
         assert got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
+@pytest.mark.parametrize("shape", [(1, 5), (9, 9), (70, 45), (64, 2048)])
+@pytest.mark.parametrize("step", [1, 2, 4, 7])
+def test_compiled_gauss_on_every_step_rows_is_the_full_gauss(shape, step):
+    from insertion_planner.segmentation._raster import gauss_every
+
+    a = np.random.default_rng(29).standard_normal(shape).astype(np.float32)
+    for sigma in (0.7, 1.0, 2.5):
+        want = flt.gauss(a, sigma)[::step]
+        got = gauss_every(a, flt._kernel(sigma), step)
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def _reference_cdt_radius(mask, values):
     """The former radius lookups: scipy's chamfer distances, and the values at the
     nearest seed from its indices."""
