@@ -185,16 +185,18 @@ def darkness(
     # specular glints are 15 % above the background and further above it than the
     # pixel noise reaches (GLINT_ALPHA); bright noise alone is not filled, so the noise
     # stays two-sided for the calibration of the detector
+    from ._raster import relative_darkness  # numba: compiled on first use
+
     k_glint = float(ndtri(1.0 - GLINT_ALPHA))
-    glint = (q > np.float32(1.15)) & (q > np.float32(1.0 + k_glint * _relative_noise(q)))
     any_excluded = bool(excl.any())
-    # pixels far darker than the lit background in red (or grey), for the excluded blocks
-    low = ((qr if qr is not None else q) < np.float32(0.3)) if any_excluded else None
-    dark = np.subtract(np.float32(1.0), q, out=q)  # q is not used after
-    if qr is not None:
-        qr -= np.float32(1.0)
-        qr *= np.float32(red_weight)
-        dark += qr
+    # glints: q > 1.15 and above the noise; low (for the excluded blocks): pixels far
+    # darker than the lit background in red (or grey), below 0.3; the darkness
+    # 1 - q + red_weight (qr - 1) in place of q (not used after), in one pass
+    glint, low = relative_darkness(
+        q, qr, red_weight=red_weight, glint_level=1.15,
+        noise_level=float(np.float32(1.0 + k_glint * _relative_noise(q))), want_low=any_excluded,
+    )  # fmt: skip
+    dark = q
     if any_excluded and low is not None:
         # inside excluded blocks: whitish pixels (bone) are flat background, and so are
         # pixels far darker than the lit background in red (or grey) in and beside unlit

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "separable_gauss",
+    "relative_darkness",
     "gauss_every",
     "merge_level",
     "block_means",
@@ -575,6 +576,63 @@ def gauss_every(a: NDArray[np.float32], k: NDArray[np.float32], step: int) -> ND
     if out.size:
         _gauss_rows_at(a, np.asarray(k, np.float32), kd, int(step), out)
     return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _darkness(  # pragma: no cover - compiled; checked against the numpy arithmetic
+    q: NDArray[np.float32], qr: NDArray[np.float32], has_red: bool, red_weight: np.float32,
+    glint_level: np.float32, noise_level: np.float32, want_low: bool,
+    glint: NDArray[np.bool_], low: NDArray[np.bool_],
+) -> None:  # fmt: skip
+    """See :func:`relative_darkness` (flat arrays)."""
+    one = np.float32(1.0)
+    dim = np.float32(0.3)
+    for i in range(q.size):
+        v = q[i]
+        glint[i] = (v > glint_level) & (v > noise_level)
+        if want_low:
+            low[i] = (qr[i] if has_red else v) < dim
+        d = one - v
+        if has_red:
+            d = d + (qr[i] - one) * red_weight
+        q[i] = d
+
+
+def relative_darkness(
+    q: NDArray[np.float32],
+    qr: NDArray[np.float32] | None,
+    *,
+    red_weight: float,
+    glint_level: float,
+    noise_level: float,
+    want_low: bool,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_] | None]:
+    """``_darkness.darkness``'s arithmetic on the relative brightness ``q`` (green or grey)
+    and ``qr`` (red, or None), in one pass: ``q`` becomes the darkness ``1 - q`` (plus
+    ``(qr - 1) * red_weight``, float32 in that order); returns the glints
+    (``q > glint_level`` and ``q > noise_level``) and, when ``want_low``, the pixels
+    whose ``qr`` (or ``q``) is below 0.3, both read before ``q`` changes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = np.array([[1.0, 0.5, 1.3]], np.float32)
+    >>> glint, low = relative_darkness(q, None, red_weight=0.5, glint_level=1.15,
+    ...                                noise_level=1.1, want_low=False)
+    >>> q.tolist(), glint.tolist(), low
+    ([[0.0, 0.5, -0.2999999523162842]], [[False, False, True]], None)
+    """
+    if q.dtype != np.float32 or not q.flags.c_contiguous:
+        raise ValueError("q must be a C-contiguous float32 array (it is changed in place)")
+    red = np.ascontiguousarray(qr, np.float32) if qr is not None else np.empty(1, np.float32)
+    if qr is not None and red.shape != q.shape:
+        raise ValueError(f"qr must have the shape of q {q.shape}, got {red.shape}")
+    glint = np.empty(q.shape, bool)
+    low = np.empty(q.shape if want_low else (1,), bool)
+    _darkness(q.ravel(), red.ravel(), qr is not None, np.float32(red_weight),
+              np.float32(glint_level), np.float32(noise_level), want_low,
+              glint.ravel(), low.ravel())  # fmt: skip
+    return glint, (low if want_low else None)
 
 
 def _checked(

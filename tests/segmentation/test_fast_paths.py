@@ -328,6 +328,30 @@ def test_compiled_gauss_on_every_step_rows_is_the_full_gauss(shape, step):
         assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
+@pytest.mark.parametrize("red", [False, True])
+@pytest.mark.parametrize("want_low", [False, True])
+def test_compiled_relative_darkness_is_the_numpy_arithmetic(red, want_low):
+    from insertion_planner.segmentation._raster import relative_darkness
+
+    rng = np.random.default_rng(31)
+    q = (rng.random((37, 53)) * 1.6).astype(np.float32)
+    qr = (rng.random((37, 53)) * 1.6).astype(np.float32) if red else None
+    noise = float(np.float32(1.0 + 3.1 * 0.02))
+    glint_want = (q > np.float32(1.15)) & (q > np.float32(noise))
+    low_want = ((qr if qr is not None else q) < np.float32(0.3)) if want_low else None
+    dark_want = np.subtract(np.float32(1.0), q)
+    if qr is not None:
+        r = qr - np.float32(1.0)
+        r *= np.float32(0.5)
+        dark_want += r
+    glint, low = relative_darkness(
+        q, qr, red_weight=0.5, glint_level=1.15, noise_level=noise, want_low=want_low
+    )
+    assert np.array_equal(q.view(np.uint32), dark_want.view(np.uint32))
+    assert np.array_equal(glint, glint_want) and 0 < glint.sum() < glint.size
+    assert (low is None) if not want_low else np.array_equal(low, low_want)
+
+
 def _reference_cdt_radius(mask, values):
     """The former radius lookups: scipy's chamfer distances, and the values at the
     nearest seed from its indices."""
