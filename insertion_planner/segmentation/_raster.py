@@ -36,12 +36,15 @@ mask (the former ``_runs.seeded_components``: the same set).
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
     "separable_gauss",
+    "bilinear_at",
     "relative_darkness",
     "gauss_every",
     "merge_level",
@@ -633,6 +636,67 @@ def relative_darkness(
               np.float32(glint_level), np.float32(noise_level), want_low,
               glint.ravel(), low.ravel())  # fmt: skip
     return glint, (low if want_low else None)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _bilinear(  # pragma: no cover - compiled; checked against scipy in the tests
+    img: NDArray[np.float32], rows: NDArray[np.float32], cols: NDArray[np.float32],
+    out: NDArray[np.float32],
+) -> None:  # fmt: skip
+    """See :func:`bilinear_at`."""
+    h, w = img.shape
+    for i in range(rows.size):
+        x = np.float64(rows[i])
+        y = np.float64(cols[i])
+        # beyond half a pixel outside the image: moved onto its edge
+        if x < -0.5:
+            x = np.float64(0.0)
+        elif x > h - 0.5:
+            x = np.float64(h - 1)
+        if y < -0.5:
+            y = np.float64(0.0)
+        elif y > w - 0.5:
+            y = np.float64(w - 1)
+        r0 = math.floor(x)
+        c0 = math.floor(y)
+        wx0 = 1.0 - (x - r0)
+        wx1 = 1.0 - wx0
+        wy0 = 1.0 - (y - c0)
+        wy1 = 1.0 - wy0
+        ra = min(max(int(r0), 0), h - 1)
+        rb = min(max(int(r0) + 1, 0), h - 1)
+        ca = min(max(int(c0), 0), w - 1)
+        cb = min(max(int(c0) + 1, 0), w - 1)
+        t = np.float64(img[ra, ca]) * wx0 * wy0
+        t += np.float64(img[ra, cb]) * wx0 * wy1
+        t += np.float64(img[rb, ca]) * wx1 * wy0
+        t += np.float64(img[rb, cb]) * wx1 * wy1
+        out[i] = np.float32(t)
+
+
+def bilinear_at(
+    img: NDArray[np.float32], rows: NDArray[np.float32], cols: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """``scipy.ndimage.map_coordinates(img, [rows, cols], order=1, mode="nearest")`` for a
+    float32 image, bit for bit: the weights ``1 - f`` and ``1 - (1 - f)`` in double, the
+    four taps summed row by row, indices beyond the edge clamped. About three times
+    faster (no generic spline machinery).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.array([[0, 1], [2, 3]], np.float32)
+    >>> bilinear_at(img, np.array([0.5, -2], np.float32), np.array([0.5, 1], np.float32)).tolist()
+    [1.5, 1.0]
+    """
+    img = np.ascontiguousarray(img, np.float32)
+    r = np.ascontiguousarray(rows, np.float32).ravel()
+    c = np.ascontiguousarray(cols, np.float32).ravel()
+    if img.ndim != 2 or img.size == 0 or r.shape != c.shape:
+        raise ValueError(f"img must be a non-empty 2-D image and rows, cols alike, got {img.shape}")
+    out = np.empty(r.size, np.float32)
+    _bilinear(img, r, c, out)
+    return out
 
 
 def _checked(

@@ -22,7 +22,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 from scipy.special import erf
 
 from . import _filters as flt
@@ -288,6 +287,8 @@ def deblurred_lumen(
     n_thin : int
         Pixels measured as thin.
     """
+    from ._raster import bilinear_at  # numba: compiled on first use
+
     rows, cols = flt.nonzero2d(mask if candidates is None else mask & candidates)
     if rows.size == 0:
         return mask, 0
@@ -306,7 +307,7 @@ def deblurred_lumen(
         n_r, n_c = nr[c0 : c0 + chunk], nc[c0 : c0 + chunk]
         pr = r_[:, None] + t[None, :] * n_r[:, None]
         pc = c_[:, None] + t[None, :] * n_c[:, None]
-        prof = ndi.map_coordinates(dark_s, [pr.ravel(), pc.ravel()], order=1, mode="nearest")
+        prof = bilinear_at(dark_s, pr, pc)  # ndimage.map_coordinates, order 1, compiled
         prof = prof.reshape(-1, n_t)
         m = prof.shape[0]
         # climb from the pixel to the local peak of its profile

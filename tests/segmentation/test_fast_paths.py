@@ -352,6 +352,24 @@ def test_compiled_relative_darkness_is_the_numpy_arithmetic(red, want_low):
     assert (low is None) if not want_low else np.array_equal(low, low_want)
 
 
+def test_compiled_bilinear_sampling_matches_scipy():
+    from insertion_planner.segmentation._raster import bilinear_at
+
+    rng = np.random.default_rng(37)
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(1, 25, 2))
+        img = (rng.standard_normal((h, w)) * rng.choice([1e-4, 1.0, 1e4])).astype(np.float32)
+        reach = rng.choice([0.5, 1.0, 3.0])  # also beyond the edges, where mode nearest acts
+        rr = rng.random(300) * (h - 1 + 2 * reach) - reach
+        cc = rng.random(300) * (w - 1 + 2 * reach) - reach
+        if rng.random() < 0.5:  # whole and half pixels: the edges of the interpolation
+            rr, cc = np.round(rr * 2) / 2, np.round(cc * 4) / 4
+        rr, cc = rr.astype(np.float32), cc.astype(np.float32)
+        want = ndi.map_coordinates(img, [rr, cc], order=1, mode="nearest")
+        got = bilinear_at(img, rr, cc)
+        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def _reference_cdt_radius(mask, values):
     """The former radius lookups: scipy's chamfer distances, and the values at the
     nearest seed from its indices."""
