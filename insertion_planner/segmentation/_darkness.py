@@ -63,7 +63,7 @@ def _relative_noise(q: F32) -> float:
     """Pixel noise of the relative brightness ``q`` (1 on the background): 1.4826 MAD of
     ``q`` minus its 1 px Gaussian smoothing, over a sample of the lit pixels (``q`` above
     one half), corrected for the share of white noise the smoothing leaves (0.873)."""
-    from ._raster import gauss_every  # numba: compiled on first use
+    from ._smoothing import gauss_every  # numba: compiled on first use
 
     step = max(1, int(np.sqrt(q.size / 250_000)))
     # flt.gauss(q, 1.0) on the sampled rows only (the same rows, bit for bit)

@@ -6,7 +6,7 @@ All arrays are float32, (row, col) axis order. Vessels are dark on a brighter ba
 Every filter works on contiguous row slices (shift-and-add), which stays fast on image
 widths that are powers of two, where strided column filters thrash the cache; the
 Gaussian and the Hessian measures (:func:`gauss`, :func:`hessian_measure`) run row by row
-in compiled loops (``_raster``), the rows they need in cache, and the block means strip
+in compiled loops (``_smoothing``), the rows they need in cache, and the block means strip
 by strip (``_STRIP_ROWS`` rows).
 """
 
@@ -90,7 +90,7 @@ def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32
 def gauss(a: F32, sigma: float) -> F32:
     """Gaussian smoothing (edge mode, truncated at 3 sigma); ``sigma <= 0.05`` returns ``a``.
 
-    Row by row (``_raster.separable_gauss``): each smoothed row down the columns by
+    Row by row (``_smoothing.separable_gauss``): each smoothed row down the columns by
     float32 sums of the rows around it, then along the row with the double-precision
     arithmetic of ``scipy.ndimage.correlate1d``.
 
@@ -106,7 +106,7 @@ def gauss(a: F32, sigma: float) -> F32:
     a = np.asarray(a, np.float32)
     if sigma > 4.0:
         return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
-    from ._raster import separable_gauss  # numba: compiled on first use
+    from ._smoothing import separable_gauss  # numba: compiled on first use
 
     return separable_gauss(a, _kernel(sigma))
 
@@ -117,7 +117,7 @@ def hessian_measure(
     """``_detect.signed_ridge`` (``kind="ridge"``: ``e1 + min(e2, 0)``) or
     ``_detect.signed_disc`` (``"disc"``: ``e2``) of ``gauss(a, sigma)``, with ``e1 >= e2``
     the eigenvalues of minus its finite-difference Hessian (edges repeated), computed row
-    by row as the smoothed rows are made (``_raster.smoothed_hessian``: the arithmetic of
+    by row as the smoothed rows are made (``_smoothing.smoothed_hessian``: the arithmetic of
     :func:`gauss` and :func:`_eigen_parts_padded`, in one pass).
     ``smoothed``: an (H, W) float32 array that receives ``gauss(a, sigma)`` on the way.
 
@@ -135,7 +135,7 @@ def hessian_measure(
             smoothed[...] = sm
         mean, half_diff = _neg_hessian_eigen_parts(sm)
         return _combine(mean, half_diff, kind)
-    from ._raster import smoothed_hessian  # numba: compiled on first use
+    from ._smoothing import smoothed_hessian  # numba: compiled on first use
 
     k = _kernel(sigma) if sigma > 0.05 else np.ones(1, np.float32)
     return smoothed_hessian(a, k, kind=kind, smoothed=smoothed)
@@ -169,8 +169,8 @@ def block_mean(a: NDArray[np.generic], f: int) -> F32:
 def downsample2(a: F32) -> F32:
     """Halve each axis by 2x2 block means (odd edges are dropped): (H, W) -> (H//2, W//2),
     float32: ``((top-left + bottom-left) + top-right) + bottom-right``, times 0.25, in one
-    compiled pass (``_raster.block_means``)."""
-    from ._raster import block_means  # numba: compiled on first use
+    compiled pass (``_resample.block_means``)."""
+    from ._resample import block_means  # numba: compiled on first use
 
     return block_means(a)
 
@@ -233,7 +233,7 @@ def upsample_linear(a: F32, shape: tuple[int, int], f: int, *, times: F32 | None
     Columns are interpolated first on the short level (sample ``i`` of phase ``m``:
     ``(1 - t) a[i - 1 + lo] + t a[i + lo]``, ``t`` the phase's float32 weight, edges
     repeated; beyond the last block the last value), then rows the same way; in one
-    compiled pass, row by row (``_raster.upsample_linear``).
+    compiled pass, row by row (``_resample.upsample_linear``).
 
     Examples
     --------
@@ -242,7 +242,7 @@ def upsample_linear(a: F32, shape: tuple[int, int], f: int, *, times: F32 | None
     >>> upsample_linear(a, (4, 4), 2)[0].tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
-    from ._raster import upsample_linear as compiled  # numba: compiled on first use
+    from ._resample import upsample_linear as compiled  # numba: compiled on first use
 
     return compiled(a, shape, f, times=times)
 

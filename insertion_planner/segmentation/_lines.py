@@ -201,10 +201,10 @@ def _merge_level(
     best scale taken where the level's seed evidence is higher. ``first``: the outputs
     hold nothing yet and are written (as a merge into -inf, zeros and False would).
 
-    Row by row in one compiled pass (``_raster.merge_level``), each output row blended
+    Row by row in one compiled pass (``_resample.merge_level``), each output row blended
     from the two column-upsampled level rows it lies between, without building the
     upsampled images."""
-    from ._raster import merge_level  # numba: compiled on first use
+    from ._resample import merge_level  # numba: compiled on first use
 
     merge_level(z_seed, z_grow, best, detected, level, f, first=first)
 

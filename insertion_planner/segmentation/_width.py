@@ -194,7 +194,7 @@ def gauss_at(
         np.add(src[:, rad - i : rad - i + t], src[:, rad + i : rad + i + t], out=tmp)
         tmp *= k[rad + i]
         acc += tmp
-    from ._raster import correlate_rows  # ndimage.correlate1d along the rows, compiled
+    from ._smoothing import correlate_rows  # ndimage.correlate1d along the rows, compiled
 
     sm = correlate_rows(acc.reshape(-1, acc.shape[2]), k).reshape(acc.shape)
     slot = np.zeros(ntr * ntc, np.intp)
@@ -287,7 +287,7 @@ def deblurred_lumen(
     n_thin : int
         Pixels measured as thin.
     """
-    from ._raster import bilinear_at  # numba: compiled on first use
+    from ._resample import bilinear_at  # numba: compiled on first use
 
     rows, cols = flt.nonzero2d(mask if candidates is None else mask & candidates)
     if rows.size == 0:

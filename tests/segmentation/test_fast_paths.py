@@ -285,7 +285,7 @@ def test_compiled_hysteresis_matches_pixel_labelling():
 @pytest.mark.parametrize("shape", [(1, 1), (3, 1), (1, 9), (33, 70), (32, 2048)])
 @pytest.mark.parametrize("sigma", [0.3, 0.7, 1.0, 1.41, 2.0, 4.0])
 def test_compiled_row_correlation_matches_scipy(shape, sigma):
-    from insertion_planner.segmentation._raster import correlate_rows
+    from insertion_planner.segmentation._smoothing import correlate_rows
 
     rng = np.random.default_rng(19)
     for scale in (1e-3, 1.0, 300.0):
@@ -319,7 +319,7 @@ def test_compiled_block_means_are_numpy_block_means(shape):
 @pytest.mark.parametrize("shape", [(1, 5), (9, 9), (70, 45), (64, 2048)])
 @pytest.mark.parametrize("step", [1, 2, 4, 7])
 def test_compiled_gauss_on_every_step_rows_is_the_full_gauss(shape, step):
-    from insertion_planner.segmentation._raster import gauss_every
+    from insertion_planner.segmentation._smoothing import gauss_every
 
     a = np.random.default_rng(29).standard_normal(shape).astype(np.float32)
     for sigma in (0.7, 1.0, 2.5):
@@ -353,7 +353,7 @@ def test_compiled_relative_darkness_is_the_numpy_arithmetic(red, want_low):
 
 
 def test_compiled_bilinear_sampling_matches_scipy():
-    from insertion_planner.segmentation._raster import bilinear_at
+    from insertion_planner.segmentation._resample import bilinear_at
 
     rng = np.random.default_rng(37)
     for _ in range(400):
