@@ -16,7 +16,7 @@ Hysteresis (Canny 1986, doi:10.1109/TPAMI.1986.4767851): the 8-connected compone
 the pixels above the low threshold that reach the high one, by a flood fill from each
 seed (a depth-first stack, each pixel pushed once) that visits only the pixels it fills
 and their neighbours, instead of thresholding the evidence twice and joining the row runs
-of the whole grow mask (the former ``_runs.seeded_components``: the same set).
+of the whole grow mask (``_runs.seeded_components``: the same set).
 
 Relative darkness: ``_darkness.darkness``'s per-pixel arithmetic (darkness, glints, dim
 pixels) in one pass.

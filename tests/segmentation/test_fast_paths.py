@@ -253,6 +253,23 @@ def _reference_seeded_components(seed, grow):
     return keep[lab]
 
 
+def test_run_hysteresis_matches_pixel_labelling():
+    from insertion_planner.segmentation._runs import seeded_components
+
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 30, 2))
+        grow = rng.random(shape) < rng.random()
+        seed = rng.random(shape) < 0.3 * rng.random()  # seeds outside grow too
+        assert np.array_equal(
+            seeded_components(seed, grow), _reference_seeded_components(seed, grow)
+        )
+    z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5)
+    grow, seed = z > 0.25, z > 0.45
+    assert np.array_equal(seeded_components(seed, grow), _reference_seeded_components(seed, grow))
+    assert not seeded_components(np.ones((4, 4), bool), np.zeros((4, 4), bool)).any()
+
+
 def test_compiled_hysteresis_matches_pixel_labelling():
     from insertion_planner.segmentation._raster import hysteresis
 
