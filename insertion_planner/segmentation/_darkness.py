@@ -63,8 +63,11 @@ def _relative_noise(q: F32) -> float:
     """Pixel noise of the relative brightness ``q`` (1 on the background): 1.4826 MAD of
     ``q`` minus its 1 px Gaussian smoothing, over a sample of the lit pixels (``q`` above
     one half), corrected for the share of white noise the smoothing leaves (0.873)."""
+    from ._smoothing import gauss_every  # numba: compiled on first use
+
     step = max(1, int(np.sqrt(q.size / 250_000)))
-    resid = (q - flt.gauss(q, 1.0))[::step, ::step]
+    # flt.gauss(q, 1.0) on the sampled rows only (the same rows, bit for bit)
+    resid = (q[::step] - gauss_every(q, flt._kernel(1.0), step))[:, ::step]
     lit = q[::step, ::step] > np.float32(0.5)
     if int(lit.sum()) < 64:
         return 0.0
@@ -140,19 +143,23 @@ def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> N
 
 
 def _inverse_background(
-    small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_]
-) -> F32:
+    small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_],
+    times: F32,
+) -> F32:  # fmt: skip
     """1 / background brightness at full resolution (see :func:`~._filters.background`),
     from the block-mean level ``small`` (blocks of ``f`` px, where the window spans at
-    most 12 blocks), bilinearly upsampled. ``exclude``d blocks (bone, unlit) take the
-    value of the nearest other block first, so bright bone does not raise the cortex
-    background at the rim."""
+    most 12 blocks), bilinearly upsampled, times ``times`` (the channel). ``exclude``d
+    blocks (bone, unlit) take the value of the nearest other block first, so bright bone
+    does not raise the cortex background at the rim."""
     if exclude.any() and not exclude.all():
         _, (ri, ci) = ndi.distance_transform_edt(exclude, return_indices=True)
         small = small[ri, ci]
     bg = flt.background(small, size_px=size_px / f)
     inv: F32 = (np.float32(1.0) / np.maximum(bg, np.float32(1e-3))).astype(np.float32)
-    return flt.upsample_linear(inv, shape, f) if f > 1 else inv
+    if f > 1:
+        return flt.upsample_linear(inv, shape, f, times=times)
+    inv *= times
+    return inv
 
 
 def darkness(
@@ -192,10 +199,10 @@ def darkness(
     excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f, width / f)
     excluded = np.zeros(shape, bool)
 
-    def relative(channel: F32, small: F32) -> F32:
-        inv = _inverse_background(small, size_px=size_px, f=f, shape=shape, exclude=excl)
-        inv *= channel  # a new array, the channel's shape
-        return inv
+    def relative(channel: F32, small: F32) -> F32:  # a new array, the channel's shape
+        return _inverse_background(
+            small, size_px=size_px, f=f, shape=shape, exclude=excl, times=channel
+        )
 
     fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
     q = relative(green, gs)
@@ -203,16 +210,18 @@ def darkness(
     # specular glints are 15 % above the background and further above it than the
     # pixel noise reaches (GLINT_ALPHA); bright noise alone is not filled, so the noise
     # stays two-sided for the calibration of the detector
+    from ._raster import relative_darkness  # numba: compiled on first use
+
     k_glint = float(ndtri(1.0 - GLINT_ALPHA))
-    glint = (q > np.float32(1.15)) & (q > np.float32(1.0 + k_glint * _relative_noise(q)))
     any_excluded = bool(excl.any())
-    # pixels far darker than the lit background in red (or grey), for the excluded blocks
-    low = ((qr if qr is not None else q) < np.float32(0.3)) if any_excluded else None
-    dark = np.subtract(np.float32(1.0), q, out=q)  # q is not used after
-    if qr is not None:
-        qr -= np.float32(1.0)
-        qr *= np.float32(red_weight)
-        dark += qr
+    # glints: q > 1.15 and above the noise; low (for the excluded blocks): pixels far
+    # darker than the lit background in red (or grey), below 0.3; the darkness
+    # 1 - q + red_weight (qr - 1) in place of q (not used after), in one pass
+    glint, low = relative_darkness(
+        q, qr, red_weight=red_weight, glint_level=1.15,
+        noise_level=float(np.float32(1.0 + k_glint * _relative_noise(q))), want_low=any_excluded,
+    )  # fmt: skip
+    dark = q
     if any_excluded and low is not None:
         # inside excluded blocks: whitish pixels (bone) are flat background, and so are
         # pixels far darker than the lit background in red (or grey) in and beside unlit

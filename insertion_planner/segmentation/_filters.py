@@ -5,8 +5,9 @@ All arrays are float32, (row, col) axis order. Vessels are dark on a brighter ba
 ``darkness`` images are *relative darkness*: vessels positive, background close to zero.
 Every filter works on contiguous row slices (shift-and-add), which stays fast on image
 widths that are powers of two, where strided column filters thrash the cache; the
-full-resolution ones (:func:`gauss`, :func:`hessian_measure`) run strip by strip
-(``_STRIP_ROWS`` rows), so that each strip's temporaries stay in cache.
+Gaussian and the Hessian measures (:func:`gauss`, :func:`hessian_measure`) run row by row
+in compiled loops (``_smoothing``), the rows they need in cache, and the block means strip
+by strip (``_STRIP_ROWS`` rows).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def _kernel(sigma: float) -> NDArray[np.float32]:
 
 
 _STRIP_ROWS = 32
-"""Rows per strip of the strip-mined filters: a strip (with its halo) of a 2048-wide image
-and its temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
+"""Rows per strip of the strip-mined block means: a strip of a 2048-wide image and its
+temporaries stay inside a 1 MiB L2 cache, where whole-image passes go to memory."""
 
 
 def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32:
@@ -86,34 +87,12 @@ def taps_on_grid(a: F32, k: NDArray[np.float32], step: int, *, axis: int) -> F32
     return out
 
 
-def _gauss_rows(a: F32, k: NDArray[np.float32], r0: int, r1: int, out: F32 | None = None) -> F32:
-    """Rows ``r0:r1`` of ``a`` smoothed by the symmetric kernel ``k`` along both axes (edge
-    mode): down the columns by shifted adds of contiguous rows, then along the rows by
-    ``scipy.ndimage.correlate1d``, while the strip is in cache."""
-    rad = k.size // 2
-    h = a.shape[0]
-    n = r1 - r0
-    if r0 >= rad and r1 + rad <= h:
-        src = a[r0 - rad : r1 + rad]
-    else:  # edge strips: rows beyond the image repeat the edge row
-        src = a[np.clip(np.arange(r0 - rad, r1 + rad), 0, h - 1)]
-    acc = src[rad : rad + n] * k[rad]
-    tmp = np.empty_like(acc)
-    for i in range(1, rad + 1):
-        np.add(src[rad - i : rad - i + n], src[rad + i : rad + i + n], out=tmp)
-        tmp *= k[rad + i]
-        acc += tmp
-    if out is None:
-        out = np.empty_like(acc)
-    ndi.correlate1d(acc, k, axis=1, mode="nearest", output=out)
-    return out
-
-
 def gauss(a: F32, sigma: float) -> F32:
     """Gaussian smoothing (edge mode, truncated at 3 sigma); ``sigma <= 0.05`` returns ``a``.
 
-    Strip-mined: the image is filtered in strips of ``_STRIP_ROWS`` rows, first down the
-    columns, then along the rows while the strip is still in cache.
+    Row by row (``_smoothing.separable_gauss``): each smoothed row down the columns by
+    float32 sums of the rows around it, then along the row with the double-precision
+    arithmetic of ``scipy.ndimage.correlate1d``.
 
     Examples
     --------
@@ -127,13 +106,9 @@ def gauss(a: F32, sigma: float) -> F32:
     a = np.asarray(a, np.float32)
     if sigma > 4.0:
         return ndi.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
-    k = _kernel(sigma)
-    h, w = a.shape
-    out = np.empty((h, w), np.float32)
-    for r0 in range(0, h, _STRIP_ROWS):
-        r1 = min(r0 + _STRIP_ROWS, h)
-        _gauss_rows(a, k, r0, r1, out=out[r0:r1])
-    return out
+    from ._smoothing import separable_gauss  # numba: compiled on first use
+
+    return separable_gauss(a, _kernel(sigma))
 
 
 def hessian_measure(
@@ -141,8 +116,9 @@ def hessian_measure(
 ) -> F32:
     """``_detect.signed_ridge`` (``kind="ridge"``: ``e1 + min(e2, 0)``) or
     ``_detect.signed_disc`` (``"disc"``: ``e2``) of ``gauss(a, sigma)``, with ``e1 >= e2``
-    the eigenvalues of minus its finite-difference Hessian (edges repeated), computed strip
-    by strip while each strip of the smoothed image is in cache (the same arithmetic).
+    the eigenvalues of minus its finite-difference Hessian (edges repeated), computed row
+    by row as the smoothed rows are made (``_smoothing.smoothed_hessian``: the arithmetic of
+    :func:`gauss` and :func:`_eigen_parts_padded`, in one pass).
     ``smoothed``: an (H, W) float32 array that receives ``gauss(a, sigma)`` on the way.
 
     Examples
@@ -159,32 +135,10 @@ def hessian_measure(
             smoothed[...] = sm
         mean, half_diff = _neg_hessian_eigen_parts(sm)
         return _combine(mean, half_diff, kind)
+    from ._smoothing import smoothed_hessian  # numba: compiled on first use
+
     k = _kernel(sigma) if sigma > 0.05 else np.ones(1, np.float32)
-    h, w = a.shape
-    out = np.empty((h, w), np.float32)
-    buf = np.empty((_STRIP_ROWS + 2, w + 2), np.float32)
-    for r0 in range(0, h, _STRIP_ROWS):
-        r1 = min(r0 + _STRIP_ROWS, h)
-        g0, g1 = max(r0 - 1, 0), min(r1 + 1, h)
-        # the smoothed rows r0 - 1 .. r1 with a border of one pixel, edges repeated
-        p = buf[: r1 - r0 + 2]
-        top = 1 if r0 == 0 else 0
-        inner = p[top : top + g1 - g0, 1:-1]
-        if k.size > 1:
-            _gauss_rows(a, k, g0, g1, out=inner)
-        else:
-            inner[...] = a[g0:g1]
-        if r0 == 0:
-            p[0, 1:-1] = p[1, 1:-1]
-        if r1 == h:
-            p[-1, 1:-1] = p[-2, 1:-1]
-        p[:, 0] = p[:, 1]
-        p[:, -1] = p[:, -2]
-        if smoothed is not None:
-            smoothed[r0:r1] = p[1 : 1 + r1 - r0, 1:-1]
-        mean, half_diff = _eigen_parts_padded(p)
-        _combine(mean, half_diff, kind, out=out[r0:r1])
-    return out
+    return smoothed_hessian(a, k, kind=kind, smoothed=smoothed)
 
 
 def _combine(mean: F32, half_diff: F32, kind: str, out: F32 | None = None) -> F32:
@@ -213,13 +167,12 @@ def block_mean(a: NDArray[np.generic], f: int) -> F32:
 
 
 def downsample2(a: F32) -> F32:
-    """Halve each axis by 2x2 block means (odd edges are dropped): (H, W) -> (H//2, W//2)."""
-    h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
-    out = a[0:h:2, 0:w:2] + a[1:h:2, 0:w:2]
-    out += a[0:h:2, 1:w:2]
-    out += a[1:h:2, 1:w:2]
-    out *= np.float32(0.25)
-    return out
+    """Halve each axis by 2x2 block means (odd edges are dropped): (H, W) -> (H//2, W//2),
+    float32: ``((top-left + bottom-left) + top-right) + bottom-right``, times 0.25, in one
+    compiled pass (``_resample.block_means``)."""
+    from ._resample import block_means  # numba: compiled on first use
+
+    return block_means(a)
 
 
 def kept_block_mean(peak: F32, level: NDArray[np.integer], min_level: int) -> F32:
@@ -273,57 +226,14 @@ def upsample2(a: F32, shape: tuple[int, int]) -> F32:
     return upsample_linear(a, shape, 2)
 
 
-def _up_axis(a: F32, n_out: int, f: int, axis: int) -> F32:
-    """Linear upsampling by ``f`` along ``axis`` (0 or 1) of a level of f-blocks, to
-    ``n_out`` samples; each phase ``m`` of the output blends two shifted slices.
+def upsample_linear(a: F32, shape: tuple[int, int], f: int, *, times: F32 | None = None) -> F32:
+    """Bilinear upsampling of a level built by f x f block means back to ``shape``
+    (``times``: an array of ``shape`` the result is multiplied by on the way).
 
-    Each phase is computed with contiguous operations (along the rows, on the flat
-    buffer of the edge-padded level: the two samples at the ends of each row that wrap
-    onto the next row are discarded) and then written into its phase of the output in
-    one strided copy."""
-    a = np.asarray(a, np.float32)
-    n = a.shape[axis]
-    if axis == 0:
-        ap = np.empty((n + 2, a.shape[1]), np.float32)
-        ap[1:-1] = a
-        ap[0], ap[-1] = a[0], a[-1]
-    else:
-        ap = np.empty((a.shape[0], n + 2), np.float32)
-        ap[:, 1:-1] = a
-        ap[:, 0], ap[:, -1] = a[:, 0], a[:, -1]
-    shape = list(a.shape)
-    shape[axis] = max(n_out, n * f)
-    out = np.empty(shape, np.float32)
-    flat = ap.ravel()
-    span = n * a.shape[1] if axis == 0 else flat.size - 2  # samples of one phase
-    step = a.shape[1] if axis == 0 else 1  # flat offset of the next level sample
-    phase = np.empty(flat.size, np.float32)
-    tmp = np.empty(span, np.float32)
-    for m in range(f):
-        x = (m + 0.5) / f - 0.5
-        lo = 0 if x < 0 else 1
-        t = np.float32(x + 1 if x < 0 else x)
-        ph = phase[:span]
-        np.multiply(flat[lo * step : lo * step + span], np.float32(1) - t, out=ph)
-        np.multiply(flat[(lo + 1) * step : (lo + 1) * step + span], t, out=tmp)
-        ph += tmp
-        if axis == 0:
-            out[m : n * f : f] = ph.reshape(n, a.shape[1])
-        else:
-            out[:, m : n * f : f] = phase.reshape(a.shape[0], n + 2)[:, :n]
-    if n_out > n * f:  # beyond the last block: the last value
-        if axis == 0:
-            out[n * f :] = a[-1:]
-        else:
-            out[:, n * f :] = a[:, -1:]
-    return out[:n_out] if axis == 0 else out[:, :n_out]
-
-
-def upsample_linear(a: F32, shape: tuple[int, int], f: int) -> F32:
-    """Bilinear upsampling of a level built by f x f block means back to ``shape``.
-
-    Columns are interpolated first on the short level, then rows; each output phase is
-    a blend of two shifted slices (no gathers).
+    Columns are interpolated first on the short level (sample ``i`` of phase ``m``:
+    ``(1 - t) a[i - 1 + lo] + t a[i + lo]``, ``t`` the phase's float32 weight, edges
+    repeated; beyond the last block the last value), then rows the same way; in one
+    compiled pass, row by row (``_resample.upsample_linear``).
 
     Examples
     --------
@@ -332,7 +242,9 @@ def upsample_linear(a: F32, shape: tuple[int, int], f: int) -> F32:
     >>> upsample_linear(a, (4, 4), 2)[0].tolist()
     [0.0, 0.25, 0.75, 1.0]
     """
-    return np.ascontiguousarray(_up_axis(_up_axis(a, shape[1], f, 1), shape[0], f, 0))
+    from ._resample import upsample_linear as compiled  # numba: compiled on first use
+
+    return compiled(a, shape, f, times=times)
 
 
 def _linear_taps(

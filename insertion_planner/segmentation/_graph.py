@@ -5,7 +5,6 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from . import _filters as flt
@@ -22,14 +21,17 @@ __all__ = [
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def _distance_px(mask: NDArray[np.bool_]) -> NDArray[np.float32]:
-    """Distance (px) from each mask pixel to the nearest background pixel centre.
+def _distance_px(mask: NDArray[np.bool_], at: NDArray[np.intp]) -> NDArray[np.float32]:
+    """Distance (px) from the mask pixels of flat indices ``at`` to the nearest background
+    pixel centre.
 
     The geometric mean of the chessboard and city-block chamfer distances: exact along
     the axes and the diagonals, within 9% in between, and ~15x cheaper than the exact EDT.
     """
-    d8 = ndi.distance_transform_cdt(mask, metric="chessboard").astype(np.float32)
-    d4 = ndi.distance_transform_cdt(mask, metric="taxicab").astype(np.float32)
+    from ._raster import chamfer_distance  # numba: compiled on first use
+
+    d8 = chamfer_distance(mask, metric="chessboard").ravel()[at].astype(np.float32)
+    d4 = chamfer_distance(mask, metric="taxicab").ravel()[at].astype(np.float32)
     return np.sqrt(d8 * d4)
 
 
@@ -63,14 +65,17 @@ def radius_and_skeleton(
         return np.zeros((h, w), np.float32), None, np.zeros((0, 0), np.float32)
     small = _pool(mask, factor)
     skeleton = skeletonize(small)
-    dist = _distance_px(small)
+    on = np.flatnonzero(skeleton)  # the radius is read at the centreline only
+    dist = _distance_px(small, on)
     f = float(factor)
-    skel_r = np.where(skeleton, np.maximum(f * dist - (f + 1) / 2, 0.5), 0).astype(np.float32)
-    skel_r *= np.float32(pixel_size_um)
-    _, (ri, ci) = ndi.distance_transform_cdt(~skeleton, metric="chessboard", return_indices=True)
-    # every level pixel takes the radius of its nearest centreline pixel; the vessel
-    # pixels of its block take that
-    near = np.take(skel_r, np.multiply(ri, skel_r.shape[1], dtype=np.intp) + ci)  # flat gather
+    skel_r = np.zeros(small.shape, np.float32)
+    skel_r.ravel()[on] = np.maximum(f * dist - (f + 1) / 2, 0.5) * np.float32(pixel_size_um)
+    from ._raster import nearest_value  # numba: compiled on first use
+
+    # every level pixel takes the radius of its nearest centreline pixel (chessboard
+    # chamfer, as ``ndimage.distance_transform_cdt`` picks it); the vessel pixels of its
+    # block take that
+    near = nearest_value(skeleton, skel_r)
     return flt.repeat_times(near, factor, mask), skeleton, skel_r
 
 

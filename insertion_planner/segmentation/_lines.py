@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _filters as flt
-from ._runs import seeded_components
 
 __all__ = [
     "ALPHA_SEED",
@@ -186,15 +185,6 @@ def take_where(
     dst += np.multiply(value, where, dtype=dst.dtype)
 
 
-def _repeat_cols(a: NDArray[_T], f: int, w: int) -> NDArray[_T]:
-    """Nearest upsampling of the columns of a level of f-blocks to ``w`` columns (the
-    last block repeated beyond the level)."""
-    out = np.repeat(a, f, axis=1)
-    if out.shape[1] < w:
-        out = np.concatenate([out, np.repeat(out[:, -1:], w - out.shape[1], axis=1)], axis=1)
-    return out[:, :w]
-
-
 def _merge_level(
     z_seed: F32,
     z_grow: F32,
@@ -211,71 +201,12 @@ def _merge_level(
     best scale taken where the level's seed evidence is higher. ``first``: the outputs
     hold nothing yet and are written (as a merge into -inf, zeros and False would).
 
-    Blocks of about 128 output rows are upsampled (row phase by row phase) into a
-    buffer and merged with contiguous whole-row operations, without building the
+    Row by row in one compiled pass (``_resample.merge_level``), each output row blended
+    from the two column-upsampled level rows it lies between, without building the
     upsampled images."""
-    zs_l, zg_l, best_l, found_l = level
-    h, w = z_seed.shape
-    n = zs_l.shape[0]
-    n_out = min(n * f, h)  # output rows inside the level's blocks
-    n_rows = -(-n_out // f)  # level rows with an output row
-    if n_rows > 0:
-        # level rows -1 .. n_rows (edges repeated), upsampled along the columns
-        idx = np.clip(np.arange(-1, n_rows + 1), 0, n - 1)
-        pad_s = flt._up_axis(zs_l[idx], w, f, 1)
-        pad_g = flt._up_axis(zg_l[idx], w, f, 1)
-        cols_b = _repeat_cols(best_l[:n_rows], f, w)
-        cols_f = _repeat_cols(found_l[:n_rows], f, w)
-        one = np.float32(1)
-        chunk = max(1, 128 // f)  # level rows per block
-        buf_s = np.empty((min(chunk, n_rows) * f, w), np.float32)
-        buf_g = np.empty_like(buf_s)
-        phase, tmp = np.empty((2, chunk, w), np.float32)
-        for c0 in range(0, n_rows, chunk):
-            c1 = min(c0 + chunk, n_rows)
-            r0, r1 = c0 * f, min(c1 * f, n_out)
-            nb = r1 - r0
-            for m in range(min(f, nb)):
-                k = len(range(m, nb, f))
-                x = (m + 0.5) / f - 0.5
-                j = c0 + (0 if x < 0 else 1)  # index in pad_* of the first tap
-                t = np.float32(x + 1 if x < 0 else x)
-                # written straight into its rows of the output when there is nothing
-                # to merge with
-                for src, buf in ((pad_s, z_seed if first else buf_s),
-                                 (pad_g, z_grow if first else buf_g)):  # fmt: skip
-                    ph = np.multiply(src[j : j + k], one - t, out=phase[:k])
-                    dst = buf[r0 + m : r1 : f] if first else buf[m:nb:f]
-                    np.add(ph, np.multiply(src[j + 1 : j + 1 + k], t, out=tmp[:k]), out=dst)
-            up_s, up_g, view = buf_s[:nb], buf_g[:nb], z_seed[r0:r1]
-            rows_b = np.repeat(cols_b[c0:c1], f, axis=0)[:nb]
-            rows_f = np.repeat(cols_f[c0:c1], f, axis=0)[:nb]
-            if first:
-                best[r0:r1] = rows_b
-                detected[r0:r1] = rows_f
-                continue
-            take_where(best[r0:r1], rows_b, up_s > view)
-            np.maximum(view, up_s, out=view)
-            np.maximum(z_grow[r0:r1], up_g, out=z_grow[r0:r1])
-            detected[r0:r1] |= rows_f
-    if h > n * f:  # rows beyond the last block: the last block's row
-        last_s = flt._up_axis(zs_l[-1:], w, f, 1)
-        last_g = flt._up_axis(zg_l[-1:], w, f, 1)
-        last_b = _repeat_cols(best_l[-1:], f, w)
-        last_f = _repeat_cols(found_l[-1:], f, w)
-        tail = slice(n * f, h)
-        if first:
-            z_seed[tail], z_grow[tail], best[tail], detected[tail] = last_s, last_g, last_b, last_f
-            return
-        take_where(best[tail], last_b, last_s > z_seed[tail])
-        np.maximum(z_seed[tail], last_s, out=z_seed[tail])
-        np.maximum(z_grow[tail], last_g, out=z_grow[tail])
-        detected[tail] |= last_f
+    from ._resample import merge_level  # numba: compiled on first use
 
-
-def _seeded_components(seed: NDArray[np.bool_], grow: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Connected components of ``grow`` (8-connected) holding a ``seed`` pixel."""
-    return seeded_components(seed, grow)
+    merge_level(z_seed, z_grow, best, detected, level, f, first=first)
 
 
 _Evidence = tuple[F32, F32, NDArray[np.int8], NDArray[np.bool_]]
@@ -294,6 +225,8 @@ def _level_evidence(
     level, smoothing on the level, measure), merged there: seed and grow evidence, best
     scale, hysteresis detections. The Hessian measures' calibrations are stored in
     ``cal_by_scale``, the raw response of the finest scale in ``responses``."""
+    from ._raster import hysteresis  # numba: compiled on first use
+
     zs_l = zg_l = best_l = found_l = None
     for index, s, lv, s_eff, kind in placed:
         if lv != level:
@@ -317,7 +250,7 @@ def _level_evidence(
         zs *= np.float32(1.0 / (k_seed * spread))
         # hysteresis within the scale: noise crossing the grow threshold at one scale
         # forms small clusters; merged over scales first they would join into large ones
-        found = _seeded_components(zs >= 1, zs >= np.float32(k_grow / k_seed))
+        found = hysteresis(zs, high=1.0, low=np.float32(k_grow / k_seed))
         if zs_l is None or zg_l is None or best_l is None or found_l is None:
             zs_l, best_l, found_l = zs, np.full(image.shape, index, np.int8), found
             zg_l = zs * np.float32(k_seed / k_grow)

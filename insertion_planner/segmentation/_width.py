@@ -22,7 +22,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 from scipy.special import erf
 
 from . import _filters as flt
@@ -233,7 +232,9 @@ def gauss_at(
         np.add(src[:, rad - i : rad - i + t], src[:, rad + i : rad + i + t], out=tmp)
         tmp *= k[rad + i]
         acc += tmp
-    sm = ndi.correlate1d(acc, k, axis=2, mode="nearest")
+    from ._smoothing import correlate_rows  # ndimage.correlate1d along the rows, compiled
+
+    sm = correlate_rows(acc.reshape(-1, acc.shape[2]), k).reshape(acc.shape)
     slot = np.zeros(ntr * ntc, np.intp)
     slot[active] = np.arange(active.size)
     return [sm[slot[tt], r % t, c % t + rad] for tt, (r, c) in zip(tile_of, points, strict=True)]
@@ -332,6 +333,8 @@ def deblurred_lumen(
     n_thin : int
         Pixels measured as thin.
     """
+    from ._resample import bilinear_at  # numba: compiled on first use
+
     rows, cols = flt.nonzero2d(mask if candidates is None else mask & candidates)
     if rows.size == 0:
         return mask, 0
@@ -350,7 +353,7 @@ def deblurred_lumen(
         n_r, n_c = nr[c0 : c0 + chunk], nc[c0 : c0 + chunk]
         pr = r_[:, None] + t[None, :] * n_r[:, None]
         pc = c_[:, None] + t[None, :] * n_c[:, None]
-        prof = ndi.map_coordinates(dark_s, [pr.ravel(), pc.ravel()], order=1, mode="nearest")
+        prof = bilinear_at(dark_s, pr, pc)  # ndimage.map_coordinates, order 1, compiled
         prof = prof.reshape(-1, n_t)
         m = prof.shape[0]
         # climb from the pixel to the local peak of its profile

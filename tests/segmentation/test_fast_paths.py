@@ -1,9 +1,10 @@
 """The speed-ups of the segmentation compute exactly what the plain computations did.
 
-Each fast path (strip-mined smoothing, Hessian, 5 x 5 maxima and block means;
-phase-wise merging of pyramid levels in contiguous row blocks; arithmetic masked copies;
+Each fast path (compiled row-by-row smoothing and Hessian; strip-mined 5 x 5 maxima and
+block means; compiled row-by-row merging of pyramid levels; arithmetic masked copies;
 block maxima of a bilinear image; erosion, nonzero and gathers on the flat image;
-connected components, hysteresis and small holes from row runs; grouped percentiles)
+connected components and small holes from row runs; compiled row correlation, chamfer
+distances and hysteresis; grouped percentiles)
 is checked against the straightforward numpy/scipy computation it replaced, bit for bit
 where the arithmetic is the same.
 """
@@ -37,6 +38,30 @@ def _reference_gauss(a, sigma):
     return out
 
 
+def _reference_numpy_gauss(a, sigma):
+    """The former numpy Gaussian: float32 shifted adds down the columns (rows beyond the
+    image repeat the edge row), then ``ndimage.correlate1d`` along the rows."""
+    k = flt._kernel(sigma)
+    rad = k.size // 2
+    h = a.shape[0]
+    src = a[np.clip(np.arange(-rad, h + rad), 0, h - 1)]
+    acc = src[rad : rad + h] * k[rad]
+    for i in range(1, rad + 1):
+        tmp = np.add(src[rad - i : rad - i + h], src[rad + i : rad + i + h])
+        tmp *= k[rad + i]
+        acc += tmp
+    return ndi.correlate1d(acc, k, axis=1, mode="nearest")
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 7), (70, 45), (5, 130), (33, 33), (64, 2048)])
+@pytest.mark.parametrize("sigma", [0.3, 0.7, 1.0, 1.41, 3.0, 4.0])
+def test_compiled_gauss_is_bit_identical(shape, sigma):
+    a = (np.random.default_rng(4).standard_normal(shape) * 30).astype(np.float32)
+    got = flt.gauss(a, sigma)
+    assert got.dtype == np.float32
+    assert np.array_equal(got.view(np.uint32), _reference_numpy_gauss(a, sigma).view(np.uint32))
+
+
 @pytest.mark.parametrize("shape", [(70, 45), (5, 130), (33, 33)])
 @pytest.mark.parametrize("sigma", [0.7, 1.0, 1.41, 3.0])
 def test_strip_gauss_matches_whole_image_filter(shape, sigma):
@@ -46,13 +71,16 @@ def test_strip_gauss_matches_whole_image_filter(shape, sigma):
     np.testing.assert_allclose(got, _reference_gauss(a, sigma), rtol=0, atol=2e-6)
 
 
-@pytest.mark.parametrize("shape", [(100, 77), (3, 40), (65, 3), (257, 64)])
-@pytest.mark.parametrize("sigma", [0.0, 0.7, 1.41])
+@pytest.mark.parametrize("shape", [(100, 77), (3, 40), (65, 3), (257, 64), (4, 2048)])
+@pytest.mark.parametrize("sigma", [0.0, 0.7, 1.0, 1.41, 4.0])
 def test_strip_hessian_is_bit_identical(shape, sigma):
     a = np.random.default_rng(2).random(shape).astype(np.float32)
     sm = flt.gauss(a, sigma)
-    assert np.array_equal(flt.hessian_measure(a, sigma), _lines.signed_ridge(sm))
-    assert np.array_equal(flt.hessian_measure(a, sigma, kind="disc"), _lines.signed_disc(sm))
+    for kind, measure in (("ridge", _lines.signed_ridge), ("disc", _lines.signed_disc)):
+        kept = np.full(shape, np.nan, np.float32)
+        got = flt.hessian_measure(a, sigma, kind=kind, smoothed=kept)
+        assert np.array_equal(got.view(np.uint32), measure(sm).view(np.uint32))
+        assert np.array_equal(kept, sm)
 
 
 @pytest.mark.parametrize(
@@ -83,10 +111,15 @@ def test_take_where_is_an_exact_masked_copy():
     assert idx.trace() == 63 and idx.sum() == 63
 
 
-@pytest.mark.parametrize("f, shape", [(2, (64, 64)), (4, (61, 70)), (16, (100, 33))])
-def test_phase_merge_equals_merge_of_upsampled_level(f, shape):
+@pytest.mark.parametrize(
+    "f, shape, extra",
+    [(2, (64, 64), 0), (4, (61, 70), 0), (16, (100, 33), 0), (2, (7, 5), 1), (8, (45, 130), 1),
+     (32, (20, 300), 0), (4, (3, 2), 1)],
+)  # fmt: skip
+def test_phase_merge_equals_merge_of_upsampled_level(f, shape, extra):
     rng = np.random.default_rng(5)
-    lv = (max(shape[0] // f, 1), max(shape[1] // f, 1))  # blocks that fit (edges dropped)
+    # blocks that fit (edges dropped); ``extra``: a level row and column beyond the image
+    lv = (max(shape[0] // f, 1) + extra, max(shape[1] // f, 1) + extra)
     zs, zg = (
         rng.standard_normal(shape).astype(np.float32),
         rng.standard_normal(shape).astype(np.float32),
@@ -100,7 +133,7 @@ def test_phase_merge_equals_merge_of_upsampled_level(f, shape):
            found | _lines._repeat(level[3].view(np.uint8), f, shape).view(bool))  # fmt: skip
     _lines._merge_level(zs, zg, best, found, level, f)
     for got, want in zip((zs, zg, best, found), ref, strict=True):
-        assert np.array_equal(got, want)
+        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
 
 
 def test_shifted_erosion_matches_scipy():
@@ -168,16 +201,23 @@ def _reference_up_axis(a, n_out, f, axis):
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 6), (5, 1), (17, 33), (64, 40)])
 @pytest.mark.parametrize("f", [2, 3, 8, 16])
-@pytest.mark.parametrize("axis", [0, 1])
-def test_contiguous_phase_upsampling_is_bit_identical(shape, f, axis):
-    a = np.random.default_rng(9).standard_normal(shape).astype(np.float32)
-    for n_out in {max(1, shape[axis] * f - f + 1), shape[axis] * f, shape[axis] * f + f + 3}:
-        want = _reference_up_axis(a, n_out, f, axis)
-        got = flt._up_axis(a, n_out, f, axis)
-        assert got.shape == want.shape and np.array_equal(got, want)
+@pytest.mark.parametrize("extra", [0, 1])
+def test_compiled_upsampling_is_bit_identical(shape, f, extra):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal(shape).astype(np.float32)
+    sizes = [max(1, n * f - f + 1) if extra else n * f + f + 3 for n in shape]
+    for out_shape in ((shape[0] * f, shape[1] * f), tuple(sizes)):
+        want = _reference_up_axis(_reference_up_axis(a, out_shape[1], f, 1), out_shape[0], f, 0)
+        got = flt.upsample_linear(a, out_shape, f)
+        assert got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        times = rng.random(out_shape).astype(np.float32)
+        got = flt.upsample_linear(a, out_shape, f, times=times)
+        assert np.array_equal(got.view(np.uint32), (want * times).view(np.uint32))
 
 
-@pytest.mark.parametrize("f, shape", [(2, (64, 64)), (4, (61, 70)), (16, (100, 33))])
+@pytest.mark.parametrize(
+    "f, shape", [(2, (64, 64)), (4, (61, 70)), (16, (100, 33)), (2, (9, 3)), (32, (70, 200))]
+)
 def test_first_level_written_equals_merge_into_empty(f, shape):
     rng = np.random.default_rng(10)
     lv = (max(shape[0] // f, 1), max(shape[1] // f, 1))
@@ -224,11 +264,158 @@ def test_run_hysteresis_matches_pixel_labelling():
         assert np.array_equal(
             seeded_components(seed, grow), _reference_seeded_components(seed, grow)
         )
-    # a sparse noisy image: long thin vessels, noise clusters (the fine scales' masks)
     z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5)
     grow, seed = z > 0.25, z > 0.45
     assert np.array_equal(seeded_components(seed, grow), _reference_seeded_components(seed, grow))
     assert not seeded_components(np.ones((4, 4), bool), np.zeros((4, 4), bool)).any()
+
+
+def test_compiled_hysteresis_matches_pixel_labelling():
+    from insertion_planner.segmentation._raster import hysteresis
+
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 30, 2))
+        z = (rng.random(shape) * rng.choice([1.1, 2.0, 5.0])).astype(np.float32)
+        if rng.random() < 0.2:
+            z[rng.random(shape) < 0.1] = np.nan
+        low = np.float32(rng.random())
+        got = hysteresis(z, high=1.0, low=low)
+        assert got.dtype == bool and got.shape == shape
+        assert np.array_equal(got, _reference_seeded_components(z >= 1, z >= low))
+    # a sparse noisy image: long thin vessels, noise clusters (the fine scales' masks)
+    z = ndi.gaussian_filter(rng.standard_normal((300, 410)), 1.5).astype(np.float32)
+    want = _reference_seeded_components(z > 0.45, z > 0.25)
+    got = hysteresis(
+        z, high=np.nextafter(np.float32(0.45), 1), low=np.nextafter(np.float32(0.25), 1)
+    )
+    assert np.array_equal(got, want) and 1000 < got.sum() < want.size // 2
+    # one component of 90,000 pixels, tens of thousands of them on the stack at once
+    snake = np.zeros((600, 600), np.float32)
+    snake[:, ::2] = 0.6
+    snake[::4, 1::2] = 0.6
+    snake[0, 0] = 2.0
+    assert int(hysteresis(snake, high=1.0, low=0.5).sum()) == int((snake >= 0.5).sum())
+    assert not hysteresis(np.zeros((4, 4), np.float32), high=1.0, low=0.5).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 1), (1, 9), (33, 70), (32, 2048)])
+@pytest.mark.parametrize("sigma", [0.3, 0.7, 1.0, 1.41, 2.0, 4.0])
+def test_compiled_row_correlation_matches_scipy(shape, sigma):
+    from insertion_planner.segmentation._smoothing import correlate_rows
+
+    rng = np.random.default_rng(19)
+    for scale in (1e-3, 1.0, 300.0):
+        a = (rng.standard_normal(shape) * scale).astype(np.float32)
+        k = flt._kernel(sigma)
+        want = ndi.correlate1d(a, k, axis=1, mode="nearest")
+        got = correlate_rows(a, k)
+        assert got.dtype == np.float32 and np.array_equal(got, want)
+        # into a strided view, as the Hessian strips are written
+        buf = np.zeros((shape[0] + 2, shape[1] + 2), np.float32)
+        correlate_rows(a, k, buf[1:-1, 1:-1])
+        assert np.array_equal(buf[1:-1, 1:-1], want) and not buf[0].any()
+    with pytest.raises(ValueError, match="symmetric"):
+        correlate_rows(a, np.array([1, 2], np.float32))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 2), (3, 7), (64, 2048), (33, 10)])
+def test_compiled_block_means_are_numpy_block_means(shape):
+    rng = np.random.default_rng(23)
+    a = (rng.standard_normal(shape) * 100).astype(np.float32)
+    for x in (a, a[:, ::2]):  # contiguous and strided
+        h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
+        want = x[0:h:2, 0:w:2] + x[1:h:2, 0:w:2]
+        want += x[0:h:2, 1:w:2]
+        want += x[1:h:2, 1:w:2]
+        want *= np.float32(0.25)
+        got = flt.downsample2(x)
+        assert got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (9, 9), (70, 45), (64, 2048)])
+@pytest.mark.parametrize("step", [1, 2, 4, 7])
+def test_compiled_gauss_on_every_step_rows_is_the_full_gauss(shape, step):
+    from insertion_planner.segmentation._smoothing import gauss_every
+
+    a = np.random.default_rng(29).standard_normal(shape).astype(np.float32)
+    for sigma in (0.7, 1.0, 2.5):
+        want = flt.gauss(a, sigma)[::step]
+        got = gauss_every(a, flt._kernel(sigma), step)
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("red", [False, True])
+@pytest.mark.parametrize("want_low", [False, True])
+def test_compiled_relative_darkness_is_the_numpy_arithmetic(red, want_low):
+    from insertion_planner.segmentation._raster import relative_darkness
+
+    rng = np.random.default_rng(31)
+    q = (rng.random((37, 53)) * 1.6).astype(np.float32)
+    qr = (rng.random((37, 53)) * 1.6).astype(np.float32) if red else None
+    noise = float(np.float32(1.0 + 3.1 * 0.02))
+    glint_want = (q > np.float32(1.15)) & (q > np.float32(noise))
+    low_want = ((qr if qr is not None else q) < np.float32(0.3)) if want_low else None
+    dark_want = np.subtract(np.float32(1.0), q)
+    if qr is not None:
+        r = qr - np.float32(1.0)
+        r *= np.float32(0.5)
+        dark_want += r
+    glint, low = relative_darkness(
+        q, qr, red_weight=0.5, glint_level=1.15, noise_level=noise, want_low=want_low
+    )
+    assert np.array_equal(q.view(np.uint32), dark_want.view(np.uint32))
+    assert np.array_equal(glint, glint_want) and 0 < glint.sum() < glint.size
+    assert (low is None) if not want_low else np.array_equal(low, low_want)
+
+
+def test_compiled_bilinear_sampling_matches_scipy():
+    from insertion_planner.segmentation._resample import bilinear_at
+
+    rng = np.random.default_rng(37)
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(1, 25, 2))
+        img = (rng.standard_normal((h, w)) * rng.choice([1e-4, 1.0, 1e4])).astype(np.float32)
+        reach = rng.choice([0.5, 1.0, 3.0])  # also beyond the edges, where mode nearest acts
+        rr = rng.random(300) * (h - 1 + 2 * reach) - reach
+        cc = rng.random(300) * (w - 1 + 2 * reach) - reach
+        if rng.random() < 0.5:  # whole and half pixels: the edges of the interpolation
+            rr, cc = np.round(rr * 2) / 2, np.round(cc * 4) / 4
+        rr, cc = rr.astype(np.float32), cc.astype(np.float32)
+        want = ndi.map_coordinates(img, [rr, cc], order=1, mode="nearest")
+        got = bilinear_at(img, rr, cc)
+        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def _reference_cdt_radius(mask, values):
+    """The former radius lookups: scipy's chamfer distances, and the values at the
+    nearest seed from its indices."""
+    _, (ri, ci) = ndi.distance_transform_cdt(~mask, metric="chessboard", return_indices=True)
+    return values[ri, ci]
+
+
+def test_compiled_chamfer_matches_scipy():
+    from insertion_planner.segmentation._raster import chamfer_distance, nearest_value
+
+    rng = np.random.default_rng(17)
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        mask = rng.random(shape) < rng.choice([0.02, 0.3, 0.9, 1.0])
+        for metric in ("chessboard", "taxicab"):
+            got = chamfer_distance(mask, metric=metric)
+            want = ndi.distance_transform_cdt(mask, metric=metric)
+            assert got.dtype == np.int32 and np.array_equal(got, want)
+        seeds = rng.random(shape) < rng.choice([0.0, 0.01, 0.1, 0.5])
+        values = rng.random(shape).astype(np.float32)
+        got = nearest_value(seeds, values)
+        assert got.dtype == np.float32 and np.array_equal(got, _reference_cdt_radius(seeds, values))
+    # a vessel tree's skeleton on a wide image: ties everywhere in the chessboard metric
+    z = ndi.gaussian_filter(rng.standard_normal((200, 300)), 3.0)
+    seeds = np.abs(z) < 0.005
+    values = rng.random(z.shape).astype(np.float32)
+    assert np.array_equal(nearest_value(seeds, values), _reference_cdt_radius(seeds, values))
+    with pytest.raises(ValueError, match="metric"):
+        chamfer_distance(seeds, metric="euclidean")
 
 
 @pytest.mark.parametrize("shape", [(1, 9), (4, 4), (5, 5), (37, 6), (70, 45), (100, 33), (65, 130)])
