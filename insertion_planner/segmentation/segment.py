@@ -19,22 +19,16 @@ from ._channels import image_channels
 from ._darkness import darkness
 from ._detect import (
     ABSORPTION_LENGTH_UM,
-    BARE_PERCENTILES,
-    LAYER_PERCENTILES,
     BlurEstimates,
     ScaleCalibration,
     blur_estimates,
     blur_map_px,
-    detectable_diameter_px,
     disc_evidence,
-    judged_unit_depth,
     line_evidence,
     local_spread_ratio,
-    transdural_samples,
-    vessel_contrast,
 )
+from ._floor import detectability_floor
 from ._graph import centreline_graph, find_stumps, radius_and_skeleton
-from ._inject import injected_detectable_px, with_injected
 from ._lines import take_where
 from ._runs import small_components
 from ._width import deblurred_lumen
@@ -561,56 +555,11 @@ def segment_vessels(
             if skeleton is not None
             else None
         )
-        contrast = vessel_contrast(dark_s, half_max, radius_hm)
-        blur: F32 | None = None
-        if contrast is None:
-            detectable = np.full(shape, np.inf, np.float32)
-        else:
-            depth_s, diam_s, index_s, max_depth = contrast
-            l_px = ABSORPTION_LENGTH_UM / px
-            transdural = mode is DuraMode.TRANSDURAL
-            vessel_s: NDArray[np.intp] | None = None
-            contrast_pct, blur_pct = BARE_PERCENTILES
-            if transdural:
-                # through the dura: the fainter layer where the vessels found form two,
-                # judged vessel by vessel (``transdural_samples``)
-                blur_med = blur_map_px(
-                    dark_s, half_max, radius_hm, percentile=50.0, estimates=blur_est
-                )[0]
-                keep, vessel_s, two = transdural_samples(
-                    depth_s, diam_s, index_s, blur_med, absorption_length_px=l_px
-                )
-                depth_s, diam_s = depth_s[keep], diam_s[keep]
-                index_s, vessel_s = index_s[keep], vessel_s[keep]
-                contrast_pct, blur_pct = LAYER_PERCENTILES[two]
-            blur, blur_blocks, blur_b, _ = blur_map_px(
-                dark_s, half_max, radius_hm, percentile=blur_pct, estimates=blur_est
-            )
-            unit = judged_unit_depth(
-                depth_s, diam_s, blur.ravel()[index_s], absorption_length_px=l_px,
-                percentile=contrast_pct, vessel=vessel_s,
-            )  # fmt: skip
-            # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each
-            # at its worst (largest) blur and spread, and is spread back to the pixels
-            coarse = detectable_diameter_px(
-                cal, unit_depth=unit, reference_depth=float(np.median(depth_s)),
-                absorption_length_px=l_px, max_depth=max_depth,
-                blur_px=flt.linear_block_max(blur_blocks, blur_b, shape),
-                ratio=flt.linear_block_max(spread_blocks, spread_b, shape),
-                max_diameter_px=dmax / px,
-            )  # fmt: skip
-            coarse *= np.float32(px)
-            detectable = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[: shape[0], : shape[1]]
-            detectable = np.ascontiguousarray(detectable)
-            if transdural:
-                # 7. through the dura, the detector's completeness measured on the image
-                # itself: vessels of a few diameters at the judged contrast and blur are
-                # injected and searched for (``_inject``)
-                blocks, block = injected_detectable_px(
-                    dark, valid, half_max, calibration=cal, blur_px=blur, unit_depth=unit,
-                    absorption_length_px=l_px, max_depth=max_depth, pixel_size_um=px,
-                )  # fmt: skip
-                detectable = with_injected(detectable, blocks, block, pixel_size_um=px)
+        # 6-7. the detectability floor (``_floor``)
+        detectable, blur, contrast = detectability_floor(
+            dark, dark_s, valid, half_max, radius_hm, blur_est=blur_est, calibration=cal,
+            spread=(spread_blocks, spread_b), mode=mode, pixel_size_um=px, max_diameter_um=dmax,
+        )  # fmt: skip
         graph = fut_graph.result() if fut_graph is not None else nx.Graph()
         noise_fraction = fut_noise.result()
     detectable[~valid] = np.inf
@@ -628,6 +577,6 @@ def segment_vessels(
         vessel_polarity=vessel_polarity,
         calibration=tuple(cal),
         noise_fraction=noise_fraction,
-        vessel_contrast=float(np.median(contrast[0])) if contrast is not None else float("nan"),
+        vessel_contrast=contrast,
         blur_px=None if blur is None else _readonly(blur),
     )
