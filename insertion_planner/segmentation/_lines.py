@@ -5,7 +5,8 @@ with its own spread over the image (a robust estimate from the lower half of its
 distribution, which vessels do not reach), times the factor that gives a stated
 per-pixel false-alarm rate on white noise through the same filter: the signed Hessian
 line measure (Frangi et al. 1998, doi:10.1007/BFb0056195), thin scales at full
-resolution, wide ones on a block-mean pyramid, hysteresis within each scale (Canny 1986,
+resolution, wide ones on a block-mean pyramid (continued past its border by point
+reflection), hysteresis within each scale (Canny 1986,
 doi:10.1109/TPAMI.1986.4767851).
 """
 
@@ -98,6 +99,34 @@ def _measure(image: F32, s_eff: float, kind: str) -> F32:
     """The signed ``kind`` measure (``"ridge"`` or ``"disc"``) of ``image`` smoothed at
     ``s_eff`` (:func:`signed_ridge`, :func:`signed_disc`)."""
     return flt.hessian_measure(image, s_eff, kind=kind)
+
+
+def _extend_linear(a: F32, pad: int, band: int) -> F32:
+    """``a`` continued ``pad`` px past each side by point reflection about the mean of its
+    ``band`` outermost rows (columns), placed at their centre: ``2 * mean - mirror``.
+    A linear trend stays linear, and the mean, not one edge pixel, carries the noise."""
+    for axis in (0, 1):
+        b = np.moveaxis(a, axis, 0)
+        n = b.shape[0]
+        m0 = b[:band].mean(axis=0, dtype=np.float32)
+        m1 = b[n - band :].mean(axis=0, dtype=np.float32)
+        top = 2 * m0 - b[band - 1 + pad : band - 1 : -1]
+        bottom = 2 * m1 - b[n - band - pad : n - band][::-1]
+        a = np.moveaxis(np.concatenate([top, b, bottom]), 0, axis)
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _measure_extrapolated(image: F32, s_eff: float, kind: str) -> F32:
+    """:func:`_measure` with the image continued past its border by point reflection
+    (:func:`_extend_linear`, about the mean of a band of ``2 * s_eff`` px), which keeps a
+    linear trend linear: repeated edges bend a trend at the border, and a filter that
+    reaches past it sees a dark line there. Images too small for it keep repeated edges."""
+    pad = int(math.ceil(3 * s_eff)) + 2
+    band = max(1, int(round(2 * s_eff)))
+    if min(image.shape) < band + pad + 1:
+        return _measure(image, s_eff, kind)
+    ext = _extend_linear(image, pad, band)
+    return np.ascontiguousarray(_measure(ext, s_eff, kind)[pad:-pad, pad:-pad])
 
 
 @functools.lru_cache(maxsize=64)
@@ -231,7 +260,11 @@ def _level_evidence(
     for index, s, lv, s_eff, kind in placed:
         if lv != level:
             continue
-        r = _measure(image, s_eff, kind)
+        r = (
+            _measure(image, s_eff, kind)
+            if level == 0
+            else _measure_extrapolated(image, s_eff, kind)
+        )
         if index == 0 and kind == "ridge":
             responses[s] = r
         step = max(1, int(math.sqrt(r.size / 250_000)))

@@ -5,6 +5,7 @@ from skimage import data
 
 import insertion_planner as ip
 from insertion_planner.segmentation import _filters as flt
+from insertion_planner.segmentation import _lines
 
 
 def dice(a, b):
@@ -414,3 +415,25 @@ def test_thin_lumen_where_the_edges_show_too_little_blur():
     assert n > 200 and not (bound & ~wide).any()
     assert abs(int(m1.sum()) - int(t.sum())) < 0.1 * t.sum() and m0.sum() > 1.5 * t.sum()
     assert dice(m1, t) > dice(m0, t) + 0.15
+
+
+@pytest.mark.parametrize("slope", [0.002, -0.003])
+def test_coarse_scale_sees_no_line_at_the_border_of_a_ramp(slope):
+    # a linear trend of darkness has no curvature: continued by point reflection the
+    # coarse filters see none up to the border; repeated edges bend it there
+    ramp = np.repeat((0.5 + slope * np.arange(64, dtype=np.float32))[None, :], 48, axis=0)
+    for s_eff in (1.5, 3.0):
+        repeated = _lines._measure(ramp, s_eff, "ridge")
+        extended = _lines._measure_extrapolated(ramp, s_eff, "ridge")
+        assert extended.shape == ramp.shape
+        assert np.abs(repeated[:, :3]).max() > 1e-4
+        assert np.abs(extended).max() < 1e-5
+    # a dark line is still one: the same response away from the border
+    line = np.zeros((48, 64), np.float32)
+    line[:, 30:33] = 1.0
+    inner = np.s_[:, 20:44]
+    np.testing.assert_allclose(
+        _lines._measure_extrapolated(line, 2.0, "ridge")[inner],
+        _lines._measure(line, 2.0, "ridge")[inner],
+        atol=1e-6,
+    )
