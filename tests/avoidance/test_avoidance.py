@@ -150,3 +150,19 @@ def test_a_faint_veiled_vessel_in_short_groups_is_a_hazard_through_the_dura():
     am = ip.build_avoidance_map(vm, margins=ip.SafetyMargins(needle_radius_um=6.0))
     hazard = case.truth.mask & (case.truth.radius_um >= 15.0)
     assert not (hazard & am.allowed).any()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the interior of a vein wider than twice its clearance (about 40 px, 490 um) is "
+    "not segmented when only its edges pass the lumen test, and is allowed (1,043 true "
+    "hazard px on this case, 384 and 204 on transdural seeds 2 and 8)",
+)
+def test_wide_vein_interior_is_never_allowed():
+    """Synthetic case 2 at 2048 x 2048 (its widest vein about 490 um): no true vessel pixel
+    of the hazard diameter lies where the map allows insertion."""
+    case = ip.synthetic_cortex(2, shape=(2048, 2048), dura_mode="durectomy")
+    vm = ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um)
+    am = ip.build_avoidance_map(vm)
+    truth = case.truth.mask & case.craniectomy & (case.truth.radius_um >= 15.0)
+    assert int((truth & am.allowed).sum()) == 0
