@@ -7,7 +7,8 @@ passes: 2 x 2 block means (``_filters.downsample2``); bilinear upsampling of a l
 block means (``_filters.upsample_linear``: along the columns, then between two level
 rows); the merge of a pyramid level into the full-resolution evidence
 (``_lines._merge_level``); and bilinear sampling at points
-(``scipy.ndimage.map_coordinates``, order 1, mode nearest).
+(``scipy.ndimage.map_coordinates``, order 1, mode nearest). :func:`block_stats` gathers
+the statistics of f x f blocks that the lumen between a vessel's edges is judged by.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "upsample_linear",
     "merge_level",
     "bilinear_at",
+    "block_stats",
 ]
 
 
@@ -353,4 +355,71 @@ def bilinear_at(
         raise ValueError(f"img must be a non-empty 2-D image and rows, cols alike, got {img.shape}")
     out = np.empty(r.size, np.float32)
     _bilinear(img, r, c, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_stats(  # pragma: no cover - compiled; checked against numpy in the tests
+    dark: NDArray[np.float32],
+    mask: NDArray[np.bool_],
+    searchable: NDArray[np.bool_],
+    f: int,
+    out: NDArray[np.float32],
+) -> None:
+    h, w = dark.shape
+    for br in range(out.shape[1]):
+        for bc in range(out.shape[2]):
+            total = 0.0
+            vessel = 0.0
+            count = 0
+            top = -np.inf
+            whole = True
+            n = 0
+            for r in range(br * f, min(br * f + f, h)):
+                for c in range(bc * f, min(bc * f + f, w)):
+                    d = dark[r, c]
+                    total += d
+                    n += 1
+                    top = max(top, d)
+                    if mask[r, c]:
+                        vessel += d
+                        count += 1
+                    whole &= searchable[r, c]
+            out[0, br, bc] = total / n
+            out[1, br, bc] = count
+            out[2, br, bc] = vessel / count if count else 0.0
+            out[3, br, bc] = top
+            # a block cut by the image's edge is not wholly searchable
+            out[4, br, bc] = 1.0 if whole and n == f * f else 0.0
+
+
+def block_stats(
+    dark: NDArray[np.float32], mask: NDArray[np.bool_], searchable: NDArray[np.bool_], f: int
+) -> NDArray[np.float32]:
+    """Statistics of the f x f blocks of ``dark`` (blocks cut by the lower and right edges
+    keep the pixels they hold), in one pass: (5, ceil(H / f), ceil(W / f)) float32 of the
+    mean darkness, the number of ``mask`` pixels, the mean darkness of those (0 where
+    none), the largest darkness, and 1 where every pixel of a whole block is
+    ``searchable`` (else 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.arange(16, dtype=np.float32).reshape(4, 4)
+    >>> m = np.zeros((4, 4), bool); m[0, 0] = m[1, 1] = True
+    >>> block_stats(d, m, np.ones((4, 4), bool), 2)[:, 0, 0].tolist()
+    [2.5, 2.0, 2.5, 5.0, 1.0]
+    """
+    if dark.ndim != 2 or mask.shape != dark.shape or searchable.shape != dark.shape:
+        raise ValueError(f"dark, mask and searchable must share one 2-D shape, got {dark.shape}")
+    h, w = dark.shape
+    out = np.empty((5, -(-h // f), -(-w // f)), np.float32)
+    if out.size:
+        _block_stats(
+            np.ascontiguousarray(dark, np.float32),
+            np.ascontiguousarray(mask, np.bool_),
+            np.ascontiguousarray(searchable, np.bool_),
+            int(f),
+            out,
+        )
     return out

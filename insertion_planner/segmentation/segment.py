@@ -15,6 +15,7 @@ from .._arrays import readonly as _readonly
 from .._validation import check_positive
 from ..config import DuraMode
 from . import _filters as flt
+from ._between import lumen_between_edges
 from ._channels import image_channels
 from ._darkness import darkness
 from ._detect import (
@@ -498,6 +499,13 @@ def segment_vessels(
         mask = _fill_small_holes(
             mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s, doubtful=doubtful
         )
+        # the lumen of a vessel wider than the coarsest scale, between its found edges;
+        # as dark but within the image's texture: doubtful too
+        between, maybe = lumen_between_edges(
+            mask, dark_s, lit, width_px=dmax / px, edge_fraction=EDGE_FRACTION
+        )
+        mask |= between
+        doubtful |= maybe
         mask &= ~ch.no_data
         # 4. specks removed, compact dark discs kept as penetrating stumps
         stumps = _drop_specks_keep_stumps(

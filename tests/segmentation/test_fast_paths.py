@@ -769,3 +769,26 @@ def test_climb_to_peak_follows_only_moving_profiles():
                 break
             idx = idx + step
         assert np.array_equal(climb_to_peak(prof, 14, steps), idx)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (33, 70), (64, 256)])
+@pytest.mark.parametrize("f", [1, 2, 3, 8])
+def test_compiled_block_stats_are_the_numpy_block_statistics(shape, f):
+    from insertion_planner.segmentation._resample import block_stats
+
+    rng = np.random.default_rng(5)
+    dark = rng.standard_normal(shape).astype(np.float32)
+    mask = rng.random(shape) < 0.3
+    searchable = rng.random(shape) < 0.97
+    got = block_stats(dark, mask, searchable, f)
+    hb, wb = -(-shape[0] // f), -(-shape[1] // f)
+    assert got.shape == (5, hb, wb)
+    for br in range(hb):
+        for bc in range(wb):
+            sl = np.s_[br * f : br * f + f, bc * f : bc * f + f]
+            d, m = dark[sl].astype(np.float64), mask[sl]
+            whole = d.size == f * f and searchable[sl].all()
+            want = [d.mean(), m.sum(), d[m].mean() if m.any() else 0.0, d.max(), float(whole)]
+            assert np.allclose(got[:, br, bc], want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one 2-D shape"):
+        block_stats(dark, mask[:, :-1], searchable, f)

@@ -437,3 +437,69 @@ def test_coarse_scale_sees_no_line_at_the_border_of_a_ramp(slope):
         _lines._measure(line, 2.0, "ridge")[inner],
         atol=1e-6,
     )
+
+
+def _wide_vein_photo(
+    width_px: int, *, interior_red: float, texture: float, texture_px: float = 12.0, seed: int = 0
+) -> np.ndarray:
+    """A 256 x 256 colour photograph at 12 um/px: noisy pink cortex with one vertical vein
+    ``width_px`` wide, black in green and, where its blood is thickest, dark in red too
+    (``interior_red`` of the tissue's red in its middle half): in the darkness, green's
+    minus half of red's, the middle is lighter than the edges."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    h = w = 256
+    # blood-coloured texture (capillary blush: green darkens more than red) at the scale
+    # of the coarsest line filters, and pixel noise
+    blush = ndi.gaussian_filter(rng.standard_normal((h, w)), texture_px)
+    blush *= texture / blush.std()
+    red = 180.0 * (1 - 0.3 * blush) + rng.normal(0, 3, (h, w))
+    green = 120.0 * (1 - blush) + rng.normal(0, 3, (h, w))
+    c0 = (w - width_px) // 2
+    green[:, c0 : c0 + width_px] = rng.normal(2, 1, (h, width_px))
+    red[:, c0 : c0 + width_px] = 0.8 * 180
+    q = width_px // 4
+    red[:, c0 + q : c0 + width_px - q] = interior_red * 180
+    img = np.stack([red, green, 0.8 * green], -1)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("texture_px", [6.0, 12.0])
+def test_the_lumen_between_the_edges_of_a_wide_vein_is_never_allowed(texture_px):
+    """A vein wider than the coarsest line scale (52 px, 624 um) on strong blood-coloured
+    texture, whose middle is lighter in the darkness than its edges: only its edges
+    pass the line detector, and its middle, farther from them than the clearance, was
+    allowed (1,307 and 201 px)."""
+    width_px = 52
+    img = _wide_vein_photo(width_px, interior_red=0.25, texture=0.2, texture_px=texture_px)
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    am = ip.build_avoidance_map(vm)
+    c0 = (256 - width_px) // 2
+    vein = np.zeros((256, 256), bool)
+    vein[:, c0 : c0 + width_px] = True
+    assert not (am.allowed & vein).any()
+
+
+def test_tissue_between_two_vessels_side_by_side_is_not_lumen():
+    """Two 8 px vessels 24 px apart (closer than the widest vessel) with plain tissue
+    between them: the gap between their edges is not filled."""
+    rng = np.random.default_rng(1)
+    img = np.clip(rng.normal(200, 3, (192, 192)), 0, 255)
+    img[:, 80:88] = 90
+    img[:, 112:120] = 90
+    vm = ip.segment_vessels(img.astype(np.uint8), pixel_size_um=12.0)
+    assert vm.mask[16:-16, 82:86].all() and vm.mask[16:-16, 114:118].all()
+    assert not vm.mask[:, 92:108].any()
+
+
+def test_the_lumen_between_the_edges_of_a_wide_vein_is_segmented():
+    """On faint texture the same vein's middle is found as lumen, not only kept clear of."""
+    width_px = 52
+    img = _wide_vein_photo(width_px, interior_red=0.25, texture=0.1, texture_px=6.0)
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    c0 = (256 - width_px) // 2
+    assert vm.mask[16:-16, c0 : c0 + width_px].mean() > 0.98
+    # the lumen is not grown past the vein's edges
+    assert vm.mask[16:-16, : c0 - 2].mean() < 0.01
+    assert vm.mask[16:-16, c0 + width_px + 2 :].mean() < 0.01
