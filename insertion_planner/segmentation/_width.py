@@ -26,7 +26,7 @@ from scipy.special import erf
 
 from . import _filters as flt
 
-__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at", "climb_to_peak", "line_blur_px"]
+__all__ = ["fwhm_table", "deblurred_lumen", "gauss_at", "line_blur_px"]
 
 F32 = NDArray[np.float32]
 
@@ -259,29 +259,6 @@ def _normals(dark_s: F32, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> tup
     return np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
 
 
-def climb_to_peak(prof: F32, start: int, steps: int) -> NDArray[np.intp]:
-    """Index of the local peak each row of ``prof`` (n, k) climbs to from ``start``, a
-    sample at a time toward the higher neighbour (the right one on a tie, none on a
-    plateau), for at most ``steps`` samples. A row that stops has reached its peak and
-    stays there, so only the moving rows are followed."""
-    m, k = prof.shape
-    idx = np.full(m, start)
-    flat, moving = prof.ravel(), np.arange(m)
-    for _ in range(steps):
-        i = idx[moving]
-        at = moving * k + i
-        here = flat[at]
-        left = flat[at - (i > 0)]
-        right = flat[at + (i < k - 1)]
-        step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
-        go = step != 0
-        if not go.any():
-            break
-        moving = moving[go]
-        idx[moving] += step[go]
-    return idx
-
-
 def deblurred_lumen(
     mask: NDArray[np.bool_],
     dark_s: F32,
@@ -333,7 +310,7 @@ def deblurred_lumen(
     n_thin : int
         Pixels measured as thin.
     """
-    from ._resample import bilinear_at  # numba: compiled on first use
+    from ._resample import bilinear_at, profile_widths  # numba: compiled on first use
 
     rows, cols = flt.nonzero2d(mask if candidates is None else mask & candidates)
     if rows.size == 0:
@@ -355,42 +332,21 @@ def deblurred_lumen(
         pc = c_[:, None] + t[None, :] * n_c[:, None]
         prof = bilinear_at(dark_s, pr, pc)  # ndimage.map_coordinates, order 1, compiled
         prof = prof.reshape(-1, n_t)
-        m = prof.shape[0]
-        # climb from the pixel to the local peak of its profile
-        idx = climb_to_peak(prof, centre, int(_BASE_REACH_PX / _STEP_PX) + 2)
-        ar = np.arange(m)
-        pos = np.arange(n_t)[None, :]
-        peak = prof[ar, idx]
-        # the local background on each side: the lowest darkness there (a tilted
-        # background, a wider vessel nearby, is taken off side by side)
-        reach = int(round(_BASE_REACH_PX / _STEP_PX))
-        near = np.abs(pos - idx[:, None]) <= reach
-        base_l = np.where(near & (pos <= idx[:, None]), prof, np.inf).min(axis=1)
-        base_r = np.where(near & (pos >= idx[:, None]), prof, np.inf).min(axis=1)
-        half_l = 0.5 * (peak + np.maximum(base_l, 0.0))
-        half_r = 0.5 * (peak + np.maximum(base_r, 0.0))
-        # nearest sample below half maximum on either side of the peak
-        left_i = np.where((prof < half_l[:, None]) & (pos < idx[:, None]), pos, -1).max(axis=1)
-        right_i = np.where((prof < half_r[:, None]) & (pos > idx[:, None]), pos, n_t).min(axis=1)
-        ok = (left_i >= 0) & (right_i < n_t) & (peak > 0)
-        # a line, not a flat patch: within 5 px of the peak the profile falls on its lower
-        # side below ``_FLAT_FRACTION`` of the peak, and on the other side at least
-        # halfway down to that (a valley before a wider vessel nearby); a wide lumen or a
-        # patch of darker tissue does not, and keeps its half-maximum edge
-        low = np.minimum(base_l, base_r)
-        ok &= low < _FLAT_FRACTION * peak
-        ok &= np.maximum(base_l, base_r) <= 0.5 * (peak + low)
-        li = np.clip(left_i, 0, n_t - 2)
-        ri = np.clip(right_i, 1, n_t - 1)
-        # sub-sample crossings by linear interpolation
-        a0, a1 = prof[ar, li], prof[ar, li + 1]
-        xa = t[li] + _STEP_PX * (half_l - a0) / np.maximum(a1 - a0, 1e-12)
-        b0, b1 = prof[ar, ri - 1], prof[ar, ri]
-        xb = t[ri - 1] + _STEP_PX * (b0 - half_r) / np.maximum(b0 - b1, 1e-12)
-        fw = xb - xa
-        ok &= fw <= max_fwhm_px
-        fwhm_all[c0 : c0 + m] = np.where(ok, fw, np.nan)
-        offset_all[c0 : c0 + m] = 0.5 * (xa + xb)
+        # climb from the pixel to the local peak of its profile; the local background
+        # on each side is the lowest darkness there (a tilted background, a wider vessel
+        # nearby, is taken off side by side); the nearest sample below half maximum on
+        # either side of the peak, interpolated. A line, not a flat patch: within 5 px of
+        # the peak the profile falls on its lower side below ``_FLAT_FRACTION`` of the
+        # peak, and on the other side at least halfway down to that (a valley before a
+        # wider vessel nearby); a wide lumen or a patch of darker tissue does not, and
+        # keeps its half-maximum edge (``_resample.profile_widths``, compiled)
+        fw, mid = profile_widths(
+            prof, t, start=centre, climb_steps=int(_BASE_REACH_PX / _STEP_PX) + 2,
+            reach=int(round(_BASE_REACH_PX / _STEP_PX)), step_px=_STEP_PX,
+            flat_fraction=_FLAT_FRACTION, max_fwhm_px=max_fwhm_px,
+        )  # fmt: skip
+        fwhm_all[c0 : c0 + fw.size] = fw
+        offset_all[c0 : c0 + fw.size] = mid
     thin = np.isfinite(fwhm_all)
     n_thin = int(thin.sum())
     if not n_thin:

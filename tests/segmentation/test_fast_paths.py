@@ -750,25 +750,69 @@ def test_blur_map_from_shared_estimates_is_the_same_map(percentile):
         assert np.array_equal(a, b)
 
 
-def test_climb_to_peak_follows_only_moving_profiles():
-    from insertion_planner.segmentation._width import climb_to_peak
+def _reference_profile_widths(prof, t, start, climb_steps, reach, step, flat, max_fwhm):
+    """The whole-array numpy arithmetic ``_width.deblurred_lumen`` read its profiles with."""
+    m, n_t = prof.shape
+    idx = np.full(m, start)
+    ar = np.arange(m)
+    for _ in range(climb_steps):  # every row at once; a stopped row stays
+        left = prof[ar, np.maximum(idx - 1, 0)]
+        right = prof[ar, np.minimum(idx + 1, n_t - 1)]
+        here = prof[ar, idx]
+        st = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
+        if not st.any():
+            break
+        idx = idx + st
+    pos = np.arange(n_t)[None, :]
+    peak = prof[ar, idx]
+    near = np.abs(pos - idx[:, None]) <= reach
+    base_l = np.where(near & (pos <= idx[:, None]), prof, np.inf).min(axis=1)
+    base_r = np.where(near & (pos >= idx[:, None]), prof, np.inf).min(axis=1)
+    half_l = 0.5 * (peak + np.maximum(base_l, 0.0))
+    half_r = 0.5 * (peak + np.maximum(base_r, 0.0))
+    left_i = np.where((prof < half_l[:, None]) & (pos < idx[:, None]), pos, -1).max(axis=1)
+    right_i = np.where((prof < half_r[:, None]) & (pos > idx[:, None]), pos, n_t).min(axis=1)
+    ok = (left_i >= 0) & (right_i < n_t) & (peak > 0)
+    low = np.minimum(base_l, base_r)
+    ok &= low < flat * peak
+    ok &= np.maximum(base_l, base_r) <= 0.5 * (peak + low)
+    li = np.clip(left_i, 0, n_t - 2)
+    ri = np.clip(right_i, 1, n_t - 1)
+    a0, a1 = prof[ar, li], prof[ar, li + 1]
+    xa = t[li] + step * (half_l - a0) / np.maximum(a1 - a0, 1e-12)
+    b0, b1 = prof[ar, ri - 1], prof[ar, ri]
+    xb = t[ri - 1] + step * (b0 - half_r) / np.maximum(b0 - b1, 1e-12)
+    fw = xb - xa
+    ok &= fw <= max_fwhm
+    return np.where(ok, fw, np.nan).astype(np.float64), (0.5 * (xa + xb)).astype(np.float64)
+
+
+def test_compiled_profile_widths_are_the_numpy_arithmetic():
+    from insertion_planner.segmentation._resample import profile_widths
 
     rng = np.random.default_rng(11)
-    prof = ndi.gaussian_filter1d(rng.random((3000, 29)), 1.5, axis=1).astype(np.float32)
-    prof[:200] = np.round(prof[:200], 1)  # plateaus and ties
-    prof[200:300] = 1.0
-    for steps in (0, 1, 5, 12, 40):
-        idx = np.full(prof.shape[0], 14)
-        ar = np.arange(prof.shape[0])
-        for _ in range(steps):  # the whole-array climb it replaced
-            left = prof[ar, np.maximum(idx - 1, 0)]
-            right = prof[ar, np.minimum(idx + 1, prof.shape[1] - 1)]
-            here = prof[ar, idx]
-            step = np.where((right > here) & (right >= left), 1, np.where(left > here, -1, 0))
-            if not step.any():
-                break
-            idx = idx + step
-        assert np.array_equal(climb_to_peak(prof, 14, steps), idx)
+    t = np.arange(-7.0, 7.0 + 1e-9, 0.5, dtype=np.float32)
+    centre = rng.uniform(-4, 4, (4000, 1))
+    width = rng.uniform(0.5, 4, (4000, 1))
+    lines = np.exp(-0.5 * (t - centre) ** 2 / width**2) * rng.uniform(-0.1, 1, (4000, 1))
+    lines += 0.3 * np.exp(-0.5 * (t - centre - 5) ** 2 / 9) * rng.random((4000, 1))
+    lines += rng.normal(0, 0.05, lines.shape) + rng.uniform(-0.2, 0.4, (4000, 1))
+    noise = ndi.gaussian_filter1d(rng.random((3000, t.size)), 1.5, axis=1)
+    prof = np.concatenate([lines, noise]).astype(np.float32)
+    prof[-200:] = np.round(prof[-200:], 1)  # plateaus and ties
+    prof[-300:-200] = 1.0
+    for steps, reach, max_fwhm in ((12, 10, 8.0), (0, 10, 8.0), (3, 4, 3.0), (40, 10, 20.0)):
+        fw, mid = profile_widths(
+            prof, t, start=14, climb_steps=steps, reach=reach, step_px=0.5,
+            flat_fraction=0.8, max_fwhm_px=max_fwhm,
+        )  # fmt: skip
+        want_fw, want_mid = _reference_profile_widths(prof, t, 14, steps, reach, 0.5, 0.8, max_fwhm)
+        assert np.array_equal(fw, want_fw, equal_nan=True)
+        assert np.array_equal(mid, want_mid)
+        assert 0.2 < np.isfinite(fw).mean() < 0.9  # both kinds of row are exercised
+    with pytest.raises(ValueError, match="prof must be"):
+        profile_widths(prof[:, :-1], t, start=14, climb_steps=1, reach=1, step_px=0.5,
+                       flat_fraction=0.8, max_fwhm_px=8.0)  # fmt: skip
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 7), (33, 70), (64, 256)])
