@@ -7,8 +7,9 @@ the segmentation fills, it was left as tissue, and a vein some 500 um wide could
 planned in beyond its edges' clearance. Here the gaps of the mask narrower than the
 widest vessel are closed (a morphological closing, Serra 1982, *Image Analysis and
 Mathematical Morphology*) and the pixels of the closed gaps that are as dark as a lumen
-edge of the vessels around them are lumen; lighter ones (tissue between two vessels
-running side by side) stay tissue."""
+edge of the vessels around them are lumen, or doubtful where they do not stand out from
+the image's texture; lighter ones (tissue between two vessels running side by side) stay
+tissue."""
 
 from __future__ import annotations
 
@@ -72,10 +73,11 @@ def lumen_between_edges(
 
     Such a pixel is lumen when it is also darker than the image's block darkness
     reaches at the seed false-alarm rate (median + k MAD over the searchable blocks,
-    ``_K_SEED``). Darker only than the blocks without a vessel pixel reach at the grow
-    rate (``_K_GROW``), it may be lumen or dark texture between two faint detections:
-    it is returned as doubtful, for the avoidance map to keep clear of. Below, it is
-    tissue.
+    ``_K_SEED``). Otherwise it is doubtful (lumen, or dark texture between two faint
+    detections), for the avoidance map to keep clear of, when it or its vessel's edge
+    is darker than the blocks without a vessel pixel reach at the grow rate
+    (``_K_GROW``): on strong texture a vein's middle is no darker than the texture, its
+    edges are. Below both, it is tissue between faint detections.
 
     Parameters
     ----------
@@ -93,8 +95,8 @@ def lumen_between_edges(
     Returns
     -------
     lumen, doubtful : (H, W) bool
-        The lumen added and the pixels as dark as a lumen but not above the image's
-        texture; disjoint from each other and from ``mask``.
+        The lumen added, and the pixels that may be lumen; disjoint from each other and
+        from ``mask``.
 
     Examples
     --------
@@ -124,7 +126,9 @@ def lumen_between_edges(
     reach = max(1, int(np.ceil(width_px / 2.0 / f)))
     # closing: grown by ``reach`` blocks, then shrunk by as much, on the blocks mirrored
     # about the image's edges (a vessel leaving the frame goes on past it, and keeps its
-    # lumen at the border; tissue between a vessel and the edge is not closed over)
+    # lumen at the border; a vessel along the edge closes onto its mirror image, so the
+    # strip between them is judged by its darkness like any gap)
+    reach = min(reach, max(m.shape))
     mp = np.pad(m, reach, mode="symmetric")
     grown = chamfer_distance(~mp, metric="chessboard") <= reach
     shrunk = chamfer_distance(grown, metric="chessboard")
@@ -135,22 +139,21 @@ def lumen_between_edges(
     # the darkness of the vessel each gap block lies in: the mean darkness of the
     # vessel pixels of the nearest block holding any (the edge found on this side; the
     # largest nearby would let a darker vessel crossing a vein forbid its lumen)
-    bar = np.float32(edge_fraction) * nearest_value(m, vessel_dark)
-    dark_vessel = bar > np.float32(0)
-    # and darker than the image's darkness reaches at the seed false-alarm rate: the
-    # block means over the searchable blocks, median + k MAD (dark texture between two
-    # faint detections is as dark as half of theirs)
+    edge_dark = nearest_value(m, vessel_dark)
+    bar = np.float32(edge_fraction) * edge_dark
+    # the lumen added stands out from all of the image's blocks, vessels and texture, at
+    # the seed false-alarm rate (cautious in what it draws); a pixel as dark as its
+    # vessel's lumen edge but not that dark is doubtful when it, or that vessel's edge,
+    # stands out from the blocks without a vessel at the grow rate (cautious in what
+    # the map allows: on strong texture a vein's middle can be no darker than the
+    # texture, its edges are); below both it is tissue between faint detections
     lit = whole > 0
-    # (the lumen added must stand out from all of the image's blocks, vessels and
-    # texture, at the seed rate: cautious in what it adds; a pixel is doubtful when it
-    # stands out from the blocks without a vessel at the grow rate: cautious in what it
-    # lets the map allow)
     floor = _above(block_dark[lit], _K_SEED)
     maybe_floor = _above(block_dark[lit & ~m], _K_GROW)
     # the gap blocks and the vessel blocks beside them (whose pixels off the mask lie
     # between the found edge and the gap), not the outer shoulders of other vessel blocks
     near = ndi.binary_dilation(gap, structure=np.ones((3, 3), bool)) & closed
-    near &= dark_vessel
+    near &= bar > np.float32(0)
     near &= top >= bar  # only blocks holding a pixel that dark: most closed tissue holds none
     br, bc = np.nonzero(near)
     dr, dc = np.divmod(np.arange(f * f), f)
@@ -159,10 +162,12 @@ def lumen_between_edges(
     ok = (rows < h) & (cols < w)
     rows, cols = rows[ok], cols[ok]
     need = np.repeat(bar[br, bc], f * f)[ok]
+    strong = np.repeat(edge_dark[br, bc] >= maybe_floor, f * f)[ok]
     d = dark_s[rows, cols]
-    dark = ~mask[rows, cols] & searchable[rows, cols] & (d >= need) & (d >= maybe_floor)
+    dark = ~mask[rows, cols] & searchable[rows, cols] & (d >= need)
     sure = dark & (d >= floor)
+    maybe = dark & ~sure & ((d >= maybe_floor) | strong)
     out[rows[sure], cols[sure]] = True
     doubtful = np.zeros(mask.shape, bool)
-    doubtful[rows[dark & ~sure], cols[dark & ~sure]] = True
+    doubtful[rows[maybe], cols[maybe]] = True
     return out, doubtful

@@ -381,12 +381,12 @@ def _block_stats(  # pragma: no cover - compiled; checked against numpy in the t
             for r in range(br * f, min(br * f + f, h)):
                 for c in range(bc * f, min(bc * f + f, w)):
                     d = dark[r, c]
+                    v = mask[r, c]
                     total += d
                     n += 1
                     top = max(top, d)
-                    if mask[r, c]:
-                        vessel += d
-                        count += 1
+                    vessel += d * v  # no branch: the loop vectorises
+                    count += v
                     whole &= searchable[r, c]
             out[0, br, bc] = total / n
             out[1, br, bc] = count

@@ -465,14 +465,22 @@ def _wide_vein_photo(
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+_TEXTURE_04 = pytest.mark.xfail(
+    strict=True,
+    reason="on texture of 40 % relative SD the vein's edges no longer stand out from it "
+    "at the grow rate, and its middle (as dark as the texture) is taken for tissue",
+)
+
+
 @pytest.mark.parametrize("texture_px", [6.0, 12.0])
-def test_the_lumen_between_the_edges_of_a_wide_vein_is_never_allowed(texture_px):
+@pytest.mark.parametrize("texture", [0.2, 0.3, pytest.param(0.4, marks=_TEXTURE_04)])
+def test_the_lumen_between_the_edges_of_a_wide_vein_is_never_allowed(texture, texture_px):
     """A vein wider than the coarsest line scale (52 px, 624 um) on strong blood-coloured
-    texture, whose middle is lighter in the darkness than its edges: only its edges
-    pass the line detector, and its middle, farther from them than the clearance, was
-    allowed (1,307 and 201 px)."""
+    texture (20-40 % relative SD), whose middle is lighter in the darkness than its
+    edges: only its edges pass the line detector, and its middle, farther from them
+    than the clearance, was allowed (1,307 and 201 px at 20 %)."""
     width_px = 52
-    img = _wide_vein_photo(width_px, interior_red=0.25, texture=0.2, texture_px=texture_px)
+    img = _wide_vein_photo(width_px, interior_red=0.25, texture=texture, texture_px=texture_px)
     vm = ip.segment_vessels(img, pixel_size_um=12.0)
     am = ip.build_avoidance_map(vm)
     c0 = (256 - width_px) // 2
