@@ -499,18 +499,19 @@ def segment_vessels(
         mask = _fill_small_holes(
             mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s, doubtful=doubtful
         )
-        # the lumen of a vessel wider than the coarsest scale, between its found edges;
-        # as dark but within the image's texture: doubtful too
-        between, maybe = lumen_between_edges(
-            mask, dark_s, lit, width_px=dmax / px, edge_fraction=EDGE_FRACTION
-        )
-        mask |= between
-        doubtful |= maybe
         mask &= ~ch.no_data
         # 4. specks removed, compact dark discs kept as penetrating stumps
         stumps = _drop_specks_keep_stumps(
             mask, discs, disc_z, pixel_size_um=px, min_diameter_um=dmin
         )
+        # the lumen of a vessel wider than the coarsest scale, between its found edges
+        # (after the stumps are listed: a stump joined to a vein stays a stump); as dark
+        # but not standing out from the image's texture: doubtful
+        between, maybe = lumen_between_edges(
+            mask, dark_s, lit, width_px=dmax / px, edge_fraction=EDGE_FRACTION
+        )
+        mask |= between
+        doubtful |= maybe
         # 4b. thin vessels: the lumen whose blurred profile has the measured half-height
         # width, at the least blur the image's vessel edges show (``_width``); the
         # detectability model (step 6) keeps reading the half-maximum lumen (its
