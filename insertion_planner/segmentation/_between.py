@@ -165,7 +165,11 @@ def lumen_between_edges(
     strong = np.repeat(edge_dark[br, bc] >= maybe_floor, f * f)[ok]
     d = dark_s[rows, cols]
     dark = ~mask[rows, cols] & searchable[rows, cols] & (d >= need)
-    sure = dark & (d >= floor)
+    # drawn as lumen only when also as dark as the lumen edge of the image's typical
+    # vessel (half the median darkness of the vessel blocks): a false detection on a
+    # patch of dark texture is an edge as faint as the patch around it
+    typical = np.float32(edge_fraction) * np.float32(np.median(vessel_dark[m]))
+    sure = dark & (d >= floor) & (d >= typical)
     maybe = dark & ~sure & ((d >= maybe_floor) | strong)
     out[rows[sure], cols[sure]] = True
     doubtful = np.zeros(mask.shape, bool)

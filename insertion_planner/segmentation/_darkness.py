@@ -50,6 +50,10 @@ def _bone_ratio(green_s: F32, red_s: F32, lit: NDArray[np.bool_], size_px: float
     return t
 
 
+GLINT_LEVEL = 1.15
+"""A specular glint is at least this many times its background (the background's block
+means leave out pixels this many times their block's mean)."""
+
 GLINT_ALPHA = 1e-5
 """Per-pixel false-alarm rate of a glint on noise alone: a pixel is a glint when it is
 15 % above the background and above it by more than the pixel noise reaches at this
@@ -193,8 +197,16 @@ def darkness(
     """
     shape = green.shape
     f = bg_factor(size_px, shape)
-    gs = flt.block_mean(green, f) if f > 1 else green
-    rs = (flt.block_mean(red, f) if f > 1 else red) if red is not None else None
+    from ._resample import block_means_without_glints  # numba: compiled on first use
+
+    def means(ch: F32) -> F32:
+        # block means without the pixels 15 % above their block's mean (glints, counted
+        # as the mean): a glint raises its block, and the background's closing joins
+        # raised blocks into bright rectangles between glints, read as dark plateaus
+        return block_means_without_glints(ch, f, GLINT_LEVEL) if f > 1 else ch
+
+    gs = means(green)
+    rs = means(red) if red is not None else None
     width = size_px / 1.5 if max_width_px is None else max_width_px
     excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f, width / f)
     excluded = np.zeros(shape, bool)
@@ -218,7 +230,7 @@ def darkness(
     # darker than the lit background in red (or grey), below 0.3; the darkness
     # 1 - q + red_weight (qr - 1) in place of q (not used after), in one pass
     glint, low = relative_darkness(
-        q, qr, red_weight=red_weight, glint_level=1.15,
+        q, qr, red_weight=red_weight, glint_level=GLINT_LEVEL,
         noise_level=float(np.float32(1.0 + k_glint * _relative_noise(q))), want_low=any_excluded,
     )  # fmt: skip
     dark = q

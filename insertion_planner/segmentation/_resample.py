@@ -10,7 +10,9 @@ rows); the merge of a pyramid level into the full-resolution evidence
 (``scipy.ndimage.map_coordinates``, order 1, mode nearest). :func:`block_stats` gathers
 the statistics of f x f blocks that the lumen between a vessel's edges is judged by, and
 :func:`profile_widths` reads the half-height crossings of sampled profiles
-(``_width.deblurred_lumen``'s numpy arithmetic, bit for bit).
+(``_width.deblurred_lumen``'s numpy arithmetic, bit for bit);
+:func:`block_means_without_glints` gives the block means a background is estimated
+from, without the glints in each block.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "bilinear_at",
     "block_stats",
     "profile_widths",
+    "block_means_without_glints",
 ]
 
 
@@ -536,3 +539,47 @@ def profile_widths(
         np.float32(flat_fraction), np.float32(max_fwhm_px), fwhm, offset,
     )  # fmt: skip
     return fwhm, offset
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_means_without_glints(  # pragma: no cover - compiled; checked against numpy
+    a: NDArray[np.float32], f: int, above: np.float32, out: NDArray[np.float32]
+) -> None:
+    for br in range(out.shape[0]):
+        for bc in range(out.shape[1]):
+            total = 0.0
+            for r in range(br * f, br * f + f):
+                for c in range(bc * f, bc * f + f):
+                    total += a[r, c]
+            mean = np.float32(total / (f * f))
+            top = mean * above
+            kept = 0.0
+            for r in range(br * f, br * f + f):
+                for c in range(bc * f, bc * f + f):
+                    v = a[r, c]
+                    kept += v if v <= top else mean
+            out[br, bc] = np.float32(kept / (f * f))
+
+
+def block_means_without_glints(a: NDArray[np.float32], f: int, above: float) -> NDArray[np.float32]:
+    """Means of the f x f blocks of ``a`` (edges that do not fill a block are dropped)
+    with each pixel more than ``above`` times its block's mean counted as that mean:
+    (H // f, W // f) float32. A specular glint raises the mean of its block; the
+    background's closing joins such raised blocks into bright rectangles between
+    glints, which the darkness then reads as dark plateaus.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.ones((4, 4), np.float32); a[0, 0] = 9.0     # a glint in the first block
+    >>> block_means_without_glints(a, 2, 1.15).tolist()
+    [[1.5, 1.0], [1.0, 1.0]]
+    """
+    if a.ndim != 2 or f < 1:
+        raise ValueError(f"a must be 2-D and f >= 1, got shape {a.shape} and f={f}")
+    out = np.empty((a.shape[0] // f, a.shape[1] // f), np.float32)
+    if out.size:
+        _block_means_without_glints(
+            np.ascontiguousarray(a, np.float32), int(f), np.float32(above), out
+        )
+    return out

@@ -504,14 +504,6 @@ def segment_vessels(
         stumps = _drop_specks_keep_stumps(
             mask, discs, disc_z, pixel_size_um=px, min_diameter_um=dmin
         )
-        # the lumen of a vessel wider than the coarsest scale, between its found edges
-        # (after the stumps are listed: a stump joined to a vein stays a stump); as dark
-        # but not standing out from the image's texture: doubtful
-        between, maybe = lumen_between_edges(
-            mask, dark_s, lit, width_px=dmax / px, edge_fraction=EDGE_FRACTION
-        )
-        mask |= between
-        doubtful |= maybe
         # 4b. thin vessels: the lumen whose blurred profile has the measured half-height
         # width, at the least blur the image's vessel edges show (``_width``); the
         # detectability model (step 6) keeps reading the half-maximum lumen (its
@@ -543,6 +535,16 @@ def segment_vessels(
                 max_fwhm_px=THIN_MAX_FWHM_PX, min_diameter_px=dmin / px,
                 max_blur_px=blurriest,
             )  # fmt: skip
+        # 4c. the lumen of a vessel wider than the coarsest scale, between its found edges
+        # (after the stumps are listed: a stump joined to a vein stays a stump); as dark
+        # but not standing out from the image's texture: doubtful. Not read by the width
+        # step nor by the detectability model, which read the edges the detector found
+        # (the closed gaps' borders are not vessel edges to measure blur or contrast on)
+        between, maybe = lumen_between_edges(
+            half_max, dark_s, lit, width_px=dmax / px, edge_fraction=EDGE_FRACTION
+        )
+        mask = mask | between
+        doubtful |= maybe
 
         # 5. radius on a worker; confidence and the local spread of the finest scale
         # meanwhile; then the centreline graph on a worker while this thread estimates
