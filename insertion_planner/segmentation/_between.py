@@ -73,7 +73,8 @@ def lumen_between_edges(
 
     Such a pixel is lumen when it is also darker than the image's block darkness
     reaches at the seed false-alarm rate (median + k MAD over the searchable blocks,
-    ``_K_SEED``). Otherwise it is doubtful (lumen, or dark texture between two faint
+    ``_K_SEED``) and than ``edge_fraction`` of the median darkness of the vessel blocks
+    (the lumen edge of the image's typical vessel). Otherwise it is doubtful (lumen, or dark texture between two faint
     detections), for the avoidance map to keep clear of, when it or its vessel's edge
     is darker than the blocks without a vessel pixel reach at the grow rate
     (``_K_GROW``): on strong texture a vein's middle is no darker than the texture, its
