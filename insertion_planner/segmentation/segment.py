@@ -359,14 +359,16 @@ def segment_vessels(
 
     Pipeline: the channels read as the camera meant them (alpha = no data, grey stored as
     RGB, the bit depth in use, bright vessels inverted); green darkness relative to the
-    background, shading cancelled by the red channel, glints filled, bone and the unlit
-    surround left out; a signed multi-scale Hessian line measure (Frangi et al. 1998,
+    background (glints left out of its block means), shading cancelled by the red channel,
+    glints filled, bone and the unlit surround left out; a signed multi-scale Hessian line measure (Frangi et al. 1998,
     doi:10.1007/BFb0056195), thin scales at full resolution and wide ones on a block-mean
     pyramid, each scale thresholded against its own spread on this image at a stated
     false-alarm rate (``ALPHA_SEED``, ``ALPHA_GROW`` in ``_detect``); hysteresis (Canny
     1986, doi:10.1109/TPAMI.1986.4767851); lumen edges at the local half-maximum
     darkness; small dark holes filled, specks removed, compact dark discs kept as
-    penetrating stumps; radius and centreline graph; and a forward model of the detector
+    penetrating stumps; the lumen between the found edges of a vein wider than the
+    coarsest scale (a closing, Serra 1982), or doubtful where it does not stand out from
+    the image's texture; radius and centreline graph; and a forward model of the detector
     giving the thinnest vessel it would have seen at each pixel
     (``detectable_diameter_um``). No threshold is a constant fitted to a renderer.
 
