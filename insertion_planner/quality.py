@@ -230,7 +230,7 @@ def assess_image(
     no_data = float(np.asarray(vm.no_data).mean())
     ch = image_channels(image, vessel_polarity=vm.vessel_polarity)
     saturated = float(ch.saturated.mean())
-    unlit = float(((ch.red if ch.red is not None else ch.green) < UNLIT_FRACTION / ch.scale).mean())
+    unlit = float(((ch.red if ch.red is not None else ch.vessel) < UNLIT_FRACTION / ch.scale).mean())
     unseen = 1.0 - float(seen.mean())
     if no_data > 1.0 - _MIN_SEEN_FRACTION:
         problems.append(f"no data: {no_data:.0%} of the image is transparent")
@@ -357,7 +357,7 @@ def line_asymmetry(image: Any, *, pixel_size_um: float) -> float:
     keep = ~(np.asarray(ch.no_data) | np.asarray(ch.saturated))
     if keep.sum() < 16:
         return 0.0
-    g = np.asarray(ch.green, dtype=np.float64)
+    g = np.asarray(ch.vessel, dtype=np.float64)
     level = float(np.median(g[keep]))
     g = np.where(keep, g, level) / (level if level > 0 else 1.0)
     dark = bright = 0.0
@@ -439,13 +439,13 @@ def line_excess(
     pixel_size_um = float(pixel_size_um) * factor
     ch = image_channels(image, vessel_polarity=vessel_polarity)
     keep = ~(np.asarray(ch.no_data) | np.asarray(ch.saturated))
-    keep &= (ch.red if ch.red is not None else ch.green) >= UNLIT_FRACTION / ch.scale
+    keep &= (ch.red if ch.red is not None else ch.vessel) >= UNLIT_FRACTION / ch.scale
     if valid is not None:
         h, w = keep.shape
         keep &= np.asarray(valid, bool)[: h * factor : factor, : w * factor : factor]
     if keep.sum() < 100:
         return 0.0
-    g = np.asarray(ch.green, np.float32)
+    g = np.asarray(ch.vessel, np.float32)
     sigma = 350.0 / float(pixel_size_um)
     weight = ndimage.gaussian_filter(keep.astype(np.float32), sigma)
     bg = ndimage.gaussian_filter(np.where(keep, g, 0).astype(np.float32), sigma)
@@ -496,7 +496,7 @@ def _median_darkness(image: Any, pixel_size_um: float, polarity: str) -> float:
     ch = image_channels(image, vessel_polarity=polarity)
     with ThreadPoolExecutor(max_workers=1) as pool:
         dark, _, excluded, clipped = darkness(
-            ch.green, ch.red, size_px=1.5 * 700.0 / pixel_size_um, scale=ch.scale, pool=pool
+            ch.vessel, ch.red, size_px=1.5 * 700.0 / pixel_size_um, scale=ch.scale, pool=pool
         )
     keep = ~excluded & ~clipped & ~ch.no_data & ~ch.saturated
     return float(np.median(dark[keep])) if keep.any() else 0.0

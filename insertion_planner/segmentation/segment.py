@@ -41,7 +41,8 @@ EDGE_FRACTION = 0.5
 peak darkness: the half-maximum edge of a blurred vessel profile."""
 
 RED_WEIGHT = 0.5
-"""Weight of the red channel's relative darkness subtracted from the green one: shading
+"""Weight of the red channel's relative darkness subtracted from the vessel channel's (green,
+or green and blue blended, ``_channels.vessel_blend``): shading
 darkens every channel by the same factor and cancels; haemoglobin absorbs about ten times
 less in red than in green (Prahl's tabulated molar extinction, 560 vs 600-650 nm)."""
 
@@ -154,14 +155,14 @@ def _gauss_on_grid(a: F32, sigma: float, step: int) -> F32:
     return flt.taps_on_grid(flt.taps_on_grid(a, k, step, axis=0), k, step, axis=1)
 
 
-def _noise_fraction(green: F32, valid: NDArray[np.bool_]) -> float:
-    """Pixel noise relative to the brightness: 1.4826 MAD of ``green`` minus its 1 px
+def _noise_fraction(vessel: F32, valid: NDArray[np.bool_]) -> float:
+    """Pixel noise relative to the brightness: 1.4826 MAD of ``vessel`` minus its 1 px
     Gaussian smoothing over a sample of the ``valid`` pixels, divided by their median
     brightness (nan when too few)."""
-    step = max(1, int(np.sqrt(green.size / 250_000)))
+    step = max(1, int(np.sqrt(vessel.size / 250_000)))
     sel = valid[::step, ::step]
-    resid = (green[::step, ::step] - _gauss_on_grid(green, 1.0, step))[sel]
-    level = float(np.median(green[::step, ::step][sel])) if resid.size else 0.0
+    resid = (vessel[::step, ::step] - _gauss_on_grid(vessel, 1.0, step))[sel]
+    level = float(np.median(vessel[::step, ::step][sel])) if resid.size else 0.0
     if resid.size < 64 or level <= 0:
         return float("nan")
     mad = float(np.median(np.abs(resid - np.median(resid))))
@@ -358,9 +359,11 @@ def segment_vessels(
     """Segment the surface blood vessels of an image of the cortex.
 
     Pipeline: the channels read as the camera meant them (alpha = no data, grey stored as
-    RGB, the bit depth in use, bright vessels inverted); green darkness relative to the
-    background (glints left out of its block means), shading cancelled by the red channel,
-    glints filled, bone and the unlit surround left out; a signed multi-scale Hessian line measure (Frangi et al. 1998,
+    RGB, the bit depth in use, bright vessels inverted); green and blue blended for the most
+    vessel contrast per unit of noise, both measured on the image (a matched filter, Reed &
+    Yu 1990, doi:10.1109/29.60107); its darkness relative to the background (glints left
+    out of its block means), shading cancelled by the red channel, glints filled, bone and
+    the unlit surround left out; a signed multi-scale Hessian line measure (Frangi et al. 1998,
     doi:10.1007/BFb0056195), thin scales at full resolution and wide ones on a block-mean
     pyramid, each scale thresholded against its own spread on this image at a stated
     false-alarm rate (``ALPHA_SEED``, ``ALPHA_GROW`` in ``_detect``); hysteresis (Canny
@@ -423,13 +426,13 @@ def segment_vessels(
     dmax = check_positive(max_diameter_um, name="max_diameter_um")
     if dmin > dmax:
         raise ValueError(f"min_diameter_um must not exceed max_diameter_um, got {dmin} > {dmax}")
-    shape = ch.green.shape
-    green_raw = ch.green
+    shape = ch.vessel.shape
+    vessel_raw = ch.vessel
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent branches beside this thread
         # 1. relative darkness, glints filled, shading cancelled by the red channel
         dark, level1, excluded, clipped = darkness(
-            ch.green, ch.red, size_px=1.5 * dmax / px, max_width_px=dmax / px,
+            ch.vessel, ch.red, size_px=1.5 * dmax / px, max_width_px=dmax / px,
             red_weight=RED_WEIGHT, scale=ch.scale, pool=pool,
         )  # fmt: skip
         # bone and unlit pixels were set to exactly 0: no detection there; saturated
@@ -446,10 +449,10 @@ def segment_vessels(
         # on the worker meanwhile
         # quantisation noise in relative darkness: a step of the bit depth in use, over
         # sqrt(12), relative to the median brightness of the lit pixels
-        lit_sample = ch.green[::4, ::4][lit[::4, ::4]]
+        lit_sample = ch.vessel[::4, ::4][lit[::4, ::4]]
         level = float(np.median(lit_sample)) if lit_sample.size else 0.0
         step = 1.0 if ch.bit_depth else 1.0 / 65535.0 / ch.scale
-        quant = step / np.sqrt(12.0) / level if level > 0 else 0.0
+        quant = step / np.sqrt(12.0) * ch.quantisation_gain / level if level > 0 else 0.0
 
         def smooth_and_discs() -> tuple[F32, F32]:
             smoothed = np.empty_like(dark)  # gauss(dark, 0.7), filled on the way
@@ -477,7 +480,7 @@ def segment_vessels(
             z_seed[unlit] = 0
             z_grow[unlit] = 0
             detected &= lit
-        fut_noise = pool.submit(_noise_fraction, green_raw, valid)
+        fut_noise = pool.submit(_noise_fraction, vessel_raw, valid)
         dark_s, disc_z = fut_discs.result()
         discs = (disc_z >= 1) & lit
 
