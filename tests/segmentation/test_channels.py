@@ -72,7 +72,9 @@ def test_the_blend_lowers_the_noise_and_keeps_the_contrast():
     line = float(np.median(ch.vessel[:, 32:34]))
     assert tissue == pytest.approx(150.0, abs=3.0)  # in green's units
     assert 1.0 - line / tissue == pytest.approx(0.2, abs=0.02)
-    assert ch.quantisation_gain == pytest.approx(np.hypot(ch.blend[0], ch.blend[1] * 150 / 120), rel=0.03)
+    assert ch.quantisation_gain == pytest.approx(
+        np.hypot(ch.blend[0], ch.blend[1] * 150 / 120), rel=0.03
+    )
 
 
 def test_grey_bright_and_identical_channels_read_one_channel():
