@@ -230,7 +230,9 @@ def assess_image(
     no_data = float(np.asarray(vm.no_data).mean())
     ch = image_channels(image, vessel_polarity=vm.vessel_polarity)
     saturated = float(ch.saturated.mean())
-    unlit = float(((ch.red if ch.red is not None else ch.vessel) < UNLIT_FRACTION / ch.scale).mean())
+    unlit = float(
+        ((ch.red if ch.red is not None else ch.vessel) < UNLIT_FRACTION / ch.scale).mean()
+    )
     unseen = 1.0 - float(seen.mean())
     if no_data > 1.0 - _MIN_SEEN_FRACTION:
         problems.append(f"no data: {no_data:.0%} of the image is transparent")
