@@ -228,7 +228,7 @@ def assess_image(
     seen = np.isfinite(detectable)
     problems: list[str] = []
     no_data = float(np.asarray(vm.no_data).mean())
-    ch = image_channels(image, vessel_polarity=vm.vessel_polarity)
+    ch = image_channels(image, vessel_polarity=vm.vessel_polarity, blend=False)
     saturated = float(ch.saturated.mean())
     unlit = float(
         ((ch.red if ch.red is not None else ch.vessel) < UNLIT_FRACTION / ch.scale).mean()
@@ -355,7 +355,7 @@ def line_asymmetry(image: Any, *, pixel_size_um: float) -> float:
     """
     from scipy import ndimage
 
-    ch = image_channels(image, vessel_polarity="dark")
+    ch = image_channels(image, vessel_polarity="dark", blend=False)
     keep = ~(np.asarray(ch.no_data) | np.asarray(ch.saturated))
     if keep.sum() < 16:
         return 0.0
@@ -439,7 +439,7 @@ def line_excess(
 
     image, factor = _shrink(np.asarray(image), LINE_EXCESS_SIDE_PX)
     pixel_size_um = float(pixel_size_um) * factor
-    ch = image_channels(image, vessel_polarity=vessel_polarity)
+    ch = image_channels(image, vessel_polarity=vessel_polarity, blend=False)
     keep = ~(np.asarray(ch.no_data) | np.asarray(ch.saturated))
     keep &= (ch.red if ch.red is not None else ch.vessel) >= UNLIT_FRACTION / ch.scale
     if valid is not None:
@@ -495,7 +495,7 @@ def _median_darkness(image: Any, pixel_size_um: float, polarity: str) -> float:
 
     from .segmentation._darkness import darkness
 
-    ch = image_channels(image, vessel_polarity=polarity)
+    ch = image_channels(image, vessel_polarity=polarity, blend=False)
     with ThreadPoolExecutor(max_workers=1) as pool:
         dark, _, excluded, clipped = darkness(
             ch.vessel, ch.red, size_px=1.5 * 700.0 / pixel_size_um, scale=ch.scale, pool=pool

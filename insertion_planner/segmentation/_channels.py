@@ -269,7 +269,9 @@ def vessel_blend(
     return (float(weights[0]), float(weights[1])), float(levels[0]), float(levels[1])
 
 
-def image_channels(image: Any, *, vessel_polarity: str = "dark") -> ImageChannels:
+def image_channels(
+    image: Any, *, vessel_polarity: str = "dark", blend: bool = True
+) -> ImageChannels:
     """Read an image array into the channels the vessel detector works on.
 
     Parameters
@@ -281,6 +283,9 @@ def image_channels(image: Any, *, vessel_polarity: str = "dark") -> ImageChannel
     vessel_polarity : {"dark", "bright"}
         ``"bright"`` for fluorescence angiography: the grey level (mean of the channels)
         is inverted so that vessels are dark.
+    blend : bool
+        Blend green and blue (:func:`vessel_blend`) for a colour reflectance image; False:
+        green alone (the image-quality gate's thresholds were set on green).
 
     Returns
     -------
@@ -319,7 +324,7 @@ def image_channels(image: Any, *, vessel_polarity: str = "dark") -> ImageChannel
     red: F32 | None = None
     top = np.float32(full)
     clip = top - np.float32(0.5 if bits else 1e-6)
-    blend, gain = (1.0, 0.0), 1.0
+    weights, gain = (1.0, 0.0), 1.0
     if polarity == "bright":
         grey = arr if arr.ndim == 2 else arr.astype(np.float32).mean(axis=2, dtype=np.float32)
         vessel = top - grey.astype(np.float32)
@@ -332,17 +337,18 @@ def image_channels(image: Any, *, vessel_polarity: str = "dark") -> ImageChannel
         red = arr[..., 0].astype(np.float32)
         saturated = vessel >= clip
         # the unlit surround (below 5 % of full scale in green) measures nothing
-        blend, level_g, level_b = vessel_blend(
-            arr[..., 1], arr[..., 2], no_data, clip=float(clip), dim=0.05 * float(top)
-        )
-        if blend[1] > 0.0:
+        if blend:
+            weights, level_g, level_b = vessel_blend(
+                arr[..., 1], arr[..., 2], no_data, clip=float(clip), dim=0.05 * float(top)
+            )
+        if weights[1] > 0.0:
             # in green's units: green's tissue level stays where it was
             blue = arr[..., 2].astype(np.float32)
             saturated |= blue >= clip
-            blue *= np.float32(blend[1] * level_g / level_b)
-            vessel *= np.float32(blend[0])
+            blue *= np.float32(weights[1] * level_g / level_b)
+            vessel *= np.float32(weights[0])
             vessel += blue
-            gain = float(np.hypot(blend[0], blend[1] * level_g / level_b))
+            gain = float(np.hypot(weights[0], weights[1] * level_g / level_b))
     if no_data.any():
         # no-data pixels take the median of the rest: no step at their border for the
         # filters to take for a vessel's side
@@ -359,6 +365,6 @@ def image_channels(image: Any, *, vessel_polarity: str = "dark") -> ImageChannel
         saturated=saturated,
         grey_as_rgb=bool(grey_as_rgb),
         bit_depth=bits,
-        blend=blend,
+        blend=weights,
         quantisation_gain=gain,
     )

@@ -125,3 +125,15 @@ def test_the_blend_sees_more_than_green_alone_on_the_independent_renderer(mode):
     assert recall_b >= recall_g
     assert dice_b >= dice_g - 0.005
     assert det_b <= det_g
+
+
+def test_the_image_quality_gate_reads_green_as_it_was_calibrated():
+    """The gate's line excess is the same whatever blue holds."""
+    from insertion_planner.quality import line_excess
+
+    scene = render((384, 384), pixel_size_um=12.0, camera=Camera(dura_mode="transdural"), rng=5)
+    rgb = scene.image
+    assert image_channels(rgb).blend[1] > 0.2
+    flat_blue = rgb.copy()
+    flat_blue[..., 2] = np.median(rgb[..., 2])
+    assert line_excess(rgb, pixel_size_um=12.0) == line_excess(flat_blue, pixel_size_um=12.0)
