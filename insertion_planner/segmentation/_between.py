@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 from scipy.special import ndtri
 
 from ._lines import ALPHA_GROW, ALPHA_SEED
+from ._morph import dilate_square
 from ._raster import chamfer_distance, nearest_value
+from ._select import median
 
 __all__ = ["lumen_between_edges"]
 
@@ -49,8 +50,8 @@ def _above(t: F32, k: float) -> np.float32:
     fewer than 16 values."""
     if t.size < 16:
         return np.float32(0)
-    med = float(np.median(t))
-    return np.float32(med + k * 1.4826 * float(np.median(np.abs(t - med))))
+    med = float(median(t))  # numpy.median's result, by radix selection
+    return np.float32(med + k * 1.4826 * float(median(np.abs(t - med))))
 
 
 def lumen_between_edges(
@@ -153,7 +154,7 @@ def lumen_between_edges(
     maybe_floor = _above(block_dark[lit & ~m], _K_GROW)
     # the gap blocks and the vessel blocks beside them (whose pixels off the mask lie
     # between the found edge and the gap), not the outer shoulders of other vessel blocks
-    near = ndi.binary_dilation(gap, structure=np.ones((3, 3), bool)) & closed
+    near = dilate_square(gap) & closed  # ndi.binary_dilation, 3 x 3 square
     near &= bar > np.float32(0)
     near &= top >= bar  # only blocks holding a pixel that dark: most closed tissue holds none
     br, bc = np.nonzero(near)
@@ -169,7 +170,7 @@ def lumen_between_edges(
     # drawn as lumen only when also as dark as the lumen edge of the image's typical
     # vessel (half the median darkness of the vessel blocks): a false detection on a
     # patch of dark texture is an edge as faint as the patch around it
-    typical = np.float32(edge_fraction) * np.float32(np.median(vessel_dark[m]))
+    typical = np.float32(edge_fraction) * np.float32(median(vessel_dark[m]))
     sure = dark & (d >= floor) & (d >= typical)
     maybe = dark & ~sure & ((d >= maybe_floor) | strong)
     out[rows[sure], cols[sure]] = True

@@ -27,16 +27,26 @@ exceeds the other's by this much (a cortex without bone splits by under 0.06: sh
 and texture; a rim of bone by 0.1-0.3)."""
 
 
-def _bone_ratio(green_s: F32, red_s: F32, lit: NDArray[np.bool_], size_px: float) -> float | None:
+def _bone_ratio(
+    green_s: F32,
+    red_s: F32,
+    lit: NDArray[np.bool_],
+    size_px: float,
+    backgrounds: dict[str, F32] | None = None,
+) -> float | None:
     """Green/red ratio above which a block (or pixel) is whitish bone in this image, or
     None when the image shows no separate whitish group (Otsu 1979,
-    doi:10.1109/TSMC.1979.4310076). ``size_px``: the vessel-closing window, in blocks."""
+    doi:10.1109/TSMC.1979.4310076). ``size_px``: the vessel-closing window, in blocks.
+    ``backgrounds`` (if given) receives the two channels' backgrounds it computed
+    (``"green"``, ``"red"``: ``flt.background`` of ``green_s``, ``red_s``)."""
     from skimage.filters import threshold_otsu
 
     if int(lit.sum()) < 16:
         return None
     gb = flt.background(green_s, size_px=size_px)
     rb = flt.background(red_s, size_px=size_px)
+    if backgrounds is not None:
+        backgrounds["green"], backgrounds["red"] = gb, rb
     ok = lit & (rb > 0)
     if int(ok.sum()) < 16:
         return None
@@ -76,7 +86,9 @@ def _relative_noise(q: F32) -> float:
     if int(lit.sum()) < 64:
         return 0.0
     r = resid[lit]
-    return float(1.4826 * np.median(np.abs(r - np.median(r))) / 0.873)
+    from ._select import median  # numba: compiled on first use (numpy.median's result)
+
+    return float(1.4826 * median(np.abs(r - median(r))) / 0.873)
 
 
 def bg_factor(size_px: float, shape: tuple[int, int]) -> int:
@@ -105,20 +117,25 @@ def _wider_than(mask: NDArray[np.bool_], width: float) -> NDArray[np.bool_]:
 
 
 def _excluded(
-    green_s: F32, red_s: F32 | None, scale: float, size_px: float, max_width_px: float
+    green_s: F32,
+    red_s: F32 | None,
+    scale: float,
+    size_px: float,
+    max_width_px: float,
+    backgrounds: dict[str, F32] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], float | None]:
     """Blocks of a background level that are not cortex, the unlit ones among them, and
     the green/red ratio of bone in this image (None: no bone): whitish bone (colour
     images) or unlit (mean brightness below ``_UNLIT`` over a region wider than the
     widest vessel, ``max_width_px`` blocks: a narrower one is a vessel dark enough to
     look black, in grey images), each grown by one block so mixed blocks at a border are
-    included."""
+    included. ``backgrounds``: see :func:`_bone_ratio`."""
     raw_unlit = (red_s if red_s is not None else green_s) < np.float32(_UNLIT / scale)
     wide = _wider_than(raw_unlit, max_width_px + 1.0) if raw_unlit.any() else raw_unlit
     unlit = ndi.binary_dilation(wide, iterations=1) if wide.any() else wide
     if red_s is None:
         return unlit, unlit, None
-    ratio = _bone_ratio(green_s, red_s, ~raw_unlit, size_px)
+    ratio = _bone_ratio(green_s, red_s, ~raw_unlit, size_px, backgrounds)
     if ratio is None:
         return unlit, unlit, None
     bone = (green_s > np.float32(ratio) * red_s) & ~raw_unlit
@@ -148,17 +165,20 @@ def _and_blocks(mask: NDArray[np.bool_], blocks: NDArray[np.bool_], f: int) -> N
 
 def _inverse_background(
     small: F32, *, size_px: float, f: int, shape: tuple[int, int], exclude: NDArray[np.bool_],
-    times: F32,
+    times: F32, background: F32 | None = None,
 ) -> F32:  # fmt: skip
     """1 / background brightness at full resolution (see :func:`~._filters.background`),
     from the block-mean level ``small`` (blocks of ``f`` px, where the window spans at
     most 12 blocks), bilinearly upsampled, times ``times`` (the channel). ``exclude``d
     blocks (bone, unlit) take the value of the nearest other block first, so bright bone
-    does not raise the cortex background at the rim."""
+    does not raise the cortex background at the rim. ``background``: ``flt.background``
+    of ``small`` at ``size_px / f`` if already computed (used when no block is
+    replaced)."""
     if exclude.any() and not exclude.all():
         _, (ri, ci) = ndi.distance_transform_edt(exclude, return_indices=True)
         small = small[ri, ci]
-    bg = flt.background(small, size_px=size_px / f)
+        background = None  # of other blocks
+    bg = flt.background(small, size_px=size_px / f) if background is None else background
     inv: F32 = (np.float32(1.0) / np.maximum(bg, np.float32(1e-3))).astype(np.float32)
     if f > 1:
         return flt.upsample_linear(inv, shape, f, times=times)
@@ -208,16 +228,20 @@ def darkness(
     gs = means(green)
     rs = means(red) if red is not None else None
     width = size_px / 1.5 if max_width_px is None else max_width_px
-    excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f, width / f)
+    # the bone test's backgrounds of the block means, reused below when no block is
+    # replaced (the same call on the same level: the same arrays)
+    backgrounds: dict[str, F32] = {}
+    excl, unlit, bone_ratio = _excluded(gs, rs, scale, size_px / f, width / f, backgrounds)
     excluded = np.zeros(shape, bool)
 
-    def relative(channel: F32, small: F32) -> F32:  # a new array, the channel's shape
+    def relative(channel: F32, small: F32, name: str) -> F32:  # a new array, the channel's shape
         return _inverse_background(
-            small, size_px=size_px, f=f, shape=shape, exclude=excl, times=channel
-        )
+            small, size_px=size_px, f=f, shape=shape, exclude=excl, times=channel,
+            background=backgrounds.get(name),
+        )  # fmt: skip
 
-    fut = pool.submit(relative, red, rs) if red is not None and rs is not None else None
-    q = relative(green, gs)
+    fut = pool.submit(relative, red, rs, "red") if red is not None and rs is not None else None
+    q = relative(green, gs, "green")
     qr = fut.result() if fut is not None else None
     # specular glints are 15 % above the background and further above it than the
     # pixel noise reaches (GLINT_ALPHA); bright noise alone is not filled, so the noise
@@ -234,6 +258,7 @@ def darkness(
         noise_level=float(np.float32(1.0 + k_glint * _relative_noise(q))), want_low=any_excluded,
     )  # fmt: skip
     dark = q
+    zero_at = None  # the pixels set to 0 (one masked pass for all, below)
     if any_excluded and low is not None:
         # inside excluded blocks: whitish pixels (bone) are flat background, and so are
         # pixels far darker than the lit background in red (or grey) in and beside unlit
@@ -242,10 +267,11 @@ def darkness(
         px = low
         _and_blocks(px, unlit, f)
         if red is not None and bone_ratio is not None:
-            px |= green > np.float32(bone_ratio) * red
+            from ._fused import or_above  # numba: compiled on first use
+
+            or_above(px, green, np.float32(bone_ratio), red)  # px |= green > ratio * red
         _and_blocks(px, excl, f)
-        np.putmask(dark, px, np.float32(0))
-        excluded = px
+        zero_at = excluded = px
         # no glints on bone or in the dark: bright there is not specular
         _and_blocks(glint, ~excl, f)
     # a black pixel (below _UNLIT of full scale) shows nothing, whatever its block: the
@@ -259,8 +285,10 @@ def darkness(
         unlit_px = black.copy()
         _and_blocks(unlit_px, unlit, f)
         clipped = black & ~unlit_px
-        np.putmask(dark, unlit_px, np.float32(0))
         excluded = excluded | unlit_px
+        zero_at = excluded
+    if zero_at is not None:
+        np.putmask(dark, zero_at, np.float32(0))
     rows, cols = flt.nonzero2d(glint) if glint.any() else (np.zeros(0, np.intp),) * 2
     if red is not None and rows.size:
         # glints are white: bright in red as well as in green

@@ -439,14 +439,18 @@ def blur_estimates(
 ) -> BlurEstimates:
     """The blur estimates of :func:`blur_map_px` on the edges of the wide vessels of
     ``mask``, before they are taken per block."""
-    boundary = mask & ~_erode(mask)
+    # the edge pixels once, in raster order; each pass keeps those wide enough (the
+    # same pixels in the same order as thresholding the whole image again)
+    br, bc = flt.nonzero2d(mask & ~_erode(mask))
+    radius_b = radius_px[br, bc]
     s0, est, er, ec = _REBLUR_PX, np.zeros(0), np.zeros(0, np.intp), np.zeros(0, np.intp)
     for _ in range(4):
         # a step is measured on vessels wider than four of its blurs, with a re-blur of
         # about the blur itself (the ratio is ill-conditioned when s0 << s: a first small
         # estimate is refined until it settles)
         min_radius = max(3.0, 2.0 * s0)
-        r, c = flt.nonzero2d(boundary & (radius_px >= min_radius))
+        wide = radius_b >= min_radius
+        r, c = br[wide], bc[wide]
         if r.size < 30:
             # too few edges wide enough for the refined re-blur: the blur is at least the
             # refined estimate, everywhere (the estimates before it were ill-conditioned)
@@ -531,12 +535,12 @@ def vessel_contrast(
     first has 30 such pixels: thin vessels are judged by the thinnest found), their flat
     indices, and the largest darkness (95th percentile). None when fewer than 30 inner
     vessel pixels were found: the image gives no contrast to judge by."""
-    inner = _erode(mask) & (radius_px >= 1.0)
-    if int(inner.sum()) < 30:
+    # flat indices once, then gathers (raster order, as boolean indexing reads them)
+    flat = np.flatnonzero(_erode(mask) & (radius_px >= 1.0))
+    if flat.size < 30:
         return None
-    a = dark_s[inner]
-    r_in = radius_px[inner]
-    flat = np.flatnonzero(inner)
+    a = np.take(dark_s, flat)
+    r_in = np.take(radius_px, flat)
     thin = r_in < 3.0
     if int(thin.sum()) < 30:
         thin = r_in < 5.0

@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 from skimage.morphology import skeletonize
 
 from . import _filters as flt
-from ._runs import label as run_label
+from ._runs import label_pixels as run_label_pixels
 
 __all__ = [
     "radius_and_graph",
@@ -16,6 +16,7 @@ __all__ = [
     "centreline_graph",
     "component_stats",
     "find_stumps",
+    "stumps_of_pixels",
 ]
 
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -140,10 +141,12 @@ def centreline_graph(
     if rows.size == 0:
         return graph
     h, w = skeleton.shape
-    comp, _ = run_label(skeleton, diagonal=True)
+    # the skeleton's 8-connected labels at its pixels, in the order of ``rows, cols``
+    # (raster order), without the label image
+    _, comp_at, _ = run_label_pixels(skeleton, diagonal=True)
     nbx = (w + step_px - 1) // step_px
     block = (rows // step_px) * nbx + cols // step_px
-    key = comp[rows, cols].astype(np.int64) * ((h // step_px + 1) * nbx) + block
+    key = comp_at.astype(np.int64) * ((h // step_px + 1) * nbx) + block
     uniq, node_of = np.unique(key, return_inverse=True)
     n = uniq.size
     counts = np.bincount(node_of, minlength=n).astype(np.float64)
@@ -199,13 +202,23 @@ def centreline_graph(
 
 
 def component_stats(
-    labels: NDArray[np.integer], n: int, *, max_area: float = np.inf
+    labels: NDArray[np.integer] | None,
+    n: int,
+    *,
+    max_area: float = np.inf,
+    pixels: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
     """Per-label area, centroid, and principal axis lengths (sqrt of the inertia
     eigenvalues, px) of labels 1..n (index 0 is the background). Centroid and axes are
-    computed for labels of at most ``max_area`` pixels only (0 for larger ones)."""
-    rr, cc = flt.nonzero2d(labels != 0)
-    lab = labels[rr, cc]
+    computed for labels of at most ``max_area`` pixels only (0 for larger ones).
+    ``pixels``: (rows, cols, labels) of the labelled pixels in raster order, when the
+    caller has them (``labels`` is then not read)."""
+    if pixels is None:
+        assert labels is not None
+        rr, cc = flt.nonzero2d(labels != 0)
+        lab = labels[rr, cc]
+    else:
+        rr, cc, lab = pixels
     area = np.bincount(lab, minlength=n + 1).astype(np.float64)
     if np.isfinite(max_area):
         keep = (area <= max_area)[lab]
@@ -244,14 +257,47 @@ def find_stumps(
     stump_labels : (n,) the labels of the stumps
     stats : per-label statistics (:func:`component_stats`)
     """
-    labels, n = run_label(mask, diagonal=True)
-    stats = component_stats(labels, n, max_area=np.pi * (max_radius_um / pixel_size_um) ** 2)
+    stumps, (flat, lab), stump_labels, stats = stumps_of_pixels(
+        mask, pixel_size_um=pixel_size_um, max_radius_um=max_radius_um, discs=discs
+    )
+    labels = np.zeros(mask.shape, np.intp)
+    labels.ravel()[flat] = lab
+    return stumps, labels, stump_labels, stats
+
+
+def stumps_of_pixels(
+    mask: NDArray[np.bool_],
+    *,
+    pixel_size_um: float,
+    max_radius_um: float = 80.0,
+    discs: NDArray[np.bool_] | None = None,
+) -> tuple[
+    NDArray[np.float64],
+    tuple[NDArray[np.intp], NDArray[np.intp]],
+    NDArray[np.intp],
+    dict[str, NDArray[np.float64]],
+]:
+    """:func:`find_stumps` with the labelling given at the mask's pixels only, (flat
+    indices in raster order, their labels), instead of as an (H, W) label image: the
+    image is never built, and its whole-image passes are saved."""
+    flat, lab, n = run_label_pixels(mask, diagonal=True)
+    rr, cc = np.divmod(flat, mask.shape[1])
+    stats = component_stats(
+        None, n, max_area=np.pi * (max_radius_um / pixel_size_um) ** 2, pixels=(rr, cc, lab)
+    )
     area = stats["area"]
     radius_px = np.sqrt(area / np.pi)
     compact = (stats["minor"] > 0) & (stats["major"] <= 1.6 * np.maximum(stats["minor"], 0.5))
     compact &= area >= 2
     if discs is not None and discs.any():
-        compact[np.unique(labels[discs])] = True
+        # the label of each disc pixel, 0 off the mask (``labels[discs]``)
+        at = np.flatnonzero(discs)
+        disc_lab = np.zeros(at.size, np.intp)
+        if flat.size:
+            pos = np.minimum(np.searchsorted(flat, at), flat.size - 1)
+            on = flat[pos] == at
+            disc_lab[on] = lab[pos[on]]
+        compact[np.unique(disc_lab)] = True
     small = radius_px * pixel_size_um <= max_radius_um
     sel = np.nonzero(compact & small)[0]
     sel = sel[sel > 0]
@@ -260,4 +306,4 @@ def find_stumps(
         if sel.size
         else np.zeros((0, 3))
     )
-    return stumps, labels, sel, stats
+    return stumps, (flat, lab), sel, stats

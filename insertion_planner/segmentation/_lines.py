@@ -75,7 +75,9 @@ def signed_ridge(sm: F32) -> F32:
 
 def robust_centre_spread(values: F32) -> tuple[float, float]:
     """Median and the spread of the lower half, ``(median - q25) / 0.6745``."""
-    med, q25 = np.percentile(values, [50, 25])
+    from ._select import percentile  # numba: compiled on first use
+
+    med, q25 = percentile(values, [50, 25])  # numpy.percentile's, by radix selection
     return float(med), float(max(med - q25, 1e-12) / LOWER_HALF)
 
 
@@ -254,7 +256,8 @@ def _level_evidence(
     level, smoothing on the level, measure), merged there: seed and grow evidence, best
     scale, hysteresis detections. The Hessian measures' calibrations are stored in
     ``cal_by_scale``, the raw response of the finest scale in ``responses``."""
-    from ._raster import hysteresis  # numba: compiled on first use
+    from ._fused import merge_scale, standardise  # numba: compiled on first use
+    from ._raster import hysteresis
 
     zs_l = zg_l = best_l = found_l = None
     for index, s, lv, s_eff, kind in placed:
@@ -279,8 +282,10 @@ def _level_evidence(
         if kind == "ridge":
             cal_by_scale[s] = ScaleCalibration(s, level, s_eff, med, spread, k_seed, k_grow)
         # in place unless the raw response is kept
-        zs = np.subtract(r, np.float32(med), out=None if responses.get(s) is r else r)
-        zs *= np.float32(1.0 / (k_seed * spread))
+        zs = standardise(
+            r, np.float32(med), np.float32(1.0 / (k_seed * spread)),
+            inplace=responses.get(s) is not r,
+        )  # fmt: skip
         # hysteresis within the scale: noise crossing the grow threshold at one scale
         # forms small clusters; merged over scales first they would join into large ones
         found = hysteresis(zs, high=1.0, low=np.float32(k_grow / k_seed))
@@ -288,11 +293,8 @@ def _level_evidence(
             zs_l, best_l, found_l = zs, np.full(image.shape, index, np.int8), found
             zg_l = zs * np.float32(k_seed / k_grow)
             continue
-        found_l |= found
-        take_where(best_l, np.int8(index), zs > zs_l)
-        np.maximum(zs_l, zs, out=zs_l)
-        zs *= np.float32(k_seed / k_grow)
-        np.maximum(zg_l, zs, out=zg_l)
+        # best scale, seed and grow evidence, detections merged in one compiled pass
+        merge_scale(zs_l, zg_l, best_l, found_l, zs, found, index, np.float32(k_seed / k_grow))
     assert zs_l is not None and zg_l is not None and best_l is not None
     assert found_l is not None
     return zs_l, zg_l, best_l, found_l
@@ -376,14 +378,11 @@ def line_evidence(
         assert out is not None
         z_seed, z_grow, best, detected = out
     else:
+        from ._fused import merge_evidence  # numba: compiled on first use
+
         z_seed, z_grow, best, detected = fine
-        for r0 in range(0, shape[0], 128):  # row blocks, in cache
-            rows = slice(r0, r0 + 128)
-            # a coarser scale wins only if higher
-            take_where(best[rows], far[2][rows], far[0][rows] > z_seed[rows])
-            np.maximum(z_seed[rows], far[0][rows], out=z_seed[rows])
-            np.maximum(z_grow[rows], far[1][rows], out=z_grow[rows])
-            detected[rows] |= far[3][rows]
+        # a coarser scale wins only if higher; in one compiled pass
+        merge_evidence(z_seed, z_grow, best, detected, far)
     cal_by_scale = {**cal_fine, **cal_coarse}
     cal = [cal_by_scale[s] for s in scales]
     finest = {**resp_fine, **resp_coarse}[scales[0]]

@@ -9,7 +9,6 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 
 from .._arrays import readonly as _readonly
 from .._validation import check_positive
@@ -28,10 +27,12 @@ from ._detect import (
     line_evidence,
     local_spread_ratio,
 )
+from ._edges import expand as _expand
+from ._edges import lumen_edges as _lumen_edges
 from ._floor import detectability_floor
-from ._graph import centreline_graph, find_stumps, radius_and_skeleton
-from ._lines import take_where
-from ._runs import small_components
+from ._graph import centreline_graph, radius_and_skeleton, stumps_of_pixels
+from ._runs import small_component_runs
+from ._select import median
 from ._width import deblurred_lumen
 
 __all__ = ["VesselMap", "segment_vessels", "EDGE_FRACTION", "RED_WEIGHT"]
@@ -151,8 +152,10 @@ truncated kernel of ``_filters.gauss``, measured on simulated noise)."""
 def _gauss_on_grid(a: F32, sigma: float, step: int) -> F32:
     """``flt.gauss(a, sigma)[::step, ::step]`` without smoothing the other pixels (the
     same truncated kernel, edges repeated)."""
-    k = flt._kernel(sigma)
-    return flt.taps_on_grid(flt.taps_on_grid(a, k, step, axis=0), k, step, axis=1)
+    from ._fused import taps_on_grid2d  # numba: compiled on first use
+
+    # flt.taps_on_grid down the columns then along the rows, in one compiled pass
+    return taps_on_grid2d(a, flt._kernel(sigma), step)
 
 
 def _noise_fraction(vessel: F32, valid: NDArray[np.bool_]) -> float:
@@ -162,10 +165,10 @@ def _noise_fraction(vessel: F32, valid: NDArray[np.bool_]) -> float:
     step = max(1, int(np.sqrt(vessel.size / 250_000)))
     sel = valid[::step, ::step]
     resid = (vessel[::step, ::step] - _gauss_on_grid(vessel, 1.0, step))[sel]
-    level = float(np.median(vessel[::step, ::step][sel])) if resid.size else 0.0
+    level = float(median(vessel[::step, ::step][sel])) if resid.size else 0.0
     if resid.size < 64 or level <= 0:
         return float("nan")
-    mad = float(np.median(np.abs(resid - np.median(resid))))
+    mad = float(median(np.abs(resid - median(resid))))
     return 1.4826 * mad / _RESIDUAL_KEEPS / level
 
 
@@ -181,17 +184,25 @@ def _fill_small_holes(
     of the 90th percentile of the vessel pixels within 2 px; ``doubtful`` (if given) gets
     the others reaching half their mean: blurred tissue or lumen, not sure."""
     pooled = np.asarray(flt.downmax2(mask) if f == 2 else mask, dtype=bool)
-    # background components from row runs: only the small ones are labelled
-    lab, n, holes = small_components(np.logical_not(pooled), max_area=max_area, pixel_area=f * f)
+    # background components from row runs: only the small ones, as runs (no label
+    # image: each hole's window is drawn from its own runs)
+    n, holes, (st, ln, lab) = small_component_runs(
+        np.logical_not(pooled), max_area=max_area, pixel_area=f * f
+    )
     if n <= 1 or not holes:
         return mask
     d1 = None if dark is None else (flt.downmax2(dark) if f == 2 else dark)
-    h, w = lab.shape
+    h, w = pooled.shape
     out = mask.copy()
+    by_label = np.argsort(lab, kind="stable")
+    first = np.searchsorted(lab[by_label], np.arange(len(holes) + 2))
     for i, sl in holes:
         r0, r1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
         c0, c1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
-        hole = lab[r0:r1, c0:c1] == i
+        hole = np.zeros((r1 - r0, c1 - c0), bool)  # ``label image[window] == i``
+        for k in by_label[first[i] : first[i + 1]]:
+            row, col = divmod(int(st[k]), w)
+            hole[row - r0, col - c0 : col - c0 + int(ln[k])] = True
         if d1 is not None:
             # a hole is lumen (a junction centre, a filled glint) if as dark as a lumen
             # edge: half the ring's 90th percentile (its own edge pixels, at half its
@@ -216,17 +227,6 @@ def _fill_small_holes(
     return out
 
 
-def _expand(
-    rows: NDArray[np.intp], cols: NDArray[np.intp], f: int, shape: tuple[int, int]
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Full-resolution pixels of level pixels (f x f blocks), inside ``shape``."""
-    dr, dc = np.divmod(np.arange(f * f), f)
-    r = (rows[:, None] * f + dr).ravel()
-    c = (cols[:, None] * f + dc).ravel()
-    ok = (r < shape[0]) & (c < shape[1])
-    return r[ok], c[ok]
-
-
 def _confidence(
     z_seed: F32,
     z_grow: F32,
@@ -235,84 +235,18 @@ def _confidence(
     cols: NDArray[np.intp],
     ok: NDArray[np.bool_],
     ratio: F32,
+    cleared: NDArray[np.bool_] | None = None,
 ) -> tuple[F32, F32]:
     """Vesselness (seed evidence / 2, in [0, 1]: 0.5 at the seed threshold) and
     per-pixel confidence: on the mask the seed evidence (1 at or above a seed), off it one
     minus the grow evidence (0 where a pixel would extend a detection); edge candidates
     (``rows``, ``cols``) that failed the lumen-edge test (``ok``) are as sure as their
-    darkness ``ratio`` is far below the edge darkness."""
-    rel = np.clip(z_seed, 0, 2, out=z_seed)  # z_seed and z_grow are not used after
-    vesselness = rel * np.float32(0.5)
-    confidence = np.clip(z_grow, 0, 1, out=z_grow)
-    np.subtract(np.float32(1), confidence, out=confidence)
-    take_where(confidence, np.minimum(rel, np.float32(1), out=rel), mask)
-    fail = ~ok & ~mask[rows, cols]
-    confidence[rows[fail], cols[fail]] = np.clip(1 - ratio[fail], 0, 1)
-    return vesselness, confidence
+    darkness ``ratio`` is far below the edge darkness; ``cleared`` pixels off the mask
+    are not sure at all (0). One compiled pass (``_fused.confidence_maps``), written
+    over ``z_seed`` and ``z_grow`` (not used after)."""
+    from ._fused import confidence_maps  # numba: compiled on first use
 
-
-def _lumen_edges(
-    dark_s: F32,
-    detected: NDArray[np.bool_],
-    best: NDArray[np.int8],
-    *,
-    f: int,
-    shape: tuple[int, int],
-    edge_fraction: float,
-    scales: tuple[float, ...],
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_], F32]:
-    """Lumen test of the full-resolution pixels of the detected level blocks (``f`` px)
-    and their neighbours: (rows, cols) of the pixels examined, whether each is lumen (its
-    smoothed darkness ``dark_s`` at least ``edge_fraction`` of the local peak darkness),
-    and that ratio. ``best`` is the index in ``scales`` (px) of the best scale of each
-    level pixel."""
-    if f > 1:
-        r1, c1 = flt.nonzero2d(ndi.binary_dilation(detected, iterations=1))
-        rows, cols = _expand(r1, c1, f, shape)
-    else:
-        rows, cols = flt.nonzero2d(detected)
-
-    # peak darkness around each pixel, over a half-width of 2.5 best scales: level L of
-    # a max-pooled pyramid, max-filtered over 5 x 5 blocks, holds only pixels of vessels
-    # at least that wide (so a thin dark vessel beside a wide faint one is not its peak)
-    def level_of(b: F32) -> NDArray[np.int8]:
-        hw_px = 2.5 * b
-        return np.clip(np.ceil(np.log2(np.maximum(hw_px, 2.5 * f) / (2.5 * f))), 0, 7).astype(
-            np.int8
-        )
-
-    # ``best`` indexes ``scales``: each scale's level, looked up
-    lvl = np.take(level_of(np.asarray(scales, np.float32)), best)
-    pooled = flt.downmax2(dark_s)[: detected.shape[0], : detected.shape[1]] if f > 1 else dark_s
-    peak_lv = [np.where(detected, pooled, np.float32(0)).astype(np.float32, copy=False)]
-    lvl_lv = [lvl]
-    top = int(lvl.max()) if lvl.size else 0
-    while len(peak_lv) <= top and min(peak_lv[-1].shape) >= 8:
-        # mean darkness of the wide enough vessel pixels of each 2 x 2 block (a mean,
-        # not a max, so the peak is not raised by noise maxima)
-        peak_lv.append(flt.kept_block_mean(peak_lv[-1], lvl_lv[-1], len(peak_lv)))
-        hl, wl = peak_lv[-1].shape
-        lvl_lv.append(np.asarray(flt.downmax2(lvl_lv[-1]), np.int8)[:hl, :wl])
-    if f == 1:  # flat indices: one gather instead of a 2-D one
-        at_lvl = np.take(lvl, rows * lvl.shape[1] + cols)
-    else:
-        at_lvl = lvl[
-            np.minimum(rows // f, lvl.shape[0] - 1), np.minimum(cols // f, lvl.shape[1] - 1)
-        ]
-    need = np.minimum(at_lvl, len(peak_lv) - 1)
-    peak = np.zeros(rows.size, np.float32)
-    for lv, img_lv in enumerate(peak_lv):
-        sel = np.nonzero(need == lv)[0]
-        if sel.size:
-            m5 = flt.max5(img_lv)
-            g = f * 2**lv
-            peak[sel] = m5[
-                np.minimum(rows[sel] // g, m5.shape[0] - 1),
-                np.minimum(cols[sel] // g, m5.shape[1] - 1),
-            ]
-    edge = np.float32(edge_fraction) * peak
-    ratio = np.take(dark_s, rows * dark_s.shape[1] + cols) / np.maximum(edge, np.float32(1e-6))
-    return rows, cols, ratio >= 1, ratio
+    return confidence_maps(z_seed, z_grow, mask, rows, cols, ok, ratio, cleared, overwrite=True)
 
 
 def _drop_specks_keep_stumps(
@@ -329,21 +263,25 @@ def _drop_specks_keep_stumps(
     ``disc_z`` somewhere (a nearly opaque blood column; fainter specks are noise that
     passed the grow threshold). Returns the stumps, (n, 3) (row, col, radius_um)."""
     px, dmin = pixel_size_um, min_diameter_um
-    stumps, labels, stump_labels, stats = find_stumps(mask, pixel_size_um=px, discs=discs)
+    # the labels at the mask's pixels only (flat indices, raster order): the background,
+    # label 0, is never a speck nor a stump, so no pass over the whole label image
+    stumps, (flat, lab), stump_labels, stats = stumps_of_pixels(mask, pixel_size_um=px, discs=discs)
     min_area = max(4.0, (2.0 * dmin / px) ** 2)
     speck = stats["area"] < min_area
     speck[0] = False
     if stump_labels.size:
         cand = np.zeros(len(stats["area"]), bool)
         cand[stump_labels] = True
-        on = cand[labels]
+        on = cand[lab]
         peak = np.full(cand.size, -np.inf, np.float32)
-        np.maximum.at(peak, labels[on], disc_z[on])
+        at = flat[on]
+        np.maximum.at(peak, lab[on], disc_z[at // mask.shape[1], at % mask.shape[1]])
         strong = peak[stump_labels] >= np.float32(1.0)
         stumps, stump_labels = stumps[strong], stump_labels[strong]
     speck[stump_labels] = False
     if speck.any():
-        mask &= ~speck[labels]
+        at = flat[speck[lab]]
+        mask[at // mask.shape[1], at % mask.shape[1]] = False
     return np.asarray(stumps, dtype=np.float64)
 
 
@@ -450,7 +388,7 @@ def segment_vessels(
         # quantisation noise in relative darkness: a step of the bit depth in use, over
         # sqrt(12), relative to the median brightness of the lit pixels
         lit_sample = ch.vessel[::4, ::4][lit[::4, ::4]]
-        level = float(np.median(lit_sample)) if lit_sample.size else 0.0
+        level = float(median(lit_sample)) if lit_sample.size else 0.0
         step = 1.0 if ch.bit_depth else 1.0 / 65535.0 / ch.scale
         quant = step / np.sqrt(12.0) * ch.quantisation_gain / level if level > 0 else 0.0
 
@@ -477,8 +415,8 @@ def segment_vessels(
         )
         if not lit.all():
             unlit = ~lit
-            z_seed[unlit] = 0
-            z_grow[unlit] = 0
+            np.copyto(z_seed, np.float32(0), where=unlit)  # z_seed[unlit] = 0, vectorised
+            np.copyto(z_grow, np.float32(0), where=unlit)
             detected &= lit
         fut_noise = pool.submit(_noise_fraction, vessel_raw, valid)
         dark_s, disc_z = fut_discs.result()
@@ -495,8 +433,9 @@ def segment_vessels(
             scales=tuple(c.scale_px for c in cal),
         )  # fmt: skip
         mask = np.zeros(shape, bool)
-        keep = ok & detected[rows, cols]
-        mask[rows[keep], cols[keep]] = True
+        flat = rows * shape[1] + cols  # flat gathers and scatters: cheaper than 2-D ones
+        keep = ok & np.take(detected, flat)
+        mask.ravel()[flat[keep]] = True
         mask |= discs
         # holes up to the cross-section of the widest vessel: a junction centre or a light
         # reflex, not tissue one could plan in
@@ -555,13 +494,13 @@ def segment_vessels(
         # meanwhile; then the centreline graph on a worker while this thread estimates
         # 6. the thinnest vessel the detector would have seen at each pixel
         fut_r = pool.submit(radius_and_skeleton, mask, pixel_size_um=px, factor=2)
-        vesselness, confidence = _confidence(z_seed, z_grow, mask, rows, cols, ok, ratio)
-        if half_max is not mask:
-            # the half-maximum lumen the width step took off is a model's judgement: not
-            # sure, so the avoidance map keeps it as uncertain (a hazard beside the vessel)
-            confidence[half_max & ~mask] = 0
-        # so are the holes as dark as half their ring's mean darkness left open
-        confidence[doubtful & ~mask] = 0
+        # the half-maximum lumen the width step took off is a model's judgement: not
+        # sure (0), so the avoidance map keeps it as uncertain (a hazard beside the
+        # vessel); so are the holes as dark as half their ring's mean darkness left open
+        cleared = doubtful | half_max if half_max is not mask else doubtful
+        vesselness, confidence = _confidence(
+            z_seed, z_grow, mask, rows, cols, ok, ratio, cleared=cleared
+        )
         spread_blocks, spread_b = local_spread_ratio(finest, valid, spread=cal[0].spread)
         radius_um, skeleton, skel_r = fut_r.result()
         fut_graph = (
@@ -578,7 +517,7 @@ def segment_vessels(
         )  # fmt: skip
         graph = fut_graph.result() if fut_graph is not None else nx.Graph()
         noise_fraction = fut_noise.result()
-    detectable[~valid] = np.inf
+    np.copyto(detectable, np.float32(np.inf), where=~valid)  # detectable[~valid] = inf
     return VesselMap(
         mask=_readonly(mask),
         radius_um=_readonly(radius_um),
