@@ -23,7 +23,7 @@ LOW_CONFIDENCE = 0.5
 EDGE_ALLOWANCE_PX = 2.5
 """Pixels taken off the distance to the nearest hazard pixel centre: the true vessel edge
 lies half a pixel beyond the last vessel pixel centre, and a segmented edge misses the true
-one by up to 2 px more (measured on the detector sweep of the two renderers, 54 settings,
+one by up to about 2 px more (measured on the detector sweep of the two renderers, 54 settings,
 1024 x 1024: allowed pixels fell short of the required clearance to a true vessel of the
 hazard diameter by up to 18.3 um, 1.52 px, with an allowance of 1 px; 4,509 of them, at
 the edges of 30-40 um vessels whose lumen the width model drew a pixel narrow and of

@@ -164,6 +164,18 @@ def _tile_origins(n: int, side: int) -> NDArray[np.intp]:
     return np.unique(np.linspace(0, n - side, k).round().astype(np.intp))
 
 
+def _residual_cov(stack: NDArray[np.floating], ok: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Covariance (2 x 2) of the two channels' differences from their 3 x 3 means at the
+    ``ok`` pixels of a (2, tiles, h, w) stack, values beyond 4 MADs left out."""
+    from scipy import ndimage
+
+    resid = (stack - ndimage.uniform_filter(stack, size=(1, 1, 3, 3), mode="reflect"))[:, ok]
+    mad = np.median(np.abs(resid - np.median(resid, axis=1)[:, None]), axis=1) * 1.4826
+    calm = (np.abs(resid) <= 4.0 * np.maximum(mad, 1e-12)[:, None]).all(axis=0)
+    out: NDArray[np.float64] = np.atleast_2d(np.cov(resid[:, calm]))
+    return out
+
+
 def vessel_blend(
     green: NDArray[Any],
     blue: NDArray[Any],
@@ -177,11 +189,12 @@ def vessel_blend(
 
     On up to 16 tiles of ``_BLEND_TILE_PX`` spread over the image, each channel is divided
     by its median over the usable pixels (relative darkness, so shading and white balance
-    drop out). The noise covariance ``S`` (2 x 2) is that of each pixel's difference from
-    its 3 x 3 mean (times 9/8, white noise's loss to that mean), pixels beyond 4 MADs
-    left out; the vessel signature ``m`` is the mean band-passed darkness (3 x 3 mean
-    less 13 x 13 mean: lines 1-6 px wide) of the ``BLEND_TAIL_PERCENT`` of pixels darkest
-    so in green. The weights are ``inverse(S) @ m``, the matched filter
+    drop out), and band-passed: the 13 x 13 mean less the 3 x 3 mean, the darkness of
+    lines 1-6 px wide. The noise covariance ``S`` (2 x 2) is that of the band's central
+    values (within 3 MADs of its median in both channels: the noise as the band sees it,
+    spatially correlated noise included, as demosaicing and compression leave it); the
+    vessel signature ``m`` is the mean band of the ``BLEND_TAIL_PERCENT`` of pixels
+    darkest in green. The weights are ``inverse(S) @ m``, the matched filter
     for a signal of known colour in correlated noise (Reed & Yu 1990,
     doi:10.1109/29.60107), kept non-negative and summing to 1. A channel whose signature
     is not dark gets weight 0.
@@ -245,12 +258,21 @@ def vessel_blend(
         return (1.0, 0.0), float(levels[0]), float(levels[1])
     stack /= levels[:, None, None, None]
     fine = ndimage.uniform_filter(stack, size=(1, 1, 3, 3), mode="reflect")
-    noise = (stack - fine)[:, ok]
-    mad = np.median(np.abs(noise - np.median(noise, axis=1)[:, None]), axis=1) * 1.4826
-    calm = (np.abs(noise) <= 4.0 * np.maximum(mad, 1e-12)[:, None]).all(axis=0)
-    cov = np.cov(noise[:, calm]) * (9.0 / 8.0)
-    band = (ndimage.uniform_filter(stack, size=(1, 1, 13, 13), mode="reflect") - fine)[:, ok]
     # darkness is the fall below the tissue: band > 0 on a dark line
+    band = (ndimage.uniform_filter(stack, size=(1, 1, 13, 13), mode="reflect") - fine)[:, ok]
+    # the noise: each pixel's difference from its 3 x 3 mean (times 9/8, white noise's
+    # loss to that mean; beyond 4 MADs left out)
+    cov = _residual_cov(stack, ok) * (9.0 / 8.0)
+    # a Bayer camera samples blue on every other row and column and interpolates between:
+    # its pixel-to-pixel noise understates its noise at the lines' scale. The same
+    # residual on 2 x 2 block means has a quarter of the pixels' variance for white noise;
+    # a channel whose blocks keep more has its noise scaled up by that excess
+    t, m = stack.shape[2] // 2 * 2, ok.shape[0]
+    blocks = stack[:, :, :t, :t].reshape(2, m, t // 2, 2, t // 2, 2).mean(axis=(3, 5))
+    ok2 = ok[:, :t, :t].reshape(m, t // 2, 2, t // 2, 2).all(axis=(2, 4))
+    block_var = 4.0 * (9.0 / 8.0) * np.diag(_residual_cov(blocks, ok2))
+    excess = np.sqrt(np.maximum(block_var / np.maximum(np.diag(cov), 1e-30), 1.0))
+    cov = cov * np.outer(excess, excess)
     # the darkest lines of green: selected on green's noise too, which biases green's
     # signature up but not blue's (the matched filter undoes what the noise correlation
     # carries into blue), so the blend errs toward green alone
@@ -285,7 +307,9 @@ def image_channels(
         is inverted so that vessels are dark.
     blend : bool
         Blend green and blue (:func:`vessel_blend`) for a colour reflectance image; False:
-        green alone (the image-quality gate's thresholds were set on green).
+        green alone (the image-quality gate's own line and darkness tests, whose
+        thresholds were set on green; its noise and contrast tests read the detector's,
+        measured on the blend).
 
     Returns
     -------

@@ -65,7 +65,7 @@ def local_spread_ratio(
     darker corner, glare, a thick veil) a vessel must be more contrasted to be seen.
     Blocks with too few valid pixels take the largest ratio of the image."""
     h, w = response.shape
-    b = max(8, min(block_px, h // 2, w // 2))
+    b = max(8, min(block_px, h // 2, w // 2)) // 2 * 2  # even: sampled every other pixel
     hb, wb = h // b, w // b
     if hb < 1 or wb < 1:
         return np.ones((1, 1), np.float32), max(h, w)

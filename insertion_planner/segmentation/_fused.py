@@ -180,7 +180,7 @@ def _first_level(  # pragma: no cover - compiled; checked against the numpy pyra
 def first_peak_level(
     dark: F32, detected: NDArray[np.bool_], best: NDArray[np.int8], table: NDArray[np.int8]
 ) -> tuple[F32, NDArray[np.int8]]:
-    """The first reduced level of ``segment._lumen_edges``' peak pyramid at full
+    """The first reduced level of ``_edges.lumen_edges``' peak pyramid at full
     resolution (f = 1), without the full-resolution images: with ``peak0 =
     numpy.where(detected, dark, 0)`` and ``lvl0 = table[best]`` ((H, W) int8, each
     pixel's pyramid level), returns ``_filters.kept_block_mean(peak0, lvl0, 1)``
