@@ -162,3 +162,21 @@ def test_wide_vein_interior_is_never_allowed(seed, mode):
     am = ip.build_avoidance_map(vm)
     truth = case.truth.mask & case.craniectomy & (case.truth.radius_um >= 15.0)
     assert int((truth & am.allowed).sum()) == 0
+
+
+def test_a_large_vessel_is_kept_clear_of_even_where_its_radius_reads_small():
+    """Beside a 112 um-radius vessel whose edge pixels read 78-89 um (a narrowing), every
+    allowed pixel keeps the large-vessel clearance from it, measured on the truth."""
+    from scipy import ndimage as ndi
+
+    case = ip.synthetic_cortex(0, shape=(1024, 1024), dura_mode="durectomy")
+    margins = ip.SafetyMargins()
+    vm = ip.segment_vessels(case.image, pixel_size_um=case.pixel_size_um)
+    am = ip.build_avoidance_map(vm, margins=margins)
+    assert not am.allowed[734, 430]  # 102 um from the 112 um vessel's edge, 111.5 required
+    truth = case.truth.mask & (2 * case.truth.radius_um >= margins.hazard_diameter_um)
+    dist, (ri, ci) = ndi.distance_transform_edt(~truth, return_indices=True)
+    need = np.asarray(margins.required_um("durectomy", case.truth.radius_um[ri, ci]))
+    edge = np.maximum(dist - 0.5, 0) * case.pixel_size_um
+    short = np.asarray(am.allowed) & case.craniectomy & (edge < need)
+    assert int(short.sum()) == 0

@@ -89,7 +89,7 @@ def test_widget_controls_drive_replans(explorer):
 def test_explorer_with_the_real_planner():
     import insertion_planner as ip
 
-    case = ip.synthetic_cortex(5, shape=(320, 320))
+    case = ip.synthetic_cortex(5, shape=(384, 384))  # room for two sites 700 um apart
     ex = viz.Explorer(case.image, pixel_size_um=case.pixel_size_um, region=case.region,
                       n_threads=6, robot="R1-2024", dpi=30)  # fmt: skip
     tight = ex.update()
