@@ -23,7 +23,9 @@ pixel centre to the nearest such true vessel pixel centre, minus one pixel; the 
 thread to any true vessel; true vessel pixels of at least the hazard diameter inside
 ``allowed``; Dice of ``vm.mask`` (and of sato, frangi) over the field (the craniectomy of a
 synthetic case, the whole image of the independent one); the share of the target disc that
-stays allowed; the median detectable diameter there; segmentation time.
+stays allowed; the sites a perfect segmentation would leave room for there under the same
+margins (``room_by_truth``) and the recall of the centrelines of 30-60 um vessels
+(``hazard_recall``); the median detectable diameter there; segmentation time.
 
     .venv/bin/python benchmarks/bench_robustness.py [--seeds N | --seeds 3,7] [--size PX]
                                                     [--random N] [--quick] [--no-write]
@@ -51,6 +53,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from scipy import ndimage
 from skimage.filters import frangi, sato, threshold_otsu
+from skimage.morphology import skeletonize
 from tqdm import tqdm
 
 _HERE = Path(__file__).resolve().parent
@@ -197,6 +200,76 @@ def _distance_px(vessels: NDArray[np.bool_]) -> NDArray[np.float64]:
     return ndimage.distance_transform_edt(~vessels)
 
 
+def room_by_truth(
+    truth: NDArray[np.bool_],
+    radius_um: NDArray[Any],
+    region: NDArray[np.bool_],
+    *,
+    mode: str,
+    margins: ip.SafetyMargins,
+    pixel_size_um: float,
+    spacing_um: float,
+    cap: int = N_THREADS,
+) -> int:
+    """Sites the truth leaves room for in ``region`` (at most ``cap``): pixels whose
+    distance to the nearest true vessel pixel of at least the hazard diameter (pixel-centre
+    distance minus one pixel) is at least ``margins.required_um`` for that vessel's radius
+    in ``mode`` (a perfect segmentation under the same margin model), packed greedily in
+    raster order at least ``spacing_um`` apart. A lower bound of what fits there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import insertion_planner as ip
+    >>> free = np.zeros((50, 50), bool)
+    >>> room_by_truth(free, np.zeros((50, 50)), np.ones((50, 50), bool), mode="durectomy",
+    ...               margins=ip.SafetyMargins(), pixel_size_um=12.0, spacing_um=250.0)
+    9
+    """
+    hazard = truth & (2.0 * np.asarray(radius_um) >= margins.hazard_diameter_um)
+    if hazard.any():
+        dist, idx = ndimage.distance_transform_edt(~hazard, return_indices=True)
+        nearest = np.asarray(radius_um, np.float64)[idx[0], idx[1]]
+        need = np.asarray(margins.required_um(mode, nearest), np.float64)
+        ok = region & (np.maximum(dist - 1.0, 0.0) * pixel_size_um >= need)
+    else:
+        ok = region.copy()
+    step = spacing_um / pixel_size_um
+    rad = int(np.ceil(step))
+    yy, xx = np.mgrid[-rad : rad + 1, -rad : rad + 1]
+    stamp = yy**2 + xx**2 < step**2  # pixels closer than the spacing to a site
+    blocked = np.zeros_like(ok)
+    h, w = ok.shape
+    placed = 0
+    for r, c in zip(*np.nonzero(ok), strict=True):
+        if blocked[r, c]:
+            continue
+        placed += 1
+        if placed >= cap:
+            break
+        r0, r1, c0, c1 = max(r - rad, 0), min(r + rad + 1, h), max(c - rad, 0), min(c + rad + 1, w)
+        blocked[r0:r1, c0:c1] |= stamp[r0 - r + rad : r1 - r + rad, c0 - c + rad : c1 - c + rad]
+    return placed
+
+
+def hazard_recall(
+    truth: NDArray[np.bool_],
+    radius_um: NDArray[Any],
+    found: NDArray[np.bool_],
+    lo_um: float,
+    hi_um: float,
+) -> float:
+    """Share of the centreline pixels (skeleton) of true vessels of diameter in
+    [``lo_um``, ``hi_um``) within 2 px of ``found``; nan without such vessels."""
+    skeleton = skeletonize(truth)
+    d = 2.0 * np.asarray(radius_um)
+    sel = skeleton & (d >= lo_um) & (d < hi_um)
+    if not sel.any():
+        return float("nan")
+    near = ndimage.binary_dilation(found, iterations=2)
+    return float(near[sel].mean())
+
+
 def _components(pixels: NDArray[np.bool_], radius_um: NDArray[Any], k: int = 3) -> str:
     """The ``k`` largest connected groups of ``pixels``: size, centre (row, col), diameter."""
     labels, n = ndimage.label(pixels, structure=np.ones((3, 3)))
@@ -277,6 +350,16 @@ def detector_case(
         "allowed_share": float(amap.allowed[region].mean()),
         "truth_clear_share": float((np.maximum(clear - 1.0, 0.0) * px >= KOZAI_MARGIN_UM).mean()),
         "detectable_um": float(np.median(amap.detectable_diameter_um[region])),
+        "room_by_truth": room_by_truth(
+            truth,
+            scene.radius_um,
+            region,
+            mode=mode,
+            margins=margins,
+            pixel_size_um=px,
+            spacing_um=ip.PlannerConfig().min_spacing_um,
+        ),
+        "recall_30_60": hazard_recall(truth, scene.radius_um, vm.mask, 30.0, 60.0),
         "t_seg": t_seg,
     }
 
@@ -402,6 +485,13 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
             f"{'PASS' if ok else 'FAIL'}: median Dice {mode} >= {DICE_TARGET[mode]:.2f} "
             f"per renderer: {got}"
         )
+    roomy = [r for r in results if r.get("room_by_truth", 0) >= N_THREADS]
+    full = sum(r["threads"] >= N_THREADS for r in roomy)
+    lines.append(
+        f"{'PASS' if full == len(roomy) else 'FAIL'}: {N_THREADS}/{N_THREADS} threads placed "
+        f"wherever the truth leaves room for them (a perfect segmentation under the same "
+        f"margins packs {N_THREADS} sites in the disc): {full} of {len(roomy)} such cases"
+    )
     beats = sum(r["beats_both"] for r in results)
     lines.append(
         f"{'PASS' if beats == len(results) else 'FAIL'}: Dice above sato and frangi on every "
@@ -421,6 +511,11 @@ def _detail(r: dict[str, Any], key: str) -> str:
         return f"{r['hazard_px_allowed']} px: {r['hazard_allowed_where']}"
     if key == "too_close_any":
         return f"{r['too_close_any']} thread(s), closest {r['closest_any_um']:.0f} um"
+    if key == "threads":
+        return (
+            f"{r['threads']} thread(s), binding {r['binding']}, detectable "
+            f"{r['detectable_um']:.0f} um, recall of 30-60 um vessels {r['recall_30_60']:.2f}"
+        )
     if key == "dice":
         return f"Dice {r['dice']:.3f} (sato {r['dice_sato']:.3f}, frangi {r['dice_frangi']:.3f})"
     return str(r["outcome"])
@@ -447,6 +542,12 @@ def worst_cases(results: list[dict[str, Any]], k: int = 5) -> list[str]:
             "too_close_any",
             True,
             lambda r: r["too_close_any"] > 0,
+        ),
+        (
+            f"fewer than {N_THREADS} threads where the truth leaves room",
+            "threads",
+            False,
+            lambda r: r.get("room_by_truth", 0) >= N_THREADS and r["threads"] < N_THREADS,
         ),
         ("Dice below target", "dice", False, lambda r: r["dice"] < DICE_TARGET[r["mode"]]),
         ("Dice not above sato and frangi", "dice", False, lambda r: not r["beats_both"]),
@@ -484,6 +585,8 @@ CASE_HEADER = [
     "beats both",
     "region allowed %",
     "region clear by truth %",
+    "room by truth (sites)",
+    "recall 30-60 um",
     "detectable (um, median)",
     "binding",
     "segment (s)",
@@ -508,6 +611,8 @@ def case_row(r: dict[str, Any]) -> list[object]:
         "yes" if r["beats_both"] else "**no**",
         f"{100 * r['allowed_share']:.1f}",
         f"{100 * r['truth_clear_share']:.1f}",
+        r["room_by_truth"],
+        f"{r['recall_30_60']:.2f}",
         f"{r['detectable_um']:.0f}",
         r["binding"],
         f"{r['t_seg']:.2f}",
@@ -571,7 +676,13 @@ truth px in allowed": true vessel pixels of at least the hazard diameter where t
 avoidance map allows insertion (whole field). Dice over the field: the craniectomy of a
 synthetic case, the whole independent image. "Region allowed": share of the target disc
 the map allows (the cost of caution); "clear by truth": share of the disc at least 49 um
-from every true vessel >= 30 um (what the truth leaves). "Detectable": median
+from every true vessel >= 30 um (what the truth leaves). "Room by truth": sites (at most
+{N_THREADS}) packed greedily, {ip.PlannerConfig().min_spacing_um:g} um apart, in the part of
+the disc a perfect segmentation would allow under the same margin model (each pixel at
+least `SafetyMargins.required_um` from the nearest true vessel >= 30 um): where it is
+{N_THREADS}, the truth leaves room for every thread. "Recall 30-60 um": share of the
+centreline of true 30-60 um vessels within 2 px of the mask, what the detector saw of the
+vessels the detectability floor stands guard for. "Detectable": median
 `detectable_diameter_um` in the disc.
 
 ### Worst case per renderer and dura mode

@@ -85,8 +85,62 @@ def test_run_all_tiny_through_the_study(tmp_path) -> None:
 def test_verdicts_flag_failures() -> None:
     bench = _bench()
     ok = {"renderer": "independent", "mode": "durectomy", "too_close": 0, "hazard_px_allowed": 0,
-          "dice": 0.95, "beats_both": True}  # fmt: skip
+          "dice": 0.95, "beats_both": True, "room_by_truth": 64, "threads": 64}  # fmt: skip
     lines = bench.verdicts([ok])
     assert all(line.startswith("PASS") for line in lines)
-    bad = dict(ok, too_close=1, hazard_px_allowed=3, dice=0.5, beats_both=False)
+    bad = dict(ok, too_close=1, hazard_px_allowed=3, dice=0.5, beats_both=False, threads=3)
     assert all(line.startswith("FAIL") for line in bench.verdicts([bad]))
+
+
+def test_room_by_truth_packs_sites_clear_of_hazard_vessels() -> None:
+    bench = _bench()
+    margins = ip.SafetyMargins()
+    shape = (120, 120)
+    region = np.ones(shape, bool)
+    radius = np.zeros(shape, np.float32)
+    free = bench.room_by_truth(np.zeros(shape, bool), radius, region, mode="durectomy",
+                               margins=margins, pixel_size_um=12.0, spacing_um=250.0)  # fmt: skip
+    # 120 px = 1440 um square, sites 20.8 px apart: a square grid holds 36 (rows and columns
+    # 0, 21, ..., 105); the raster-order greedy packing staggers its rows (19 px apart) to 42
+    assert free == 42
+    # a 36 um vessel down the middle: the 86.5 um clearance (8.2 px, less one) takes
+    # columns 51-69, and sites stay 21 px apart on each side
+    truth = np.zeros(shape, bool)
+    truth[:, 59:62] = True
+    radius[truth] = 18.0
+    room = bench.room_by_truth(truth, radius, region, mode="durectomy", margins=margins,
+                               pixel_size_um=12.0, spacing_um=250.0)  # fmt: skip
+    assert 0 < room < free
+    # a thin vessel (20 um) is not a hazard: it leaves all the room
+    radius[truth] = 10.0
+    assert bench.room_by_truth(truth, radius, region, mode="durectomy", margins=margins,
+                               pixel_size_um=12.0, spacing_um=250.0) == free  # fmt: skip
+    # the cap
+    assert bench.room_by_truth(np.zeros(shape, bool), radius, region, mode="durectomy",
+                               margins=margins, pixel_size_um=12.0, spacing_um=250.0,
+                               cap=5) == 5  # fmt: skip
+
+
+def test_hazard_recall_reads_the_centreline() -> None:
+    bench = _bench()
+    truth = np.zeros((40, 40), bool)
+    truth[5:35, 18:21] = True
+    radius = np.where(truth, 18.0, 0.0)
+    found = np.zeros_like(truth)
+    assert bench.hazard_recall(truth, radius, found, 30.0, 60.0) == 0.0
+    found[5:20, 19] = True  # the upper half seen
+    got = bench.hazard_recall(truth, radius, found, 30.0, 60.0)
+    assert 0.45 <= got <= 0.65
+    assert math.isnan(bench.hazard_recall(truth, radius, found, 60.0, 100.0))
+
+
+def test_verdict_on_threads_where_the_truth_leaves_room() -> None:
+    bench = _bench()
+    ok = {"renderer": "independent", "mode": "durectomy", "too_close": 0, "hazard_px_allowed": 0,
+          "dice": 0.95, "beats_both": True, "room_by_truth": 64, "threads": 64}  # fmt: skip
+    line = [x for x in bench.verdicts([ok]) if "room" in x][0]
+    assert line.startswith("PASS") and "1 of 1" in line
+    short = dict(ok, threads=40)
+    cramped = dict(ok, threads=10, room_by_truth=30)  # the truth leaves no room for 64
+    line = [x for x in bench.verdicts([short, cramped]) if "room" in x][0]
+    assert line.startswith("FAIL") and "0 of 1" in line
