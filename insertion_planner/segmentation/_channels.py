@@ -164,12 +164,17 @@ def _tile_origins(n: int, side: int) -> NDArray[np.intp]:
     return np.unique(np.linspace(0, n - side, k).round().astype(np.intp))
 
 
-def _residual_cov(stack: NDArray[np.floating], ok: NDArray[np.bool_]) -> NDArray[np.float64]:
+def _residual_cov(
+    stack: NDArray[np.floating], ok: NDArray[np.bool_], fine: NDArray[np.floating] | None = None
+) -> NDArray[np.float64]:
     """Covariance (2 x 2) of the two channels' differences from their 3 x 3 means at the
-    ``ok`` pixels of a (2, tiles, h, w) stack, values beyond 4 MADs left out."""
+    ``ok`` pixels of a (2, tiles, h, w) stack, values beyond 4 MADs left out; ``fine``:
+    those means if already computed."""
     from scipy import ndimage
 
-    resid = (stack - ndimage.uniform_filter(stack, size=(1, 1, 3, 3), mode="reflect"))[:, ok]
+    if fine is None:
+        fine = ndimage.uniform_filter(stack, size=(1, 1, 3, 3), mode="reflect")
+    resid = (stack - fine)[:, ok]
     mad = np.median(np.abs(resid - np.median(resid, axis=1)[:, None]), axis=1) * 1.4826
     calm = (np.abs(resid) <= 4.0 * np.maximum(mad, 1e-12)[:, None]).all(axis=0)
     out: NDArray[np.float64] = np.atleast_2d(np.cov(resid[:, calm]))
@@ -262,7 +267,7 @@ def vessel_blend(
     band = (ndimage.uniform_filter(stack, size=(1, 1, 13, 13), mode="reflect") - fine)[:, ok]
     # the noise: each pixel's difference from its 3 x 3 mean (times 9/8, white noise's
     # loss to that mean; beyond 4 MADs left out)
-    cov = _residual_cov(stack, ok) * (9.0 / 8.0)
+    cov = _residual_cov(stack, ok, fine) * (9.0 / 8.0)
     # a Bayer camera samples blue on every other row and column and interpolates between:
     # its pixel-to-pixel noise understates its noise at the lines' scale. The same
     # residual on 2 x 2 block means has a quarter of the pixels' variance for white noise;

@@ -23,6 +23,8 @@ __all__ = [
     "merge_scale",
     "standardise",
     "or_above",
+    "add_rows",
+    "add_where",
 ]
 
 F32 = NDArray[np.float32]
@@ -359,3 +361,56 @@ def or_above(mask: NDArray[np.bool_], a: F32, ratio: np.float32, b: F32) -> None
         mask |= a > np.float32(ratio) * b
         return
     _or_above(mask.ravel(), a.ravel(), np.float32(ratio), b.ravel())
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _add_rows(  # pragma: no cover - compiled; checked against the numpy gather
+    out: F32, table: F32, which: NDArray[np.intp], lo: int, across: bool
+) -> None:
+    """See :func:`add_rows`."""
+    m = table.shape[1]
+    if not across:
+        for r in range(which.size):
+            t = which[r]
+            for k in range(m):
+                out[r, lo + k] += table[t, k]
+    else:
+        for k in range(m):
+            for c in range(which.size):
+                out[lo + k, c] += table[which[c], k]
+
+
+def add_rows(out: F32, table: F32, which: NDArray[np.intp], lo: int, *, axis: int) -> None:
+    """``out[:, lo:lo + m] += table[which]`` (``axis`` 0: row ``r`` of ``out`` gets
+    profile ``which[r]``) or ``out[lo:lo + m, :] += table[which].T`` (``axis`` 1), in
+    place, without the gathered (H, m) copy: ``out`` (H, W) float32, ``table`` (n, m)
+    float32, ``which`` (H,) or (W,) indices into ``table``'s rows."""
+    if out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous float32 array (it is changed in place)")
+    table = np.ascontiguousarray(table, np.float32)
+    which = np.ascontiguousarray(which, np.intp)
+    size = out.shape[0] if axis == 0 else out.shape[1]
+    if which.shape != (size,) or lo < 0 or lo + table.shape[1] > out.shape[1 - axis]:
+        raise ValueError(f"which must be ({size},) and the profiles inside out, got {which.shape}")
+    _add_rows(out, table, which, int(lo), axis == 1)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _add_where(  # pragma: no cover - compiled; checked against the numpy arithmetic
+    base: F32, add: F32, where: NDArray[np.bool_]
+) -> None:
+    """See :func:`add_where` (flat arrays)."""
+    for i in range(base.size):
+        add[i] = base[i] + add[i] if where[i] else base[i]
+
+
+def add_where(base: F32, add: F32, where: NDArray[np.bool_]) -> F32:
+    """``numpy.where(where, base + add, base)`` (float32), written over ``add`` (H, W)
+    float32, C-contiguous, which is returned."""
+    if add.dtype != np.float32 or not add.flags.c_contiguous:
+        raise ValueError("add must be a C-contiguous float32 array (it is overwritten)")
+    if base.shape != add.shape or where.shape != add.shape:
+        raise ValueError(f"base and where must have the shape of add {add.shape}")
+    base = np.ascontiguousarray(base, np.float32)
+    _add_where(base.ravel(), add.ravel(), np.ascontiguousarray(where, bool).ravel())
+    return add

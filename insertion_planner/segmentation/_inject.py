@@ -17,12 +17,10 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 from scipy.special import erf
 
 from . import _filters as flt
 from ._lines import ScaleCalibration, _measure
-from ._runs import seeded_components
 
 __all__ = [
     "INJECT_DIAMETERS_UM",
@@ -51,6 +49,21 @@ _MAX_SCALE_PX = 2.0
 find vessels a few pixels wide (wider scales would only find more)."""
 
 
+def _unique_steps(q: NDArray[np.floating]) -> tuple[NDArray[np.floating], NDArray[np.intp]]:
+    """``numpy.unique(q, return_inverse=True)`` for whole numbers ``q`` (1-D, at least
+    0, below 2**24), by marking them in a table instead of sorting; other values (NaN,
+    larger, fractional) are left to ``numpy.unique``."""
+    if q.size == 0 or not bool(np.all(q >= 0)) or float(q.max()) >= 2**24:
+        return np.unique(q, return_inverse=True)
+    qi = q.astype(np.intp)
+    if not np.array_equal(qi, q):
+        return np.unique(q, return_inverse=True)
+    present = np.zeros(int(qi.max()) + 1, bool)
+    present[qi] = True
+    rank = np.cumsum(present, dtype=np.intp) - 1
+    return np.flatnonzero(present).astype(q.dtype), rank[qi]
+
+
 def _plant(
     shape: tuple[int, int],
     axis: int,
@@ -64,6 +77,8 @@ def _plant(
     sub-pixel positions that cycle through phases, blurred by ``blur_px`` at the line's
     centre (Gaussian, in steps of 0.05 px, pixel-integrated). Returns the (H, W) darkness, the line centres and the
     index of each line's diameter."""
+    from ._fused import add_rows  # numba: compiled on first use
+
     h, w = shape
     across = w if axis == 0 else h
     n = diameters_px.size
@@ -82,15 +97,12 @@ def _plant(
         j = min(max(int(round(c)), 0), across - 1)
         along = blur_px[:, j] if axis == 0 else blur_px[j, :]
         q = np.round(np.maximum(along, 0.2) / 0.05)
-        steps, which = np.unique(q, return_inverse=True)
+        steps, which = _unique_steps(q)
         s = steps[:, None, None] * (0.05 * math.sqrt(2.0))
         x = np.arange(lo, hi, dtype=np.float64)[None, :, None] + sub[None, None, :]
         table = depth[kind] * 0.5 * (erf((x - c + half) / s) - erf((x - c - half) / s))
         table = table.mean(axis=2).astype(np.float32)  # (steps, m): pixel-integrated
-        if axis == 0:
-            out[:, lo:hi] += table[which.ravel()]
-        else:
-            out[lo:hi, :] += table[which.ravel()].T
+        add_rows(out, table, which.ravel(), lo, axis=axis)  # out[:, lo:hi] += table[which]
         centres.append(c)
         kinds.append(kind)
     return out, np.asarray(centres), np.asarray(kinds, np.intp)
@@ -100,6 +112,8 @@ def _detected(img: F32, fine: list[ScaleCalibration], top: int) -> NDArray[np.bo
     """Hysteresis detections of the line scales ``fine`` on ``img``, each against the
     threshold calibrated on the image itself (not re-calibrated on the injected copy,
     whose regular grid of lines would change the spread), at full resolution."""
+    from ._raster import hysteresis  # numba: compiled on first use
+
     h, w = img.shape
     levels = [img]
     for _ in range(top):
@@ -108,7 +122,9 @@ def _detected(img: F32, fine: list[ScaleCalibration], top: int) -> NDArray[np.bo
     for c in fine:
         r = _measure(levels[c.level], c.sigma_level, "ridge")
         z = (r - np.float32(c.median)) * np.float32(1.0 / (c.k_seed * c.spread))
-        found = seeded_components(z >= 1, z >= np.float32(c.k_grow / c.k_seed))
+        # the 8-connected components of z >= grow holding a seed, from their row runs
+        # in one compiled scan (``_raster.hysteresis``: ``_runs.seeded_components``' set)
+        found = hysteresis(z, high=1.0, low=np.float32(c.k_grow / c.k_seed))
         if c.level:
             f = 2**c.level
             up = np.repeat(np.repeat(found, f, axis=0), f, axis=1)[:h, :w]
@@ -147,6 +163,8 @@ def injected_detectable_px(
     crosses) or of an invalid pixel are not counted. Returns the (hb, wb) block values and
     the block size.
     """
+    from ._fused import add_where  # numba: compiled on first use
+
     h, w = dark.shape
     diam = np.asarray(INJECT_DIAMETERS_UM) / pixel_size_um
     depth = np.minimum(
@@ -163,21 +181,26 @@ def injected_detectable_px(
     counted[:, :8] = counted[:, -8:] = False
     for axis in (0, 1):
         planted, centres, kinds = _plant((h, w), axis, diam, depth, blur_px)
-        img = np.where(valid, dark + planted, dark).astype(np.float32)
+        img = add_where(dark, planted, valid)  # np.where(valid, dark + planted, dark)
         detected = _detected(img, fine, top)
-        near = ndi.maximum_filter1d(detected.astype(np.uint8), 3, axis=1 - axis).astype(bool)
+        along = h if axis == 0 else w
+        blk_along = np.minimum(np.arange(along) // b, (hb if axis == 0 else wb) - 1)
         for c, kind in zip(centres, kinds, strict=True):
             j = int(round(c))
+            # found: a detection within one pixel across the line (the 3-wide maximum
+            # filter across it, read on the centre line only; the lines lie at least 8
+            # px inside the image, so the filter's reflected border is never read)
             if axis == 0:
-                ok, found = counted[:, j], near[:, j]
-                blk_along = np.minimum(np.arange(h) // b, hb - 1)
-                blk = (blk_along, np.full(h, min(j // b, wb - 1)))
+                ok = counted[:, j]
+                found = detected[:, j - 1] | detected[:, j] | detected[:, j + 1]
+                blk = blk_along * wb + min(j // b, wb - 1)
             else:
-                ok, found = counted[j, :], near[j, :]
-                blk_along = np.minimum(np.arange(w) // b, wb - 1)
-                blk = (np.full(w, min(j // b, hb - 1)), blk_along)
-            np.add.at(count[kind], (blk[0][ok], blk[1][ok]), 1.0)
-            np.add.at(hits[kind], (blk[0][ok & found], blk[1][ok & found]), 1.0)
+                ok = counted[j, :]
+                found = detected[j - 1, :] | detected[j, :] | detected[j + 1, :]
+                blk = min(j // b, hb - 1) * wb + blk_along
+            # per-block counts (integers, exact in float64 whatever the order)
+            count[kind] += np.bincount(blk[ok], minlength=hb * wb).reshape(hb, wb)
+            hits[kind] += np.bincount(blk[ok & found], minlength=hb * wb).reshape(hb, wb)
     complete = hits >= INJECT_COMPLETENESS * count
     enough = (count >= min_count).all(axis=0)
     # the smallest diameter from which every larger one is found too
@@ -197,10 +220,19 @@ def with_injected(detectable_um: F32, blocks_px: F32, block: int, *, pixel_size_
     shown to be missed)."""
     h, w = detectable_um.shape
     hb, wb = blocks_px.shape
-    rr = np.minimum(np.arange(h) // block, hb - 1)
-    cc = np.minimum(np.arange(w) // block, wb - 1)
-    inj = blocks_px[rr[:, None], cc[None, :]] * np.float32(pixel_size_um)
-    missed = np.maximum(detectable_um, np.float32(max(INJECT_DIAMETERS_UM) * 1.01))
-    out = np.where(np.isfinite(inj), inj, missed)
-    out = np.where(np.isnan(inj), detectable_um, out).astype(np.float32)
+    inj = blocks_px * np.float32(pixel_size_um)
+    floor = np.float32(max(INJECT_DIAMETERS_UM) * 1.01)
+    out = np.empty((h, w), np.float32)
+    # block by block (the last row and column of blocks reach the image's edge)
+    for i in range(hb):
+        r0, r1 = i * block, (h if i == hb - 1 else (i + 1) * block)
+        for j in range(wb):
+            c0, c1 = j * block, (w if j == wb - 1 else (j + 1) * block)
+            v = inj[i, j]
+            if np.isnan(v):  # not counted: the model's value
+                out[r0:r1, c0:c1] = detectable_um[r0:r1, c0:c1]
+            elif np.isinf(v):  # even the widest missed: at least just above it
+                np.maximum(detectable_um[r0:r1, c0:c1], floor, out=out[r0:r1, c0:c1])
+            else:
+                out[r0:r1, c0:c1] = v
     return out

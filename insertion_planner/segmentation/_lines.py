@@ -352,18 +352,21 @@ def line_evidence(
     def coarse() -> _Evidence | None:
         # each coarse level's scales are merged on their level, then the level is
         # brought to full resolution (bilinear) and merged there, coarser levels last
-        acc: _Evidence | None = None
+        # (all levels in one pass over the full-resolution arrays,
+        # ``_merge_levels.merge_levels``: the level-by-level merges, bit for bit)
+        from ._merge_levels import merge_levels  # numba: compiled on first use
+
+        evs = []
         for level in used:
-            if level == 0:
-                continue
-            ev = _level_evidence(levels[level], valid[level], placed, level, quantisation,
-                                 cal_coarse, resp_coarse)  # fmt: skip
-            if acc is None:  # the first level is written, not merged
-                acc = (np.empty(shape, np.float32), np.empty(shape, np.float32),
-                       np.empty(shape, np.int8), np.empty(shape, bool))  # fmt: skip
-                _merge_level(*acc, ev, 2**level, first=True)
-            else:
-                _merge_level(*acc, ev, 2**level)
+            if level != 0:
+                ev = _level_evidence(levels[level], valid[level], placed, level, quantisation,
+                                     cal_coarse, resp_coarse)  # fmt: skip
+                evs.append((ev, 2**level))
+        if not evs:
+            return None
+        acc = (np.empty(shape, np.float32), np.empty(shape, np.float32),
+               np.empty(shape, np.int8), np.empty(shape, bool))  # fmt: skip
+        merge_levels(*acc, evs)  # the first level written, the others merged
         return acc
 
     fut = pool.submit(coarse) if pool is not None and len(used) > 1 else None

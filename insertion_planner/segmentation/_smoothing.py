@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 __all__ = [
     "correlate_rows",
     "gauss_every",
+    "gauss_marked",
     "smoothed_hessian",
     "separable_gauss",
 ]
@@ -231,6 +232,81 @@ def gauss_every(a: NDArray[np.float32], k: NDArray[np.float32], step: int) -> ND
     out = np.empty((-(-a.shape[0] // step), a.shape[1]), np.float32)
     if out.size:
         _gauss_rows_at(a, np.asarray(k, np.float32), kd, int(step), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _gauss_marked(  # pragma: no cover - compiled; checked against separable_gauss in the tests
+    a: NDArray[np.float32], k: NDArray[np.float32], kd: NDArray[np.float64],
+    need: NDArray[np.bool_], out: NDArray[np.float32],
+) -> None:  # fmt: skip
+    """``out[need]`` = ``separable_gauss(a, k)[need]``: of each row holding a ``need``
+    pixel, the column pass (:func:`_smooth_row`'s, the whole row, float32), then the row
+    pass at the ``need`` pixels only, each the centre tap plus the pairs of taps from the
+    outermost in, in double (the arithmetic of :func:`_smooth_row` at that pixel)."""
+    h, w = a.shape
+    rad = k.size // 2
+    col = np.empty(w, np.float32)
+    kc = k[rad]
+    centre = kd[rad]
+    for r in range(h):
+        nr = need[r]
+        any_need = False
+        for c in range(w):
+            if nr[c]:
+                any_need = True
+                break
+        if not any_need:
+            continue
+        if rad == 0:
+            for c in range(w):
+                if nr[c]:
+                    out[r, c] = a[r, c]
+            continue
+        src = a[r]
+        for c in range(w):
+            col[c] = src[c] * kc
+        for i in range(1, rad + 1):
+            up = a[max(r - i, 0)]
+            dn = a[min(r + i, h - 1)]
+            ki = k[rad + i]
+            for c in range(w):
+                col[c] += (up[c] + dn[c]) * ki
+        for c in range(w):
+            if not nr[c]:
+                continue
+            acc = np.float64(col[c]) * centre
+            for j in range(rad, 0, -1):
+                lo = np.float64(col[max(c - j, 0)])
+                hi = np.float64(col[min(c + j, w - 1)])
+                acc += (lo + hi) * kd[rad - j]
+            out[r, c] = np.float32(acc)
+
+
+def gauss_marked(
+    a: NDArray[np.float32], k: NDArray[np.float32], need: NDArray[np.bool_]
+) -> NDArray[np.float32]:
+    """``separable_gauss(a, k)`` at the ``need`` pixels, bit for bit, (H, W) float32 whose
+    other pixels are left unset: only the rows holding a ``need`` pixel are smoothed down
+    the columns, and only the ``need`` pixels along the rows (finite ``a``: a NaN made
+    on the way may take the other sign than the vectorised whole-image pass gives it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(20, dtype=np.float32).reshape(5, 4)
+    >>> k = np.array([0.25, 0.5, 0.25], np.float32)
+    >>> need = np.zeros((5, 4), bool); need[2, 1] = need[4, 3] = True
+    >>> bool(np.array_equal(gauss_marked(a, k, need)[need], separable_gauss(a, k)[need]))
+    True
+    """
+    a, kd = _checked(a, k)
+    need = np.ascontiguousarray(need, bool)
+    if need.shape != a.shape:
+        raise ValueError(f"need must have the shape of a {a.shape}, got {need.shape}")
+    out = np.empty(a.shape, np.float32)
+    if a.size:
+        _gauss_marked(a, np.asarray(k, np.float32), kd, need, out)
     return out
 
 

@@ -190,54 +190,23 @@ def _diameter_for(
     return out
 
 
-_TILE = 16
-"""Side (px) of the tiles :func:`gauss_at` smooths (the fastest on thin vessels at 12 um/px
-for sigma 2 and 4 px: smaller tiles gather more margin, larger ones more empty pixels)."""
-
-
 def gauss_at(
-    a: F32,
-    sigma: float,
-    points: list[tuple[NDArray[np.intp], NDArray[np.intp]]],
-    *,
-    tiled: bool | None = None,
+    a: F32, sigma: float, points: list[tuple[NDArray[np.intp], NDArray[np.intp]]]
 ) -> list[F32]:
     """``flt.gauss(a, sigma)[rows, cols]`` for each ``(rows, cols)`` of ``points``, bit for
-    bit, smoothing only the ``_TILE`` x ``_TILE`` tiles that hold a point: each tile and
-    its margin (edges repeated) are gathered into a stack, which is smoothed with the
-    arithmetic of ``flt.gauss`` (float32 shifted adds down the columns, then
-    ``ndimage.correlate1d`` along the rows); the whole image when the tiles and their
-    margins would cover half of it (``tiled=None``), or as ``tiled`` says. The tiles are
-    taken only for ``0.05 < sigma <= 4`` (the strip-mined range of ``flt.gauss``)."""
-    h, w = a.shape
-    t = _TILE
-    rad = flt._kernel(sigma).size // 2
-    ntr, ntc = -(-h // t), -(-w // t)
-    tile_of = [(r // t) * ntc + c // t for r, c in points]
-    active = np.flatnonzero(np.bincount(np.concatenate(tile_of), minlength=ntr * ntc))
-    m = t + 2 * rad
-    if tiled is None:
-        tiled = 2 * active.size * m * m <= h * w
-    if not (tiled and 0.05 < sigma <= 4.0):
+    bit, smoothing only there: the rows holding a point down the columns, and the points
+    along the rows (``_smoothing.gauss_marked``), for ``0.05 < sigma <= 4`` (the range
+    ``flt.gauss`` smooths row by row); the whole image otherwise."""
+    if not 0.05 < sigma <= 4.0:
         full = flt.gauss(a, sigma)
         return [full[r, c] for r, c in points]
-    k = flt._kernel(sigma)
-    off = np.arange(m) - rad
-    ri = np.clip((active // ntc * t)[:, None] + off, 0, h - 1)
-    ci = np.clip((active % ntc * t)[:, None] + off, 0, w - 1)
-    src = np.take(np.asarray(a, np.float32), ri[:, :, None] * w + ci[:, None, :])  # (T, m, m)
-    acc = src[:, rad : rad + t] * k[rad]
-    tmp = np.empty_like(acc)
-    for i in range(1, rad + 1):
-        np.add(src[:, rad - i : rad - i + t], src[:, rad + i : rad + i + t], out=tmp)
-        tmp *= k[rad + i]
-        acc += tmp
-    from ._smoothing import correlate_rows  # ndimage.correlate1d along the rows, compiled
+    from ._smoothing import gauss_marked  # numba: compiled on first use
 
-    sm = correlate_rows(acc.reshape(-1, acc.shape[2]), k).reshape(acc.shape)
-    slot = np.zeros(ntr * ntc, np.intp)
-    slot[active] = np.arange(active.size)
-    return [sm[slot[tt], r % t, c % t + rad] for tt, (r, c) in zip(tile_of, points, strict=True)]
+    need = np.zeros(a.shape, bool)
+    for r, c in points:
+        need[r, c] = True
+    sm = gauss_marked(np.asarray(a, np.float32), flt._kernel(sigma), need)
+    return [sm[r, c] for r, c in points]
 
 
 def _normals(dark_s: F32, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> tuple[F32, F32]:

@@ -377,11 +377,13 @@ def segment_vessels(
         # pixels (glints, filled from around them) and black ones outside the unlit
         # surround (blood a grey camera clips) are searched but show nothing themselves,
         # so they neither calibrate nor count as seen
-        lit = ~excluded & ~ch.no_data
+        any_no_data = bool(ch.no_data.any())  # (the no-data passes skipped without any)
+        lit = ~excluded & ~ch.no_data if any_no_data else ~excluded
         valid = lit & ~ch.saturated
         if clipped.any():
             valid &= ~clipped
-        dark[ch.no_data] = 0
+        if any_no_data:
+            dark[ch.no_data] = 0
 
         # 2. line evidence per scale against its own calibrated threshold; stump discs
         # on the worker meanwhile
@@ -403,7 +405,7 @@ def segment_vessels(
             # the first level as darkness() made it (the same block means) unless
             # no-data pixels were zeroed since
             reuse = len(levels) == 1 and level1.shape == (shape[0] // 2, shape[1] // 2)
-            reuse = reuse and not ch.no_data.any()
+            reuse = reuse and not any_no_data
             levels.append(level1 if reuse else flt.downsample2(levels[-1]))
             v = valids[-1]  # a block is valid when its four pixels are
             h2, w2 = (v.shape[0] // 2) * 2, (v.shape[1] // 2) * 2
@@ -443,7 +445,8 @@ def segment_vessels(
         mask = _fill_small_holes(
             mask, max_area=max(4, int((dmax / 2 / px) ** 2)), f=1, dark=dark_s, doubtful=doubtful
         )
-        mask &= ~ch.no_data
+        if any_no_data:
+            mask &= ~ch.no_data
         # 4. specks removed, compact dark discs kept as penetrating stumps
         stumps = _drop_specks_keep_stumps(
             mask, discs, disc_z, pixel_size_um=px, min_diameter_um=dmin

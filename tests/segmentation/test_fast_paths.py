@@ -715,22 +715,20 @@ def test_width_table_rows_on_demand_are_the_whole_table(monkeypatch):
         )
 
 
-@pytest.mark.parametrize("shape", [(70, 45), (100, 131), (33, 200), (9, 9)])
-@pytest.mark.parametrize("sigma", [0.7, 2.0, 3.3, 4.0])
-def test_gauss_at_tiles_is_gauss_at_the_points(monkeypatch, shape, sigma):
+@pytest.mark.parametrize("shape", [(70, 45), (100, 131), (33, 200), (9, 9), (1, 7)])
+@pytest.mark.parametrize("sigma", [0.04, 0.7, 2.0, 3.3, 4.0, 5.0])
+def test_gauss_at_is_gauss_at_the_points(shape, sigma):
     from insertion_planner.segmentation import _width
 
-    monkeypatch.setattr(_width, "_TILE", 8)
     rng = np.random.default_rng(5)
     a = rng.random(shape).astype(np.float32)
     r = rng.integers(0, shape[0], 40)
     c = rng.integers(0, shape[1], 40)
     r[:4], c[:4] = [0, shape[0] - 1, 0, shape[0] - 1], [0, 0, shape[1] - 1, shape[1] - 1]
     full = flt.gauss(a, sigma)
-    for tiled in (True, False, None):
-        got = _width.gauss_at(a, sigma, [(r, c), (r[5:9], c[5:9])], tiled=tiled)
-        assert got[0].dtype == np.float32
-        assert np.array_equal(got[0], full[r, c]) and np.array_equal(got[1], full[r[5:9], c[5:9]])
+    got = _width.gauss_at(a, sigma, [(r, c), (r[5:9], c[5:9])])
+    assert got[0].dtype == np.float32
+    assert np.array_equal(got[0], full[r, c]) and np.array_equal(got[1], full[r[5:9], c[5:9]])
 
 
 @pytest.mark.parametrize("percentile", [10.0, 50.0, 90.0])
