@@ -25,7 +25,7 @@ thread to any true vessel; true vessel pixels of at least the hazard diameter in
 synthetic case, the whole image of the independent one); the share of the target disc that
 stays allowed; the sites a perfect segmentation would leave room for there under the same
 margins (``room_by_truth``) and the recall of the centrelines of 30-60 um vessels
-(``hazard_recall``); the median detectable diameter there; segmentation time.
+(``centreline_recall``); the median detectable diameter there; segmentation time.
 
     .venv/bin/python benchmarks/bench_robustness.py [--seeds N | --seeds 3,7] [--size PX]
                                                     [--random N] [--quick] [--no-write]
@@ -62,6 +62,7 @@ sys.path.insert(0, str(_HERE.parent))  # the repository root, for tests.renderer
 from _report import best_of, machine, table, write_section  # noqa: E402
 
 import insertion_planner as ip  # noqa: E402
+from insertion_planner.avoidance.avoidance_map import EDGE_ALLOWANCE_PX  # noqa: E402
 from tests.renderers.independent import Camera, random_camera, render  # noqa: E402
 
 SIGMAS = [1, 2, 4, 8]
@@ -211,11 +212,35 @@ def room_by_truth(
     spacing_um: float,
     cap: int = N_THREADS,
 ) -> int:
-    """Sites the truth leaves room for in ``region`` (at most ``cap``): pixels whose
-    distance to the nearest true vessel pixel of at least the hazard diameter (pixel-centre
-    distance minus one pixel) is at least ``margins.required_um`` for that vessel's radius
-    in ``mode`` (a perfect segmentation under the same margin model), packed greedily in
-    raster order at least ``spacing_um`` apart. A lower bound of what fits there.
+    """Sites the truth leaves room for under the avoidance map's clearance rule.
+
+    A pixel of ``region`` is clear when, measured as the avoidance map measures (the
+    distance to the nearest hazard pixel centre less ``EDGE_ALLOWANCE_PX``), it keeps
+    ``margins.required_um`` for the true radius of its nearest true vessel of at least the
+    hazard diameter, and a large vessel's clearance from every pixel of a true vessel of at
+    least ``margins.large_vessel_radius_um``: the map a perfect segmentation would give,
+    without the detectability floor. Sites are packed greedily in raster order at least
+    ``spacing_um`` apart, at most ``cap``. The planner's other constraints (surface slope,
+    tether reach, head collision, depth) are not applied: room by the clearance rule only.
+
+    Parameters
+    ----------
+    truth : (H, W) bool
+        True vessel lumen.
+    radius_um : (H, W) float
+        True vessel radius at each vessel pixel, um.
+    region : (H, W) bool
+        Target region.
+    mode : {"durectomy", "transdural"}
+    margins : SafetyMargins
+    pixel_size_um, spacing_um : float
+        Pixel side and the least distance between sites, um.
+    cap : int
+        Most sites counted.
+
+    Returns
+    -------
+    int
 
     Examples
     --------
@@ -226,14 +251,18 @@ def room_by_truth(
     ...               margins=ip.SafetyMargins(), pixel_size_um=12.0, spacing_um=250.0)
     9
     """
-    hazard = truth & (2.0 * np.asarray(radius_um) >= margins.hazard_diameter_um)
+    radius = np.asarray(radius_um, np.float64)
+    hazard = truth & (2.0 * radius >= margins.hazard_diameter_um)
+    ok = region.copy()
     if hazard.any():
         dist, idx = ndimage.distance_transform_edt(~hazard, return_indices=True)
-        nearest = np.asarray(radius_um, np.float64)[idx[0], idx[1]]
-        need = np.asarray(margins.required_um(mode, nearest), np.float64)
-        ok = region & (np.maximum(dist - 1.0, 0.0) * pixel_size_um >= need)
-    else:
-        ok = region.copy()
+        need = np.asarray(margins.required_um(mode, radius[idx[0], idx[1]]), np.float64)
+        ok &= np.maximum(dist - EDGE_ALLOWANCE_PX, 0.0) * pixel_size_um >= need
+        large = hazard & (radius >= margins.large_vessel_radius_um)
+        if large.any():
+            dist_large = ndimage.distance_transform_edt(~large)
+            need_large = margins.required_um(mode, margins.large_vessel_radius_um)
+            ok &= np.maximum(dist_large - EDGE_ALLOWANCE_PX, 0.0) * pixel_size_um >= need_large
     step = spacing_um / pixel_size_um
     rad = int(np.ceil(step))
     yy, xx = np.mgrid[-rad : rad + 1, -rad : rad + 1]
@@ -252,21 +281,46 @@ def room_by_truth(
     return placed
 
 
-def hazard_recall(
+def centreline_recall(
     truth: NDArray[np.bool_],
     radius_um: NDArray[Any],
     found: NDArray[np.bool_],
+    *,
     lo_um: float,
     hi_um: float,
 ) -> float:
-    """Share of the centreline pixels (skeleton) of true vessels of diameter in
-    [``lo_um``, ``hi_um``) within 2 px of ``found``; nan without such vessels."""
+    """Share of the centreline (skeleton) pixels of true vessels of diameter in
+    [``lo_um``, ``hi_um``) within 2 px (Euclidean) of ``found``: the topology sensitivity
+    of clDice (Shit et al. 2021, doi:10.1109/CVPR46437.2021.01629) with a tolerance.
+
+    Parameters
+    ----------
+    truth, found : (H, W) bool
+        True lumen, and the pixels a detector marked.
+    radius_um : (H, W) float
+        True radius at each vessel pixel, um.
+    lo_um, hi_um : float
+        Diameter band, um.
+
+    Returns
+    -------
+    float
+        In [0, 1]; nan when no true vessel has a diameter in the band.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.zeros((9, 30), bool); truth[3:6, :] = True
+    >>> found = np.zeros_like(truth); found[4, :15] = True
+    >>> centreline_recall(truth, np.where(truth, 18.0, 0.0), found, lo_um=30, hi_um=60)
+    0.6
+    """
     skeleton = skeletonize(truth)
     d = 2.0 * np.asarray(radius_um)
     sel = skeleton & (d >= lo_um) & (d < hi_um)
     if not sel.any():
         return float("nan")
-    near = ndimage.binary_dilation(found, iterations=2)
+    near = ndimage.distance_transform_edt(~found) <= 2.0 if found.any() else np.zeros_like(found)
     return float(near[sel].mean())
 
 
@@ -359,7 +413,7 @@ def detector_case(
             pixel_size_um=px,
             spacing_um=ip.PlannerConfig().min_spacing_um,
         ),
-        "recall_30_60": hazard_recall(truth, scene.radius_um, vm.mask, 30.0, 60.0),
+        "recall_30_60": centreline_recall(truth, scene.radius_um, vm.mask, lo_um=30.0, hi_um=60.0),
         "t_seg": t_seg,
     }
 
@@ -485,12 +539,15 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
             f"{'PASS' if ok else 'FAIL'}: median Dice {mode} >= {DICE_TARGET[mode]:.2f} "
             f"per renderer: {got}"
         )
-    roomy = [r for r in results if r.get("room_by_truth", 0) >= N_THREADS]
+    # refusals are a safe outcome, counted apart (the "refused" list below)
+    roomy = [r for r in results if r.get("room_by_truth", 0) >= N_THREADS and not r.get("refused")]
     full = sum(r["threads"] >= N_THREADS for r in roomy)
+    verdict = "n/a" if not roomy else "PASS" if full == len(roomy) else "FAIL"
     lines.append(
-        f"{'PASS' if full == len(roomy) else 'FAIL'}: {N_THREADS}/{N_THREADS} threads placed "
-        f"wherever the truth leaves room for them (a perfect segmentation under the same "
-        f"margins packs {N_THREADS} sites in the disc): {full} of {len(roomy)} such cases"
+        f"{verdict}: {N_THREADS}/{N_THREADS} threads placed wherever the truth leaves room for "
+        f"them (the avoidance map's clearance rule on the true vessels packs {N_THREADS} sites "
+        f"in the disc; other planning constraints not applied): {full} of {len(roomy)} such "
+        f"planned cases"
     )
     beats = sum(r["beats_both"] for r in results)
     lines.append(
@@ -547,7 +604,11 @@ def worst_cases(results: list[dict[str, Any]], k: int = 5) -> list[str]:
             f"fewer than {N_THREADS} threads where the truth leaves room",
             "threads",
             False,
-            lambda r: r.get("room_by_truth", 0) >= N_THREADS and r["threads"] < N_THREADS,
+            lambda r: (
+                r.get("room_by_truth", 0) >= N_THREADS
+                and not r.get("refused")
+                and r["threads"] < N_THREADS
+            ),
         ),
         ("Dice below target", "dice", False, lambda r: r["dice"] < DICE_TARGET[r["mode"]]),
         ("Dice not above sato and frangi", "dice", False, lambda r: not r["beats_both"]),
@@ -678,9 +739,11 @@ synthetic case, the whole independent image. "Region allowed": share of the targ
 the map allows (the cost of caution); "clear by truth": share of the disc at least 49 um
 from every true vessel >= 30 um (what the truth leaves). "Room by truth": sites (at most
 {N_THREADS}) packed greedily, {ip.PlannerConfig().min_spacing_um:g} um apart, in the part of
-the disc a perfect segmentation would allow under the same margin model (each pixel at
-least `SafetyMargins.required_um` from the nearest true vessel >= 30 um): where it is
-{N_THREADS}, the truth leaves room for every thread. "Recall 30-60 um": share of the
+the disc the avoidance map's clearance rule allows on the true vessels (each pixel
+`SafetyMargins.required_um` from the nearest true vessel >= 30 um, and a large vessel's
+clearance from every large one, both less the map's edge allowance; no detectability floor,
+and not the planner's other constraints): where it is {N_THREADS}, the truth leaves room
+for every thread. "Recall 30-60 um": share of the
 centreline of true 30-60 um vessels within 2 px of the mask, what the detector saw of the
 vessels the detectability floor stands guard for. "Detectable": median
 `detectable_diameter_um` in the disc.

@@ -98,40 +98,44 @@ def test_room_by_truth_packs_sites_clear_of_hazard_vessels() -> None:
     shape = (120, 120)
     region = np.ones(shape, bool)
     radius = np.zeros(shape, np.float32)
-    free = bench.room_by_truth(np.zeros(shape, bool), radius, region, mode="durectomy",
-                               margins=margins, pixel_size_um=12.0, spacing_um=250.0)  # fmt: skip
+    kw = {"mode": "durectomy", "margins": margins, "pixel_size_um": 12.0, "spacing_um": 250.0}
+    free = bench.room_by_truth(np.zeros(shape, bool), radius, region, **kw)
     # 120 px = 1440 um square, sites 20.8 px apart: a square grid holds 36 (rows and columns
     # 0, 21, ..., 105); the raster-order greedy packing staggers its rows (19 px apart) to 42
     assert free == 42
-    # a 36 um vessel down the middle: the 86.5 um clearance (8.2 px, less one) takes
-    # columns 51-69, and sites stay 21 px apart on each side
+    # a 36 um vessel down columns 59-61: 86.5 um of clearance plus the map's 2.5 px edge
+    # allowance (9.7 px from the nearest vessel pixel centre) leave column 49 clear (10 px,
+    # 90 um) and column 50 not (9 px, 78 um)
     truth = np.zeros(shape, bool)
     truth[:, 59:62] = True
     radius[truth] = 18.0
-    room = bench.room_by_truth(truth, radius, region, mode="durectomy", margins=margins,
-                               pixel_size_um=12.0, spacing_um=250.0)  # fmt: skip
+    room = bench.room_by_truth(truth, radius, region, **kw)
     assert 0 < room < free
+    column = np.zeros(shape, bool)
+    column[:, 49] = True
+    assert bench.room_by_truth(truth, radius, column, **kw) == 6  # 120 px, 20.8 px apart
+    column = np.roll(column, 1, axis=1)
+    assert bench.room_by_truth(truth, radius, column, **kw) == 0
     # a thin vessel (20 um) is not a hazard: it leaves all the room
     radius[truth] = 10.0
-    assert bench.room_by_truth(truth, radius, region, mode="durectomy", margins=margins,
-                               pixel_size_um=12.0, spacing_um=250.0) == free  # fmt: skip
-    # the cap
-    assert bench.room_by_truth(np.zeros(shape, bool), radius, region, mode="durectomy",
-                               margins=margins, pixel_size_um=12.0, spacing_um=250.0,
-                               cap=5) == 5  # fmt: skip
+    assert bench.room_by_truth(truth, radius, region, **kw) == free
+    # a large vessel (radius >= large_vessel_radius_um) asks its larger clearance
+    radius[truth] = margins.large_vessel_radius_um
+    assert bench.room_by_truth(truth, radius, region, **kw) < room
+    assert bench.room_by_truth(np.zeros(shape, bool), radius, region, **kw, cap=5) == 5
 
 
-def test_hazard_recall_reads_the_centreline() -> None:
+def test_centreline_recall_reads_the_centreline() -> None:
     bench = _bench()
     truth = np.zeros((40, 40), bool)
     truth[5:35, 18:21] = True
     radius = np.where(truth, 18.0, 0.0)
     found = np.zeros_like(truth)
-    assert bench.hazard_recall(truth, radius, found, 30.0, 60.0) == 0.0
+    assert bench.centreline_recall(truth, radius, found, lo_um=30.0, hi_um=60.0) == 0.0
     found[5:20, 19] = True  # the upper half seen
-    got = bench.hazard_recall(truth, radius, found, 30.0, 60.0)
+    got = bench.centreline_recall(truth, radius, found, lo_um=30.0, hi_um=60.0)
     assert 0.45 <= got <= 0.65
-    assert math.isnan(bench.hazard_recall(truth, radius, found, 60.0, 100.0))
+    assert math.isnan(bench.centreline_recall(truth, radius, found, lo_um=60.0, hi_um=100.0))
 
 
 def test_verdict_on_threads_where_the_truth_leaves_room() -> None:
@@ -142,5 +146,8 @@ def test_verdict_on_threads_where_the_truth_leaves_room() -> None:
     assert line.startswith("PASS") and "1 of 1" in line
     short = dict(ok, threads=40)
     cramped = dict(ok, threads=10, room_by_truth=30)  # the truth leaves no room for 64
-    line = [x for x in bench.verdicts([short, cramped]) if "room" in x][0]
+    refused = dict(ok, threads=0, refused=True)  # a refusal is safe: counted apart
+    line = [x for x in bench.verdicts([short, cramped, refused]) if "room" in x][0]
     assert line.startswith("FAIL") and "0 of 1" in line
+    line = [x for x in bench.verdicts([cramped, refused]) if "room" in x][0]
+    assert line.startswith("n/a") and "0 of 0" in line

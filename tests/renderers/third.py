@@ -1,8 +1,7 @@
-"""A third, independent renderer of exposed-cortex photographs with exact ground truth.
-
-Written without reading the library's segmentation/avoidance code or the two other
-renderers, so that its pictures are not shaped around the detector. It is a library
-module for tests and hunts; it holds no tests itself.
+"""A third renderer of exposed-cortex photographs with exact ground truth, independent of
+the library's segmentation and avoidance code and of the two other renderers, so that its
+pictures are not shaped around the detector. A library module for tests; it holds no
+tests itself.
 
 How it differs from a "sum of tubes"
 ------------------------------------
@@ -18,8 +17,9 @@ Geometry
       toward them, with a wandering noise term (tortuosity). Leaves get a terminal
       radius of 10-30 um (20-60 um diameter, many thin vessels); radii are then summed
       up the tree with Murray's law, so diameters range from 20 um to about 400 um.
-    * Each vessel has a depth below the pial surface; some are partly submerged
-      (20-160 um), which makes them fainter and blurrier in the picture.
+    * Each branch chain has a depth below the pial surface: a share of them
+      (``submerged_share``) lie 20-160 um deep, fainter and blurrier in the picture;
+      trunks lie on the surface.
     * Transdural mode: dural vessels (10-25 % more random walks, 30-220 um diameter) lie
       *on top* of the dura veil, sharp; they are in the truth mask too.
 
@@ -446,7 +446,7 @@ def _build_vessels(rng, shape, cam, pix_um, dura_mode):
         vessels.append(_Vessel(pts, rr, depth, artery))
         for cc in children.get(end, []):
             stack.append((end, cc))
-    # some trunks submerged partly: a random stretch sinks
+    # dural vessels: random walks on top of the veil
     if dura_mode == "transdural":
         for _ in range(cam["n_dural"]):
             start, head = _edge_start(rng, shape)
@@ -601,6 +601,35 @@ def render(
     seed: int = 0,
     **camera,
 ) -> Render:
+    """Render one cortex photograph and its truth.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image rows and columns (px).
+    pixel_size_um : float
+        Side of a pixel, um.
+    dura_mode : {"durectomy", "transdural"}
+        Transdural: a dura veil over the pial vessels, dural vessels on top of it.
+    seed : int
+        Seeds the vessel tree, the tissue and the sensor noise.
+    **camera
+        Overrides of ``DEFAULT_CAMERA`` (e.g. ``random_camera(seed, dura_mode)``).
+
+    Returns
+    -------
+    Render
+        ``image`` (H, W, 3) RGB or (H, W) grey, uint8 or uint16 at ``bit_depth``;
+        ``mask`` (H, W) bool; ``radius_um`` (H, W) float32, um (0 off the vessels);
+        ``depth_um`` (H, W), um below the pia at vessel pixels; ``dural`` (H, W) bool.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``dura_mode``.
+    TypeError
+        A camera setting that ``DEFAULT_CAMERA`` does not have.
+    """
     if dura_mode not in ("durectomy", "transdural"):
         raise ValueError(f"dura_mode must be durectomy or transdural, not {dura_mode!r}")
     cam = dict(DEFAULT_CAMERA)

@@ -1,5 +1,5 @@
-"""The compiled and restricted passes of the second speed pass compute exactly what the
-computations they replaced did, bit for bit: skimage's Zhang-Suen skeleton on the border
+"""Compiled and restricted passes of the segmentation compute exactly what the plain
+computations they stand for do, bit for bit: skimage's Zhang-Suen skeleton on the border
 pixels only, hysteresis from row runs, chamfer distances and the nearest seed's value,
 the coarse levels merged in one pass, the Gaussian at marked pixels, and the injection
 test's planting, counting and combining."""
@@ -80,14 +80,19 @@ def test_nearest_value_is_the_carried_two_passes(shape, density):
 
 
 @pytest.mark.parametrize("shape", [(64, 64), (100, 77), (203, 130)])
-def test_one_pass_level_merge_is_level_by_level(shape):
+@pytest.mark.parametrize("ceil_rows", [False, True])
+@pytest.mark.parametrize("lvs", [(1,), (1, 2, 3)])
+def test_one_pass_level_merge_is_level_by_level(shape, ceil_rows, lvs):
+    """Levels of floor(H / f) rows (as the pyramid makes them: rows past the last block
+    are not blended) and of ceil(H / f) rows."""
     from insertion_planner.segmentation._merge_levels import merge_levels
     from insertion_planner.segmentation._resample import merge_level
 
     rng = np.random.default_rng(7)
     levels = []
-    for lv in (1, 2, 3):
-        n, m = -(-shape[0] // 2**lv), shape[1] // 2**lv
+    for lv in lvs:
+        n = -(-shape[0] // 2**lv) if ceil_rows else shape[0] // 2**lv
+        m = shape[1] // 2**lv
         zs = (rng.standard_normal((n, m)) * 2).astype(np.float32)
         zs[zs == 0] = 0
         zs.ravel()[::17] = np.nan
