@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from ._resample import _column_taps, _up_row, merge_level
+from ._resample import _column_taps, _hold_rows, _row_weights, merge_level
 
 __all__ = ["merge_levels"]
 
@@ -58,32 +58,9 @@ def _merge_all(  # pragma: no cover - compiled; checked against merge_level in t
             zg_l = zg_t[i]
             n = zs_l.shape[0]
             # _resample._merge's row of level i, as it forms it
-            blend = r < n * f
-            if blend:
-                c = r // f
-                mm = r % f
-                x = (mm + 0.5) / f - 0.5
-                t = np.float32(x + 1 if x < 0 else x)
-                omt = np.float32(1) - t
-                j0 = min(max(c - 1 + (0 if x < 0 else 1), 0), n - 1)
-                j1 = min(max(c + (0 if x < 0 else 1), 0), n - 1)
-            else:  # beyond the last block: the last level row, not blended
-                c = n - 1
-                j0 = j1 = n - 1
-                t = np.float32(0)
-                omt = np.float32(1)
-            for k in range(2):
-                lv = j0 if k == 0 else j1
-                if held[i, 0] == lv:
-                    slots[k] = 0
-                elif held[i, 1] == lv:
-                    slots[k] = 1
-                else:
-                    slot = 0 if (held[i, 0] != j0 and held[i, 0] != j1) else 1
-                    _up_row(zs_l[lv], f, lo_col[i], w0[i], w1[i], rows_s[i, slot])
-                    _up_row(zg_l[lv], f, lo_col[i], w0[i], w1[i], rows_g[i, slot])
-                    held[i, slot] = lv
-                    slots[k] = slot
+            blend, c, j0, j1, t, omt = _row_weights(r, n, f)
+            _hold_rows(zs_l, zg_l, f, lo_col[i], w0[i], w1[i], rows_s[i], rows_g[i], held[i],
+                       j0, j1, slots)  # fmt: skip
             a_s, b_s = rows_s[i, slots[0]], rows_s[i, slots[1]]
             a_g, b_g = rows_g[i, slots[0]], rows_g[i, slots[1]]
             if c != near_row[i]:  # best scale and detections, nearest-upsampled

@@ -189,6 +189,50 @@ def upsample_linear(
     return out
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _row_weights(  # pragma: no cover - compiled; checked through merge_level in the tests
+    r: int, n: int, f: int
+) -> tuple[bool, int, int, int, np.float32, np.float32]:
+    """Output row ``r`` of a level of ``n`` rows (blocks of ``f`` px), as ``_up_axis``
+    forms it: (blended, the level row it lies in, the two level rows blended, their
+    weights ``1 - t`` and ``t`` as ``t`` and ``1 - t``); past the last block, the last
+    level row, not blended."""
+    if r < n * f:
+        c = r // f
+        mm = r % f
+        x = (mm + 0.5) / f - 0.5
+        t = np.float32(x + 1 if x < 0 else x)
+        omt = np.float32(1) - t
+        j0 = min(max(c - 1 + (0 if x < 0 else 1), 0), n - 1)
+        j1 = min(max(c + (0 if x < 0 else 1), 0), n - 1)
+        return True, c, j0, j1, t, omt
+    return False, n - 1, n - 1, n - 1, np.float32(0), np.float32(1)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _hold_rows(  # pragma: no cover - compiled; checked through merge_level in the tests
+    zs_l: NDArray[np.float32], zg_l: NDArray[np.float32], f: int, lo_col: NDArray[np.intp],
+    w0: NDArray[np.float32], w1: NDArray[np.float32], rows_s: NDArray[np.float32],
+    rows_g: NDArray[np.float32], held: NDArray[np.intp], j0: int, j1: int,
+    slots: NDArray[np.intp],
+) -> None:  # fmt: skip
+    """Level rows ``j0`` and ``j1`` of ``zs_l`` and ``zg_l``, column-upsampled, in the two
+    slots of ``rows_s`` and ``rows_g`` (a row already held is not made again); ``slots[k]``
+    is the slot of each, ``held`` the level row each slot holds."""
+    for k in range(2):
+        lv = j0 if k == 0 else j1
+        if held[0] == lv:
+            slots[k] = 0
+        elif held[1] == lv:
+            slots[k] = 1
+        else:
+            slot = 0 if (held[0] != j0 and held[0] != j1) else 1
+            _up_row(zs_l[lv], f, lo_col, w0, w1, rows_s[slot])
+            _up_row(zg_l[lv], f, lo_col, w0, w1, rows_g[slot])
+            held[slot] = lv
+            slots[k] = slot
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _merge(  # pragma: no cover - compiled; checked against the numpy merge in the tests
     zs_l: NDArray[np.float32], zg_l: NDArray[np.float32], best_l: NDArray[np.int8],
@@ -215,32 +259,8 @@ def _merge(  # pragma: no cover - compiled; checked against the numpy merge in t
     up_s = np.empty(w, np.float32)
     up_g = np.empty(w, np.float32)
     for r in range(h):
-        blend = r < n * f
-        if r < n * f:
-            c = r // f
-            mm = r % f
-            x = (mm + 0.5) / f - 0.5
-            t = np.float32(x + 1 if x < 0 else x)
-            omt = np.float32(1) - t
-            j0 = min(max(c - 1 + (0 if x < 0 else 1), 0), n - 1)
-            j1 = min(max(c + (0 if x < 0 else 1), 0), n - 1)
-        else:  # beyond the last block: the last level row, not blended
-            c = n - 1
-            j0 = j1 = n - 1
-            t = np.float32(0)
-            omt = np.float32(1)
-        for k in range(2):
-            lv = j0 if k == 0 else j1
-            if held[0] == lv:
-                slots[k] = 0
-            elif held[1] == lv:
-                slots[k] = 1
-            else:
-                slot = 0 if (held[0] != j0 and held[0] != j1) else 1
-                _up_row(zs_l[lv], f, lo_col, w0, w1, rows_s[slot])
-                _up_row(zg_l[lv], f, lo_col, w0, w1, rows_g[slot])
-                held[slot] = lv
-                slots[k] = slot
+        blend, c, j0, j1, t, omt = _row_weights(r, n, f)
+        _hold_rows(zs_l, zg_l, f, lo_col, w0, w1, rows_s, rows_g, held, j0, j1, slots)
         a_s, b_s = rows_s[slots[0]], rows_s[slots[1]]
         a_g, b_g = rows_g[slots[0]], rows_g[slots[1]]
         if c != near_row:  # the level row's best scale and detections, nearest-upsampled
