@@ -190,13 +190,10 @@ def upsample_linear(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _row_weights(  # pragma: no cover - compiled; checked through merge_level in the tests
-    r: int, n: int, f: int
-) -> tuple[bool, int, int, int, np.float32, np.float32]:
-    """Output row ``r`` of a level of ``n`` rows (blocks of ``f`` px), as ``_up_axis``
-    forms it: (blended, the level row it lies in, the two level rows blended, their
-    weights ``1 - t`` and ``t`` as ``t`` and ``1 - t``); past the last block, the last
-    level row, not blended."""
+def _row_weights(r: int, n: int, f: int) -> tuple[bool, int, int, int, np.float32, np.float32]:
+    """Output row ``r`` of a level of ``n`` rows (blocks of ``f`` px) as ``_up_axis`` forms
+    it: (blended, its level row, the two level rows blended, ``t``, ``1 - t``); past the
+    last block the last level row, not blended. Compiled; checked through merge_level."""
     if r < n * f:
         c = r // f
         mm = r % f
@@ -213,12 +210,10 @@ def _row_weights(  # pragma: no cover - compiled; checked through merge_level in
 def _hold_rows(  # pragma: no cover - compiled; checked through merge_level in the tests
     zs_l: NDArray[np.float32], zg_l: NDArray[np.float32], f: int, lo_col: NDArray[np.intp],
     w0: NDArray[np.float32], w1: NDArray[np.float32], rows_s: NDArray[np.float32],
-    rows_g: NDArray[np.float32], held: NDArray[np.intp], j0: int, j1: int,
-    slots: NDArray[np.intp],
+    rows_g: NDArray[np.float32], held: NDArray[np.intp], j0: int, j1: int, slots: NDArray[np.intp],
 ) -> None:  # fmt: skip
-    """Level rows ``j0`` and ``j1`` of ``zs_l`` and ``zg_l``, column-upsampled, in the two
-    slots of ``rows_s`` and ``rows_g`` (a row already held is not made again); ``slots[k]``
-    is the slot of each, ``held`` the level row each slot holds."""
+    """Level rows ``j0``, ``j1`` of ``zs_l``, ``zg_l`` column-upsampled into the two slots
+    of ``rows_s``, ``rows_g`` unless held; ``slots[k]`` the slot of each."""
     for k in range(2):
         lv = j0 if k == 0 else j1
         if held[0] == lv:
