@@ -222,6 +222,14 @@ def plan_summary(plan: Any) -> str:
     """One line: threads placed, what bound the plan, and the tightest thread by its label."""
     active = plan.active_threads
     why = f"; bound by {plan.binding_constraint}" if plan.binding_constraint else ""
+    params = (plan.provenance or {}).get("parameters") or {}
+    blind = params.get("region_undetectable_fraction")
+    if plan.binding_constraint == "detectability" and blind is not None:
+        # what the floor did, in the surgeon's terms (docs/margin-model.md)
+        why += (
+            f" (the image could not have shown a {params.get('hazard_diameter_um', 30.0):g} um"
+            f" vessel on {100 * blind:.0f} % of the target region: insertion forbidden there)"
+        )
     head = f"placed {len(active)} of {plan.n_requested} threads{why}"
     if not active:
         return f"{head}; no thread placed"

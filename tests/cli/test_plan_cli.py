@@ -181,3 +181,27 @@ def test_case_region_drawn_on_the_photo_as_shown(tmp_path, capsys):
     drawn = np.asarray(Image.open(region).convert("L")) > 127
     sites = _sites(out)
     assert sites and all(drawn[r, c] for r, c in sites)
+
+
+# --- the summary line -------------------------------------------------------------------------
+
+
+def test_summary_says_where_the_image_could_not_show_the_hazard():
+    """A plan bound by the detectability floor says on what share of the region, and for
+    which hazard diameter, insertion was forbidden; other plans do not."""
+    from dataclasses import replace
+
+    from insertion_planner.cli.plan import plan_summary
+    from insertion_planner.plan import _example_plan
+
+    plan = _example_plan()
+    assert "could not have shown" not in plan_summary(plan)
+    params = {"region_undetectable_fraction": 0.381, "hazard_diameter_um": 30.0}
+    blind = replace(
+        plan, binding_constraint="detectability",
+        provenance={**plan.provenance, "parameters": params},
+    )  # fmt: skip
+    line = plan_summary(blind)
+    assert "bound by detectability (the image could not have shown a 30 um vessel on 38 %" in line
+    other = replace(plan, binding_constraint="spacing", provenance=blind.provenance)
+    assert "could not have shown" not in plan_summary(other)
