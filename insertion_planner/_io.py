@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
+    "atomic_write_all",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output_path",
@@ -43,7 +44,53 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
     A reader never sees a half-written file; on failure the old file, if any, stays.
     """
-    target = Path(path)
+    return atomic_write_all({path: data})[0]
+
+
+def atomic_write_all(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:
+    """Write several files all or none: each is first written in full to a temporary
+    file beside it (where a full disk or a refused folder shows), and only when all are
+    written are they renamed into place.
+
+    On failure no file asked for is created or changed, and the temporary ones are gone.
+
+    Raises
+    ------
+    ValueError
+        A path that is a folder, or whose folder does not exist.
+    OSError
+        A file that cannot be written, named by the path asked for.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> d = Path(tempfile.mkdtemp())
+    >>> [p.name for p in atomic_write_all({d / "a.json": b"{}", d / "b.png": b"png"})]
+    ['a.json', 'b.png']
+    >>> sorted(p.name for p in d.iterdir())
+    ['a.json', 'b.png']
+    """
+    staged: list[tuple[str, Path]] = []
+    done = False
+    try:
+        for path, data in files.items():
+            staged.append((_stage(Path(path), data), Path(path)))
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise OSError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+        done = True
+    finally:
+        if not done:
+            for tmp, _ in staged:
+                Path(tmp).unlink(missing_ok=True)
+    return [target for _, target in staged]
+
+
+def _stage(target: Path, data: bytes) -> str:
+    """``data`` written in full and synced to a temporary file beside ``target``."""
     if target.is_dir():
         raise ValueError(f"path {str(target)!r} is a directory, not a file")
     parent = target.parent if str(target.parent) else Path(".")
@@ -55,21 +102,16 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         raise OSError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     umask = os.umask(0)
     os.umask(umask)
-    done = False
     try:
         os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        done = True
     except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
         raise OSError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-    finally:
-        if not done:
-            Path(tmp).unlink(missing_ok=True)
-    return target
+    return tmp
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_bytes
+from .._io import atomic_write_all
 from .._validation import check_int_range
 from ..config import MAX_THREADS, DuraMode
 from ..quality import PIXEL_SIZE_RANGE_UM
@@ -276,16 +276,7 @@ def run_demo(
 
 
 def _write_all(files: dict[Path, bytes]) -> list[Path]:
-    written: list[Path] = []
-    done = False
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, data)
-            written.append(path)
-        done = True
-    finally:
-        if not done:  # leave no partial set of outputs either
-            for p in written:
-                p.unlink(missing_ok=True)
-    return written
+    """Every file, or none (``atomic_write_all``), in folders made first."""
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_all(files)

@@ -174,7 +174,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, then write the JSON (and the figure); nothing is written on error."""
-    from .._io import atomic_write_bytes, check_output_path
+    from .._io import atomic_write_all, check_output_path
     from ..imageio import read_image, read_mask
     from ..pipeline import plan_insertions
     from ..readers import read_value_map
@@ -210,10 +210,10 @@ def run(args: argparse.Namespace) -> int:
     png = None
     if fig_path is not None:
         png = _figure_png(plan, _for_display(image, meta))
-    text = plan.to_json_text()
-    atomic_write_bytes(out, text.encode("utf-8"))
+    files: dict[os.PathLike[str], bytes] = {out: plan.to_json_text().encode("utf-8")}
     if png is not None and fig_path is not None:
-        atomic_write_bytes(fig_path, png)
+        files[fig_path] = png
+    atomic_write_all(files)  # both or neither
     sys.stdout.write(f"{plan_summary(plan)}; wrote {out}\n")
     return 0
 

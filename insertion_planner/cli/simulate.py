@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     ``--retraction-days``, the plan's retraction risk is predicted too (one more line,
     and ``--retraction-out``); it does not change the exit status.
     """
-    from .._io import atomic_write_text, check_output_path, check_outputs
+    from .._io import atomic_write_all, check_output_path, check_outputs
     from ..imageio import read_image
     from ..pipeline import avoidance_for_plan
     from ..plan_file import load_plan
@@ -160,13 +161,15 @@ def run(args: argparse.Namespace) -> int:
                       failure_rate=rate, avoidance=avoidance)  # fmt: skip
     report_text = report.to_json_text()
     plan_text = report.apply().to_json_text() if plan_out is not None else None
+    files: dict[os.PathLike[str], bytes] = {}
     if out is not None:
-        atomic_write_text(out, report_text)
+        files[out] = report_text.encode("utf-8")
     if plan_out is not None and plan_text is not None:
-        atomic_write_text(plan_out, plan_text)
+        files[plan_out] = plan_text.encode("utf-8")
     if retraction_out is not None and retraction is not None:
         text = json.dumps(retraction_summary(retraction), sort_keys=True, indent=2, allow_nan=False)
-        atomic_write_text(retraction_out, text + "\n")
+        files[retraction_out] = (text + "\n").encode("utf-8")
+    atomic_write_all(files)  # all or none
     per = report.total_time_s / max(1, sum(1 for r in report.insertions if r.time_s > 0))
     worst = max((r.breach_probability or 0.0 for r in report.insertions), default=0.0)
     mc = f"; largest breach probability {100 * worst:.2f} %" if report.monte_carlo_samples else ""

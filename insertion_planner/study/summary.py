@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_bytes, atomic_write_text
+from .._io import atomic_write_all
 
 __all__ = ["write_summary", "worst_cases", "summary_markdown"]
 
@@ -209,17 +209,19 @@ def write_summary(
     rows: Sequence[dict[str, Any]], out_dir: Path, *, run: dict[str, Any] | None = None
 ) -> dict[str, Path]:
     """Write ``summary.md`` and, with matplotlib, ``summary.png`` into ``out_dir``."""
-    files: dict[str, Path] = {}
     text = summary_markdown(rows, run=run)
+    png: bytes | None = None
     try:
         png = summary_figure(rows)
     except ImportError as exc:
         text += f"\n(summary.png not written: {exc}; install the viz extra)\n"
     else:
-        files["summary_png"] = atomic_write_bytes(out_dir / "summary.png", png)
         text += "\n![distributions and worst cases](summary.png)\n"
-    files["summary_md"] = atomic_write_text(out_dir / "summary.md", text)
-    return files
+    staged: dict[str, tuple[Path, bytes]] = {"summary_md": (out_dir / "summary.md", text.encode())}
+    if png is not None:
+        staged["summary_png"] = (out_dir / "summary.png", png)
+    paths = atomic_write_all(dict(staged.values()))  # the page and its figure, or neither
+    return dict(zip(staged, paths, strict=True))
 
 
 def summary_figure(rows: Sequence[dict[str, Any]]) -> bytes:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_write_bytes
+from .._io import atomic_write_all
 
 __all__ = ["COLUMNS", "COLUMN_NAMES", "Journal", "write_tables", "latest_rows"]
 
@@ -193,11 +193,12 @@ def write_tables(rows: list[dict[str, Any]], out_dir: str | os.PathLike[str]) ->
     table = _arrow_table(rows)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
-    parquet = atomic_write_bytes(out / "results.parquet", buf.getvalue())
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMN_NAMES)
     for r in rows:
         writer.writerow([_csv_value(r.get(name)) for name in COLUMN_NAMES])
-    csv_path = atomic_write_bytes(out / "results.csv", text.getvalue().encode("utf-8"))
+    parquet, csv_path = atomic_write_all(  # both tables or neither
+        {out / "results.parquet": buf.getvalue(), out / "results.csv": text.getvalue().encode()}
+    )
     return {"parquet": parquet, "csv": csv_path}

@@ -12,7 +12,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .._io import atomic_write_bytes, atomic_write_text
+from .._io import atomic_write_all
 from .case import SyntheticCase
 from .imaging import Imaging
 
@@ -144,14 +144,15 @@ def write_case(
         n_pen=len(t.penetrating),
         frac=100.0 * float(t.mask[case.craniectomy].mean()) if case.craniectomy.any() else 0.0,
     )
-    written = [
-        atomic_write_bytes(out / "image.png", _png(case.image)),
-        atomic_write_bytes(out / "region.png", _png(case.region.astype(np.uint8) * 255)),
-        atomic_write_bytes(out / "truth.npz", buf.getvalue()),
-        atomic_write_text(out / "graph.json", json.dumps(graph, separators=(",", ":"))),
-        atomic_write_text(out / "README.md", readme),
-    ]
-    return written
+    return atomic_write_all(  # every file or none
+        {
+            out / "image.png": _png(case.image),
+            out / "region.png": _png(case.region.astype(np.uint8) * 255),
+            out / "truth.npz": buf.getvalue(),
+            out / "graph.json": json.dumps(graph, separators=(",", ":")).encode("utf-8"),
+            out / "README.md": readme.encode("utf-8"),
+        }
+    )
 
 
 def _call_extras(case: SyntheticCase) -> tuple[str, str]:

@@ -199,10 +199,12 @@ def test_a_failure_midway_leaves_no_file(tmp_path, monkeypatch):
 
 
 def test_partial_write_is_rolled_back(tmp_path, monkeypatch):
-    from insertion_planner.cli import demo
+    """The third file fails to write (a full disk): no output file is left, and an
+    existing one is not replaced (--force)."""
+    import insertion_planner._io as io_mod
 
     calls = []
-    real = demo.atomic_write_bytes
+    real = io_mod._stage
 
     def flaky(path, data):
         calls.append(path)
@@ -210,8 +212,12 @@ def test_partial_write_is_rolled_back(tmp_path, monkeypatch):
             raise OSError("disk full")
         return real(path, data)
 
-    monkeypatch.setattr(demo, "atomic_write_bytes", flaky)
+    monkeypatch.setattr(io_mod, "_stage", flaky)
     out = tmp_path / "out"
-    status = main(["demo", "--out", str(out), "--size", "128", "--threads", "2"])
+    out.mkdir()
+    (out / "plan.json").write_text("old plan\n")
+    status = main(["demo", "--out", str(out), "--size", "128", "--threads", "2", "--force"])
     assert status == 2 and len(calls) == 3
+    assert (out / "plan.json").read_text() == "old plan\n"
+    (out / "plan.json").unlink()
     assert [p for p in out.rglob("*") if p.is_file()] == []

@@ -101,6 +101,33 @@ def test_existing_output_needs_force(cortex, tmp_path, capsys):
     assert json.loads(out.read_text())["image"]["shape"] == [256, 256]
 
 
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_figure_that_cannot_be_written_leaves_no_plan_either(
+    cortex, tmp_path, capsys, monkeypatch, existing
+):
+    """A full disk when the figure is written: the run fails in one line, and --out is
+    neither created nor (with --force) replaced: the plan and its figure land together."""
+    import insertion_planner._io as io_mod
+
+    stage = io_mod._stage
+
+    def full_disk_for_png(target, data):
+        if target.suffix == ".png":
+            raise OSError(f"cannot write {str(target)!r}: No space left on device")
+        return stage(target, data)
+
+    monkeypatch.setattr(io_mod, "_stage", full_disk_for_png)
+    out, fig = tmp_path / "p.json", tmp_path / "p.png"
+    if existing:
+        out.write_text("old plan\n")
+    args = (cortex / "cortex.png", "--pixel-size-um", 12, "--threads", 4, "--out", out)
+    status, err = _run(capsys, *args, "--figure", fig, "--force")
+    assert status != 0 and "No space left on device" in err and len(err.strip().splitlines()) == 1
+    assert (out.read_text() == "old plan\n") if existing else not out.exists()
+    assert not fig.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["p.json"] if existing else [])
+
+
 def test_output_never_overwrites_an_input(cortex, tmp_path, capsys):
     image = tmp_path / "cortex.png"
     image.write_bytes((cortex / "cortex.png").read_bytes())
