@@ -17,7 +17,13 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import check_choice, check_finite, check_int_range, check_positive
 from .robots import DEFAULT_COLLISION_MARGIN_UM
 
+PIXEL_SIZE_RANGE_UM = (0.5, 100.0)
+"""Plausible pixel sizes of a picture of the exposed cortex: a surgical microscope or
+camera resolves 2-50 um per pixel; outside 0.5-100 um the value is most likely in the
+wrong unit (mm or m typed for um)."""
+
 __all__ = [
+    "PIXEL_SIZE_RANGE_UM",
     "DuraMode",
     "SafetyMargins",
     "PlannerConfig",

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import config as _config
 from ._validation import check_positive
 from .config import DuraMode
 from .segmentation import VesselMap, segment_vessels
@@ -14,10 +15,11 @@ from .segmentation._channels import image_channels
 
 __all__ = ["ImageQuality", "assess_image", "line_asymmetry", "line_excess", "PIXEL_SIZE_RANGE_UM"]
 
-PIXEL_SIZE_RANGE_UM = (0.5, 100.0)
-"""Plausible pixel sizes of a picture of the exposed cortex: a surgical microscope or
-camera resolves 2-50 um per pixel; outside 0.5-100 um the value is most likely in the
-wrong unit (mm or m typed for um)."""
+
+PIXEL_SIZE_RANGE_UM = _config.PIXEL_SIZE_RANGE_UM
+"""Plausible pixel sizes (um) of a picture of the exposed cortex (0.5-100 um: outside it
+the value is most likely in the wrong unit, mm or m typed for um); the one range every
+entry point checks (``segment_vessels`` too)."""
 
 POLARITY_BACKGROUND = 0.15
 """Under the right vessel polarity the tissue, the majority of the field, is the

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from .._arrays import readonly as _readonly
 from .._validation import check_positive
-from ..config import DuraMode
+from ..config import PIXEL_SIZE_RANGE_UM, DuraMode
 from . import _filters as flt
 from ._between import lumen_between_edges
 from ._channels import image_channels
@@ -319,7 +319,8 @@ def segment_vessels(
         Photograph of the cortical surface; a 2- or 4-channel image's last channel is
         alpha (below half: no data).
     pixel_size_um : float
-        Side of a pixel in micrometres (> 0).
+        Side of a pixel in micrometres, within ``PIXEL_SIZE_RANGE_UM`` (0.5-100 um: outside
+        it the value is most likely in the wrong unit).
     dura_mode : {"durectomy", "transdural"}
         Dural vessels are found like pial ones and are hazards; through the dura the
         vessels may lie at two depths, so what the image could show is judged by the
@@ -338,8 +339,8 @@ def segment_vessels(
     Raises
     ------
     ValueError
-        NaN/inf pixels, an empty, one-pixel or 4-D image, a non-positive or NaN pixel
-        size, an unknown dura mode or polarity, or ``min_diameter_um > max_diameter_um``.
+        NaN/inf pixels, an empty, one-pixel or 4-D image, a pixel size that is NaN or
+        outside ``PIXEL_SIZE_RANGE_UM``, an unknown dura mode or polarity, or ``min_diameter_um > max_diameter_um``.
     TypeError
         A non-array image or an unsupported dtype.
 
@@ -359,6 +360,12 @@ def segment_vessels(
     """
     ch = image_channels(image, vessel_polarity=vessel_polarity)
     px = check_positive(pixel_size_um, name="pixel_size_um")
+    lo, hi = PIXEL_SIZE_RANGE_UM
+    if not lo <= px <= hi:
+        raise ValueError(
+            f"pixel_size_um {px:g} is outside the plausible {lo:g}-{hi:g} um (a unit mistake? "
+            "give micrometres per pixel)"
+        )
     mode = DuraMode.parse(dura_mode, name="dura_mode")
     dmin = check_positive(min_diameter_um, name="min_diameter_um")
     dmax = check_positive(max_diameter_um, name="max_diameter_um")

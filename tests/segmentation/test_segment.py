@@ -273,6 +273,29 @@ def test_every_plausible_pixel_size_segments(px):
     assert det.shape == (512, 512) and (det[np.isfinite(det)] > 0).all()
 
 
+@pytest.mark.parametrize("px", [0.012, 0.49, 100.5, 1e300])
+def test_a_pixel_size_in_the_wrong_unit_is_refused_naming_it(px):
+    """Millimetres typed for micrometres (0.012) once crashed deep in the calibration;
+    1e300 overflowed. Outside 0.5-100 um: a ValueError naming the parameter and range."""
+    img = ip.synthetic_cortex(0, shape=(64, 64)).image
+    with pytest.raises(ValueError, match=r"pixel_size_um .* outside the plausible 0.5-100 um"):
+        ip.segment_vessels(img, pixel_size_um=px)
+
+
+@pytest.mark.parametrize(("px", "side"), [(0.5, 33), (0.5, 64), (0.6, 96), (0.5, 200)])
+def test_a_small_image_at_a_fine_pixel_size_segments(px, side):
+    """A small image at a fine pixel size has too short a pyramid to bring its widest
+    scales down: they ran wider than the noise simulations hold (an IndexError at 0.5
+    um/px and 64 px). Their noise factors now follow the widest simulated scale's."""
+    from insertion_planner.segmentation._lines import _SIMULATED_MAX_SCALE_PX, _unit_spread
+
+    img = ip.synthetic_cortex(0, shape=(256, 256)).image[:side, :side]
+    vm = ip.segment_vessels(img, pixel_size_um=px)
+    assert vm.mask.shape == (side, side)
+    wide = 2 * _SIMULATED_MAX_SCALE_PX
+    assert _unit_spread(wide) == pytest.approx(_unit_spread(_SIMULATED_MAX_SCALE_PX) / 8)
+
+
 def _blurred_line(angle_deg, diameter_px, blur_px, n=96):
     """Relative darkness of a straight cylinder of blood (Beer-Lambert, 8 px absorption
     length), area-sampled 8 x 8 per pixel, blurred; and its true lumen (pixel centres)."""
