@@ -240,6 +240,14 @@ def assess_image(
         problems.append(f"no data: {no_data:.0%} of the image is transparent")
     elif saturated > 1.0 - _MIN_SEEN_FRACTION:
         problems.append(f"saturated: {saturated:.0%} of the image is at the top of its range")
+    elif unlit > _DIM_CHECK_FRACTION and (dim := _dim_scene(image, ch, vm.vessel_polarity, px)):
+        problems.append(
+            f"exposed for a bright patch: {unlit:.0%} of the image lies below "
+            f"{UNLIT_FRACTION:.0%} of full scale yet shows vessels there ({dim}); its "
+            "brightest pixels (a glare, a reflex, a light source or hot pixels) set the range: "
+            "retake at an exposure for the cortex, crop to it, or store it at its camera's "
+            "bit depth"
+        )
     elif unlit > 1.0 - _MIN_SEEN_FRACTION:
         problems.append(
             f"no part of the field is lit: {unlit:.0%} of the image is black (below "
@@ -475,6 +483,31 @@ def line_excess(
                 bar = max(float(np.quantile(bright[far], 1.0 - LINE_FALSE_ALARM)), 1e-6)
                 best = max(best, float(np.mean(dark[far] > bar)) / LINE_FALSE_ALARM)
     return best
+
+
+_DIM_CHECK_FRACTION = 0.2
+"""Above this share of the image below ``UNLIT_FRACTION``, the dim part is looked at for
+vessels (a fundus photograph's black surround is 20-30 % of its frame and shows none)."""
+
+
+def _dim_scene(image: Any, ch: Any, polarity: str, pixel_size_um: float) -> str:
+    """Whether the pixels below ``UNLIT_FRACTION`` of full scale show a cortex: stretched
+    to their own range (the brighter part then saturated and left out), their
+    :func:`line_excess` reaches ``MIN_LINE_EXCESS``. Returns the excess as text, or "" (a
+    black surround, noise or a dark offset shows no vessel lines)."""
+    level = ch.red if ch.red is not None else ch.vessel
+    dim = (level < UNLIT_FRACTION / ch.scale) & ~np.asarray(ch.no_data)
+    if dim.sum() < 1000:
+        return ""
+    arr = np.asarray(image)
+    colour = arr[..., :-1] if arr.ndim == 3 and arr.shape[2] in (2, 4) else arr
+    top = float(np.percentile(colour[dim], 99.5))
+    if top <= 0:
+        return ""
+    stretched = np.clip(colour.astype(np.float32) / np.float32(top), 0.0, 1.0)
+    excess = line_excess(stretched, pixel_size_um=pixel_size_um, vessel_polarity=polarity,
+                         valid=dim)  # fmt: skip
+    return f"line excess {excess:.1f}" if excess >= MIN_LINE_EXCESS else ""
 
 
 def _shrink(image: Any, side_px: int) -> tuple[Any, int]:

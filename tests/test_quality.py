@@ -233,3 +233,54 @@ def test_dark_blobs_do_not_hide_bright_vessels_declared_dark():
     assert any("vessels look bright, not dark" in p for p in q.problems), q.problems
     with pytest.raises(ip.ImageQualityError):
         ip.plan_insertions(image, pixel_size_um=12.0, n_threads=16)
+
+
+# --- exposed for a bright patch -----------------------------------------------------------------
+
+
+def _bright_patch(seed: int, hot: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A 10-bit camera's cortex in a 16-bit file with a soft disc brightened to 60 % of the
+    16-bit range (a glare), or with three hot pixels at 65535."""
+    from scipy import ndimage as ndi
+
+    case = ip.synthetic_cortex(seed, shape=(512, 512), imaging="random")
+    im = case.image.astype(float)
+    if im.max() > 1023 or im.ndim != 3:  # the random camera drew another bit depth
+        im = im / im.max() * 1000.0
+    yy, xx = np.mgrid[:512, :512]
+    disc = np.hypot(yy - 256, xx - 300) < 90
+    if hot:
+        out = im.copy()
+        out[[10, 200, 400], [20, 300, 50]] = 65535
+    else:
+        soft = ndi.gaussian_filter(disc.astype(float), 10)[..., None]
+        out = im * (1 - 0.7 * soft) + 0.7 * soft * 0.85 * 65535
+    return np.clip(out, 0, 65535).astype(np.uint16), disc
+
+
+@pytest.mark.parametrize(("seed", "hot"), [(1, False), (3, False), (1, True)])
+def test_a_cortex_exposed_for_a_bright_patch_is_refused(seed, hot):
+    """A glare or hot pixels set a 16-bit file's range; the cortex, at 0.5-1.5 % of it,
+    was taken for the unlit surround and the glare's disc alone was judged, by vessels
+    found on its rim: 12 of 44 threads were planned within their clearance of a true
+    vessel. The dim part shows vessels, so the image is refused, saying why."""
+    img, disc = _bright_patch(seed, hot)
+    q = ip.assess_image(img, pixel_size_um=12.0)
+    assert not q.usable
+    assert q.problems[0].startswith("exposed for a bright patch:")
+    with pytest.raises(ip.ImageQualityError, match="exposed for a bright patch"):
+        ip.plan_insertions(img, pixel_size_um=12.0, n_threads=8, region=disc)
+
+
+def test_a_black_surround_is_not_taken_for_a_dim_cortex():
+    """A lit disc in a black surround (35 % of the frame, noise and an offset, no vessel)
+    plans as before: the dim part shows no vessel lines."""
+    case = ip.synthetic_cortex(0, shape=(512, 512))
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:512, :512]
+    outside = np.hypot(yy - 256, xx - 256) > 245
+    img = case.image.copy()
+    img[outside] = np.clip(rng.normal(6, 2, (int(outside.sum()), 3)), 0, 255).astype(np.uint8)
+    q = ip.assess_image(img, pixel_size_um=12.0)
+    assert not any(p.startswith("exposed for a bright patch") for p in q.problems)
+    assert q.usable, q.problems

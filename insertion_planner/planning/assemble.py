@@ -320,11 +320,12 @@ def diagnose(
         raster = np.lexsort((c.rc[:, 1], c.rc[:, 0])) if len(c) else np.zeros(0, np.int64)
         counts[name] = len(greedy_select(c, n, d, order=raster))
     # a per-site constraint binds when relaxing it fits more; the spacing (a fixed
-    # requirement, which relaxed always fits more) is named only when none does; a tie
-    # names what the surgeon can change last (TIE_ORDER)
+    # requirement, which relaxed nearly always fits more) is named only when none does
+    # and it does; a tie names what the surgeon can change last (TIE_ORDER): where no
+    # site is allowed by two constraints at once, relaxing either alone fits nothing
     site = [k for k in TIE_ORDER if k in relaxed]
     best = max(site, key=lambda k: (counts[k], -site.index(k)))
-    if counts[best] <= n_placed:
+    if counts[best] <= n_placed and counts["min_spacing"] > n_placed:
         best = "min_spacing"
     return best, counts
 

@@ -37,7 +37,7 @@ def detectability_floor(
     *,
     blur_est: BlurEstimates | None,
     calibration: list[ScaleCalibration],
-    spread: tuple[F32, int],
+    spread: tuple[F32, int, F32],
     mode: DuraMode,
     pixel_size_um: float,
     max_diameter_um: float,
@@ -57,8 +57,11 @@ def detectability_floor(
         The edge blur estimates of ``_detect.blur_estimates`` (measured once).
     calibration : list of ScaleCalibration
         Each filter scale's threshold as measured on this image.
-    spread : ((hb, wb) float32, int)
-        Local over global spread of the finest scale per block, and the block size.
+    spread : ((hb, wb) float32, int, (hb, wb) float32)
+        Local over global spread of the finest scale per block (divided by the share of
+        contrast kept), the block size, and that share (``_detect.kept_contrast``: a block
+        attenuated after capture shows its vessels fainter; the injected vessels are
+        planted as faint).
     mode : DuraMode
         Through the dura the vessels lie at two depths: the fainter layer sets the
         contrast where the vessels found form two, and the detector's completeness is
@@ -123,9 +126,11 @@ def detectability_floor(
         # through the dura, the detector's completeness measured on the image itself:
         # vessels of a few diameters at the judged contrast and blur are injected and
         # searched for (``_inject``)
+        kept = spread[2]
         blocks, block = injected_detectable_px(
             dark, valid, half_max, calibration=calibration, blur_px=blur, unit_depth=unit,
             absorption_length_px=l_px, max_depth=max_depth, pixel_size_um=px,
+            kept=None if bool((kept >= 1).all()) else flt.upsample_linear(kept, shape, spread[1]),
         )  # fmt: skip
         detectable = with_injected(detectable, blocks, block, pixel_size_um=px)
     return detectable, blur, median_contrast

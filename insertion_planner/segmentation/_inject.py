@@ -147,6 +147,7 @@ def injected_detectable_px(
     pixel_size_um: float,
     block_px: int = 128,
     min_count: int = 64,
+    kept: F32 | None = None,
 ) -> tuple[F32, int]:
     """Smallest injected diameter (px) found along at least ``INJECT_COMPLETENESS`` of its
     centreline, with every larger injected diameter found as well, per block of
@@ -160,7 +161,9 @@ def injected_detectable_px(
     ``_MAX_SCALE_PX`` is computed on each as on the image (calibrated on it, hysteresis)
     and a centreline pixel counts as found when a detection lies within one pixel across
     it. Pixels within 4 px of ``mask`` (the vessels found, which the injected line
-    crosses) or of an invalid pixel are not counted. Returns the (hb, wb) block values and
+    crosses) or of an invalid pixel are not counted. ``kept`` ((H, W), in (0, 1]): the
+    share of contrast the image keeps at each pixel (``_detect.kept_contrast``); the
+    lines are planted that much fainter there. Returns the (hb, wb) block values and
     the block size.
     """
     from ._fused import add_where  # numba: compiled on first use
@@ -181,6 +184,8 @@ def injected_detectable_px(
     counted[:, :8] = counted[:, -8:] = False
     for axis in (0, 1):
         planted, centres, kinds = _plant((h, w), axis, diam, depth, blur_px)
+        if kept is not None:
+            planted *= kept
         img = add_where(dark, planted, valid)  # np.where(valid, dark + planted, dark)
         detected = _detected(img, fine, top)
         along = h if axis == 0 else w

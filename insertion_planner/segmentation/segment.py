@@ -31,6 +31,7 @@ from ._edges import expand as _expand
 from ._edges import lumen_edges as _lumen_edges
 from ._floor import detectability_floor
 from ._graph import centreline_graph, radius_and_skeleton, stumps_of_pixels
+from ._lines import _unit_spread
 from ._runs import small_component_runs
 from ._select import median
 from ._width import deblurred_lumen
@@ -511,7 +512,13 @@ def segment_vessels(
         vesselness, confidence = _confidence(
             z_seed, z_grow, mask, rows, cols, ok, ratio, cleared=cleared
         )
-        spread_blocks, spread_b = local_spread_ratio(finest, valid, spread=cal[0].spread)
+        spread_blocks, spread_b, kept = local_spread_ratio(
+            finest,
+            valid,
+            spread=cal[0].spread,
+            brightness=vessel_raw if vessel_polarity == "dark" else None,
+            floor=quant / 2 ** cal[0].level * _unit_spread(round(cal[0].sigma_level, 4)),
+        )
         radius_um, skeleton, skel_r = fut_r.result()
         fut_graph = (
             pool.submit(
@@ -523,7 +530,7 @@ def segment_vessels(
         # 6-7. the detectability floor (``_floor``)
         detectable, blur, contrast = detectability_floor(
             dark, dark_s, valid, half_max, radius_hm, blur_est=blur_est, calibration=cal,
-            spread=(spread_blocks, spread_b), mode=mode, pixel_size_um=px, max_diameter_um=dmax,
+            spread=(spread_blocks, spread_b, kept), mode=mode, pixel_size_um=px, max_diameter_um=dmax,
         )  # fmt: skip
         graph = fut_graph.result() if fut_graph is not None else nx.Graph()
         noise_fraction = fut_noise.result()

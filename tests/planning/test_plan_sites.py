@@ -4,6 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import pdist
 
+import insertion_planner as ip
 from insertion_planner import InfeasiblePlanError
 from insertion_planner.planning import check_plan, plan_from_avoidance, tangle_violations
 
@@ -120,3 +121,13 @@ def test_strict_must_be_a_bool_and_empty_default_region_names_region(amap):
     with pytest.raises(InfeasiblePlanError, match="default region.*smaller than one pixel") as err:
         plan_from_avoidance(coarse, n_threads=4, strict=True)
     assert err.value.binding_constraint == "region"
+
+
+def test_no_site_anywhere_is_not_blamed_on_the_spacing():
+    """At 100 um per pixel no site of the region is allowed and relaxing any one
+    constraint, the spacing halved included, fits none: the plan named "min_spacing"
+    (which no spacing could help); it names a site constraint."""
+    case = ip.synthetic_cortex(0, shape=(512, 512), pixel_size_um=100.0)
+    plan = ip.plan_insertions(case.image, pixel_size_um=100.0, n_threads=8)
+    assert len(plan.active_threads) == 0
+    assert plan.binding_constraint in ("detectability", "vessel_clearance")

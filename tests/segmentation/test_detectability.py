@@ -148,3 +148,82 @@ def test_heavy_veil_stays_forbidden(transdural_maps):
     _, vm, am = transdural_maps["heavy veil"]
     assert (vm.detectable_diameter_um > 30.0).all()
     assert not am.allowed.any()
+
+
+# --- contrast lost after capture (``_detect.kept_contrast``) ----------------------------------
+
+
+def test_kept_contrast_follows_the_noise_a_block_lacks():
+    """At the median brightness a block with a fifth of the image's fine-scale spread
+    kept a fifth of the contrast; as calm but four times brighter (a stronger light, a
+    glare) it kept all; a noisier block, or one just above NOISE_KEPT, keeps all."""
+    from insertion_planner.segmentation._detect import NOISE_KEPT, kept_contrast
+
+    ratio = np.array([[1.0, 0.2, 0.2, 2.0, 0.2, NOISE_KEPT + 0.01]], np.float32)
+    level = np.array([[100.0, 100.0, 400.0, 100.0, 25.0, 100.0]])
+    kept = kept_contrast(ratio, level)
+    assert kept[0, 1] == pytest.approx(0.2)
+    assert kept[0, [0, 2, 3, 5]].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert kept[0, 4] == pytest.approx(0.2)  # darker: no more noise asked of it than 1
+
+
+def _patched(seed, kind):
+    """A 512 px random-camera cortex with a disc (radius 90 px) altered after capture:
+    blurred (sigma 8 px, its noise with it) or blended 85 % toward the median colour."""
+    from scipy import ndimage as ndi
+
+    case = ip.synthetic_cortex(seed, shape=(512, 512), imaging="random")
+    im = case.image.astype(float)
+    yy, xx = np.mgrid[:512, :512]
+    disc = np.hypot(yy - 256, xx - 300) < 90
+    soft = ndi.gaussian_filter(disc.astype(float), 10)[..., None]
+    if kind == "blur":
+        out = im * (1 - soft) + soft * ndi.gaussian_filter(im, (8, 8, 0))
+    else:
+        out = im * (1 - 0.85 * soft) + 0.85 * soft * np.median(im.reshape(-1, 3), axis=0)
+    full = float(np.iinfo(case.image.dtype).max)
+    return case, np.clip(out, 0, full).astype(case.image.dtype), disc
+
+
+@pytest.mark.parametrize(("seed", "kind"), [(1, "blur"), (3, "blur"), (1, "fog"), (3, "fog")])
+def test_a_patch_attenuated_after_capture_is_not_trusted(seed, kind):
+    """A disc blurred or fogged after capture hid its vessels (the detector missed most of
+    them) while the floor, judging by the rest of the image, read 27-30 um there and
+    threads were planned on 30-33 um vessels. Its calm noise now tells: no true vessel of
+    30 um or more lies within its required clearance of an allowed pixel of the disc."""
+    from scipy import ndimage as ndi
+
+    case, img, disc = _patched(seed, kind)
+    margins = ip.SafetyMargins()
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    amap = ip.build_avoidance_map(vm, dura_mode="durectomy", margins=margins)
+    hazard = case.truth.mask & (2 * case.truth.radius_um >= 30.0)
+    d, (ir, ic) = ndi.distance_transform_edt(~hazard, return_indices=True)
+    need = margins.required_um("durectomy", case.truth.radius_um[ir, ic])
+    inside = amap.allowed & disc & (d * 12.0 < need)
+    assert int(inside.sum()) == 0
+    unaltered = ip.segment_vessels(case.image, pixel_size_um=12.0)
+    assert np.median(vm.detectable_diameter_um[disc]) > np.median(
+        unaltered.detectable_diameter_um[disc]
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_an_unaltered_picture_keeps_its_contrast(seed):
+    """No block of an unaltered picture is taken as attenuated."""
+    import insertion_planner.segmentation.segment as seg
+
+    seen = {}
+    real = seg.local_spread_ratio
+
+    def spy(*args, **kwargs):
+        seen["out"] = real(*args, **kwargs)
+        return seen["out"]
+
+    try:
+        seg.local_spread_ratio = spy
+        ip.segment_vessels(ip.synthetic_cortex(seed, shape=(512, 512), imaging="random").image,
+                           pixel_size_um=12.0)  # fmt: skip
+    finally:
+        seg.local_spread_ratio = real
+    assert float(seen["out"][2].min()) == 1.0
