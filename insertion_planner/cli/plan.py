@@ -178,42 +178,49 @@ def run(args: argparse.Namespace) -> int:
     from ..imageio import read_image, read_mask
     from ..pipeline import plan_insertions
     from ..readers import read_value_map
+    from ._progress import Stages
 
     out = check_output_path(args.out, name="--out")
     fig_path = check_output_path(args.figure, name="--figure") if args.figure else None
     _check_outputs(args)
-    image, meta = read_image(args.image, name="IMAGE")
-    pixel_size_um, source = _pixel_size(args.pixel_size_um, meta)
-    shape = image.shape[:2]
-    region = _region(args, shape)
-    craniectomy = (
-        read_mask(args.craniectomy, shape=shape, name="--craniectomy") if args.craniectomy else None
-    )
-    surface = (
-        read_value_map(args.surface, shape=shape, name="--surface", low=-MAX_HEIGHT_UM,
-                       high=MAX_HEIGHT_UM) if args.surface else None
-    )  # fmt: skip
-    weight = (
-        read_value_map(args.weight, shape=shape, name="--weight", low=0.0, high=1.0)
-        if args.weight
-        else None
-    )
-    plan = plan_insertions(
-        image, pixel_size_um=pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
-        region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
-        depth_um=_depth(args.depth_um), cortex_thickness_um=_thickness(args, shape),
-        max_retraction_risk=args.max_retraction_risk, implant_gap_um=args.implant_gap_um,
-        strict=args.strict, craniectomy=craniectomy,
-        surface_height_um=surface, weight=weight, rng=args.seed,
-        vessel_polarity=args.vessel_polarity, pixel_size_source=source,
-    )  # fmt: skip
-    png = None
-    if fig_path is not None:
-        png = _figure_png(plan, _for_display(image, meta))
-    files: dict[os.PathLike[str], bytes] = {out: plan.to_json_text().encode("utf-8")}
-    if png is not None and fig_path is not None:
-        files[fig_path] = png
-    atomic_write_all(files)  # both or neither
+    with Stages("plan") as stages:  # a bar on a terminal: a large image takes a while
+        stages.stage("reading the image")
+        image, meta = read_image(args.image, name="IMAGE")
+        pixel_size_um, source = _pixel_size(args.pixel_size_um, meta)
+        shape = image.shape[:2]
+        region = _region(args, shape)
+        craniectomy = (
+            read_mask(args.craniectomy, shape=shape, name="--craniectomy")
+            if args.craniectomy
+            else None
+        )
+        surface = (
+            read_value_map(args.surface, shape=shape, name="--surface", low=-MAX_HEIGHT_UM,
+                           high=MAX_HEIGHT_UM) if args.surface else None
+        )  # fmt: skip
+        weight = (
+            read_value_map(args.weight, shape=shape, name="--weight", low=0.0, high=1.0)
+            if args.weight
+            else None
+        )
+        stages.stage("segmenting the vessels and placing the threads")
+        plan = plan_insertions(
+            image, pixel_size_um=pixel_size_um, dura_mode=args.dura_mode, n_threads=args.threads,
+            region=region, robot=args.robot, margin_um=args.margin_um, min_spacing_um=args.spacing_um,
+            depth_um=_depth(args.depth_um), cortex_thickness_um=_thickness(args, shape),
+            max_retraction_risk=args.max_retraction_risk, implant_gap_um=args.implant_gap_um,
+            strict=args.strict, craniectomy=craniectomy,
+            surface_height_um=surface, weight=weight, rng=args.seed,
+            vessel_polarity=args.vessel_polarity, pixel_size_source=source,
+        )  # fmt: skip
+        png = None
+        if fig_path is not None:
+            stages.stage("drawing the figure")
+            png = _figure_png(plan, _for_display(image, meta))
+        files: dict[os.PathLike[str], bytes] = {out: plan.to_json_text().encode("utf-8")}
+        if png is not None and fig_path is not None:
+            files[fig_path] = png
+        atomic_write_all(files)  # both or neither
     sys.stdout.write(f"{plan_summary(plan)}; wrote {out}\n")
     return 0
 

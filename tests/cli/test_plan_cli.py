@@ -232,3 +232,25 @@ def test_summary_says_where_the_image_could_not_show_the_hazard():
     assert "bound by detectability (the image could not have shown a 30 um vessel on 38 %" in line
     other = replace(plan, binding_constraint="spacing", provenance=blind.provenance)
     assert "could not have shown" not in plan_summary(other)
+
+
+def test_plan_shows_its_stage_on_a_terminal_and_is_quiet_otherwise(cortex, tmp_path, capsys,
+                                                                   monkeypatch):  # fmt: skip
+    """A 6000 px photograph plans for about 40 s: on a terminal the stage and the time
+    spent show on stderr; piped, stderr stays empty."""
+    import io
+
+    args = (cortex / "cortex.png", "--pixel-size-um", 12, "--threads", 2)
+    status, err = _run(capsys, *args, "--out", tmp_path / "a.json")
+    assert status == 0 and err == ""
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    assert main(["plan", *(str(a) for a in args), "--out", str(tmp_path / "b.json")]) == 0
+    shown = term.getvalue()
+    assert "plan: reading the image" in shown
+    assert "plan: segmenting the vessels and placing the threads" in shown
