@@ -32,6 +32,8 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
 
     def parse(text: str) -> int:
         try:
+            if "_" in text:  # Python's digit grouping ("6_4" is 64) is no number a user means
+                raise ValueError(text)
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
@@ -59,11 +61,17 @@ def float_in(low: float, high: float, *, low_open: bool = False) -> Callable[[st
     Traceback (most recent call last):
     ...
     argparse.ArgumentTypeError: must be a number from 0.5 to 100, got 0.012
+    >>> float_in(0.5, 100.0)("1_2")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a number from 0.5 to 100, got 1_2
     """
     opening = "above" if low_open else "from"
 
     def parse(text: str) -> float:
         try:
+            if "_" in text:  # Python's digit grouping ("1_2" is 12) is no number a user means
+                raise ValueError(text)
             value = float(text)
         except ValueError:
             value = math.nan
