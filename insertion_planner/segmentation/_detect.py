@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from scipy.special import erf
 
 from . import _filters as flt
+from ._attenuation import kept_contrast
 from ._lines import (
     ALPHA_GROW,
     ALPHA_SEED,
@@ -52,8 +53,6 @@ __all__ = [
     "ABSORPTION_LENGTH_UM",
     "line_evidence",
     "local_spread_ratio",
-    "kept_contrast",
-    "NOISE_KEPT",
     "detectable_diameter_px",
 ]
 
@@ -112,34 +111,6 @@ def local_spread_ratio(
     np.maximum(ratio, np.float32(1.0), out=ratio)
     ratio /= kept
     return ratio, b, kept
-
-
-NOISE_KEPT = 0.4
-"""Share of the noise its brightness allows below which a block counts as attenuated
-(:func:`kept_contrast`). On 30 unaltered pictures (both test renderers, the shared cases,
-the retina photograph) no 32 px block fell below 0.38."""
-
-
-def kept_contrast(ratio: F32, brightness: NDArray[np.floating]) -> F32:
-    """Share of the vessel contrast a block keeps, judged from its noise: (hb, wb) in
-    (0, 1].
-
-    A camera's noise, relative to the light, grows where the light is weaker and falls no
-    faster than the light rises (read noise: ``1 / level``; shot noise: ``1 /
-    sqrt(level)``). A block whose fine-scale spread (``ratio``, over the image's, not yet
-    floored at 1) is below ``min(1, median level / its level)`` was attenuated after the
-    light was caught: blurred, denoised, blended toward a flat tone (a fog, a
-    compression's flat block). Below ``NOISE_KEPT`` of that bound (unaltered pictures stay
-    above it) its vessels are taken to have lost contrast as its noise did: the share kept
-    is ``ratio / bound``; at or above, all. Brighter blocks may be calmer (a stronger
-    light, an added glare); blocks without a level keep everything."""
-    if not np.isfinite(brightness).any():
-        return np.ones(np.shape(ratio), np.float32)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.float32(np.nanmedian(brightness)) / brightness.astype(np.float32)
-        share = ratio / np.minimum(q, np.float32(1.0))
-    kept = np.where(np.isfinite(share) & (share < NOISE_KEPT), share, np.float32(1.0))
-    return np.maximum(kept, np.float32(1e-3)).astype(np.float32)
 
 
 def _line_profiles(

@@ -59,7 +59,7 @@ def detectability_floor(
         Each filter scale's threshold as measured on this image.
     spread : ((hb, wb) float32, int, (hb, wb) float32)
         Local over global spread of the finest scale per block (divided by the share of
-        contrast kept), the block size, and that share (``_detect.kept_contrast``: a block
+        contrast kept), the block size, and that share (``_attenuation.kept_contrast``: a block
         attenuated after capture shows its vessels fainter; the injected vessels are
         planted as faint).
     mode : DuraMode

@@ -162,7 +162,7 @@ def injected_detectable_px(
     and a centreline pixel counts as found when a detection lies within one pixel across
     it. Pixels within 4 px of ``mask`` (the vessels found, which the injected line
     crosses) or of an invalid pixel are not counted. ``kept`` ((H, W), in (0, 1]): the
-    share of contrast the image keeps at each pixel (``_detect.kept_contrast``); the
+    share of contrast the image keeps at each pixel (``_attenuation.kept_contrast``); the
     lines are planted that much fainter there. Returns the (hb, wb) block values and
     the block size.
     """

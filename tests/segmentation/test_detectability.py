@@ -157,7 +157,7 @@ def test_kept_contrast_follows_the_noise_a_block_lacks():
     """At the median brightness a block with a fifth of the image's fine-scale spread
     kept a fifth of the contrast; as calm but four times brighter (a stronger light, a
     glare) it kept all; a noisier block, or one just above NOISE_KEPT, keeps all."""
-    from insertion_planner.segmentation._detect import NOISE_KEPT, kept_contrast
+    from insertion_planner.segmentation._attenuation import NOISE_KEPT, kept_contrast
 
     ratio = np.array([[1.0, 0.2, 0.2, 2.0, 0.2, NOISE_KEPT + 0.01]], np.float32)
     level = np.array([[100.0, 100.0, 400.0, 100.0, 25.0, 100.0]])
