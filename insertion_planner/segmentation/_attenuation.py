@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["NOISE_KEPT", "kept_contrast"]
+__all__ = ["COLOURED", "COLOUR_KEPT", "NOISE_KEPT", "colour_kept", "kept_contrast"]
 
 F32 = NDArray[np.float32]
 
@@ -14,6 +14,24 @@ NOISE_KEPT = 0.4
 """Share of the noise its brightness allows below which a block counts as attenuated
 (:func:`kept_contrast`). On 30 unaltered pictures (both test renderers, the shared cases,
 the retina photograph) no 32 px block fell below 0.38."""
+
+COLOURED = 0.2
+"""Least ``1 - rho0`` (the tissue's vessel channel below its red, each in units of its
+white) for which :func:`colour_kept` reads a block's colour: greyer tissue tells added
+white light too poorly."""
+
+RED_TOP = 0.97
+"""Share of its white above which a red pixel is left out of :func:`colour_kept`: near its
+top a channel clips, or bends at a compression's knee, and cannot rise with added light
+(a bright cortex's red often lies there)."""
+
+CORTEX_SHARE = 0.75
+"""Share of a block's background the detector searched above which :func:`colour_kept`
+reads the block on those pixels alone (cortex beside a little bone)."""
+
+COLOUR_KEPT = 0.6
+"""Share of its contrast by its colour (:func:`colour_kept`) below which a block counts as
+washed out by added white light."""
 
 
 def kept_contrast(ratio: F32, brightness: NDArray[np.floating]) -> F32:
@@ -45,3 +63,84 @@ def kept_contrast(ratio: F32, brightness: NDArray[np.floating]) -> F32:
         share = ratio / np.minimum(q, np.float32(1.0))
     kept = np.where(np.isfinite(share) & (share < NOISE_KEPT), share, np.float32(1.0))
     return np.maximum(kept, np.float32(1e-3)).astype(np.float32)
+
+
+def colour_kept(
+    vessel: F32,
+    red: F32,
+    background: NDArray[np.bool_],
+    valid: NDArray[np.bool_],
+    *,
+    block_px: int,
+    white: tuple[float, float],
+) -> tuple[F32, F32]:
+    """Share of the vessel contrast a block keeps, judged from its colour: (hb, wb) in
+    (0, 1], ``hb = H // block_px``.
+
+    White light added to a block (a veil of glare, a reflection off fluid, a fogged lens,
+    a blend toward white after capture) lifts every channel by the same share ``a`` of
+    its white: in units of each channel's white (``white``: the vessel channel's and the
+    red channel's), ``x' = (1 - a) x + a`` in the vessel channel and ``y' = (1 - a) y +
+    a`` in red. A vessel's relative darkness keeps ``k = (1 - a) x / x'`` of itself. The
+    tissue's colour tells ``k`` without knowing ``a``: with ``rho = x / y`` of the block's
+    background and ``rho0`` the image's median, ``k = rho0 (1 - rho) / (rho (1 - rho0))``
+    exactly where the block's tissue has the median colour, whatever its shading (shading
+    leaves ``rho`` alone). Blocks of the median colour keep 1; those whiter keep less.
+
+    ``background`` (H, W) bool: the pixels whose colour is read (tissue, off the vessels);
+    ``valid`` (H, W) bool: those the detector searched. ``rho0`` is the median over the
+    blocks of cortex: at least ``CORTEX_SHARE`` of their background valid, and read on it
+    alone; other blocks (bone, or a veil the detector left out as bone) are read on all
+    their background.
+
+    Returns ``(k, cortex)``, (hb, wb) float32 each: the raw ``k``, clipped to ``[1e-3,
+    1]`` (1 where a block has too few background pixels, and everywhere when the tissue
+    is not coloured: ``1 - rho0`` below ``COLOURED``), and 1 for the blocks of cortex, 0
+    for the others.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tissue = np.array([0.30, 0.60])                 # (vessel, red) of white's share
+    >>> veiled = 0.5 * tissue + 0.5                     # half of white added
+    >>> px = np.array([tissue] * 3 + [veiled])          # four 2 px blocks in a row
+    >>> v = np.repeat(px[:, 0], 2)[None].repeat(2, 0).astype(np.float32) * 1023
+    >>> r = np.repeat(px[:, 1], 2)[None].repeat(2, 0).astype(np.float32) * 1023
+    >>> every = np.ones(v.shape, bool)
+    >>> k, cortex = colour_kept(v, r, every, every, block_px=2, white=(1023, 1023))
+    >>> k.round(3).tolist()                             # 0.5 * 0.3 / 0.65
+    [[1.0, 1.0, 1.0, 0.231]]
+    """
+    h, w = vessel.shape
+    b = int(block_px)
+    hb, wb = h // b, w // b
+    ones = np.ones((max(hb, 1), max(wb, 1)), np.float32)
+    if hb < 1 or wb < 1:
+        return ones, ones
+
+    def block_sum(a: NDArray[np.floating]) -> NDArray[np.float64]:
+        return a[: hb * b, : wb * b].reshape(hb, b, wb, b).sum(axis=(1, 3), dtype=np.float64)
+
+    # red near its top (a clip's knee, compression) cannot rise with added light
+    bg = background[: hb * b, : wb * b] & (red[: hb * b, : wb * b] < RED_TOP * white[1])
+    on = bg & valid[: hb * b, : wb * b]
+    count, count_on = block_sum(bg.astype(np.float32)), block_sum(on.astype(np.float32))
+    # a block mostly of cortex is read on its cortex; one mostly of what the detector left
+    # out (bone, or a veil as white as bone) on all of it
+    cortex = (count_on >= CORTEX_SHARE * count) & (count > 0)
+    use = np.where(cortex[:, None, :, None], on.reshape(hb, b, wb, b), bg.reshape(hb, b, wb, b))
+    use = use.reshape(hb * b, wb * b)
+    n = block_sum(use.astype(np.float32))
+    enough = n >= b * b / 4
+    if not (enough & cortex).any():
+        return ones, cortex.astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = block_sum(np.where(use, vessel[: hb * b, : wb * b], 0)) / n / white[0]
+        y = block_sum(np.where(use, red[: hb * b, : wb * b], 0)) / n / white[1]
+        rho = x / y
+        rho0 = float(np.median(rho[enough & cortex & np.isfinite(rho)]))
+        if not np.isfinite(rho0) or 1.0 - rho0 < COLOURED:
+            return ones, cortex.astype(np.float32)
+        k = rho0 * (1.0 - rho) / (rho * (1.0 - rho0))
+    k = np.where(enough & np.isfinite(k), k, 1.0)
+    return np.clip(k, 1e-3, 1.0).astype(np.float32), cortex.astype(np.float32)

@@ -39,9 +39,11 @@ brighter than tissue (fluorescence angiography: ICG, fluorescein)."""
 MAX_SIDE_PX = 8192
 """Largest image side accepted (an 8192 x 8192 image at 3 um/px covers a 25 mm opening)."""
 
-_GREY_TOLERANCE = {np.dtype(np.uint8): 2, np.dtype(np.uint16): 2 * 257}
-"""Largest channel difference (levels) of a picture still taken as grey stored as RGB
-(lossy compression leaves a level or two between channels)."""
+GREY_TOLERANCE = 2.0 / 255.0
+"""Largest channel difference, as a share of the full scale of the bit depth in use, of a
+picture still taken as grey stored as RGB (lossy compression leaves a level or two of an
+8-bit scale between channels; the same share of a 10-bit camera's scale stored in 16 bits
+is 8 levels, not the 514 of a 16-bit one)."""
 
 BLEND_TAIL_PERCENT = 5.0
 """Share (%) of the sampled pixels whose band-passed green darkness is highest: their mean
@@ -88,6 +90,9 @@ class ImageChannels:
     quantisation_gain : float
         Quantisation noise of ``vessel`` relative to one channel's (1 for a single
         channel; less for a blend).
+    white : float
+        ``vessel`` of a neutral pixel at full scale in every channel (the full scale for a
+        single channel): the unit in which added white light raises it.
     """
 
     vessel: F32
@@ -99,6 +104,7 @@ class ImageChannels:
     bit_depth: int
     blend: tuple[float, float] = (1.0, 0.0)
     quantisation_gain: float = 1.0
+    white: float = 1.0
 
 
 def bit_depth(image: NDArray[Any]) -> int:
@@ -146,8 +152,9 @@ def _check_array(image: Any) -> NDArray[Any]:
     return image
 
 
-def _is_grey(rgb: NDArray[Any]) -> bool:
-    tol = _GREY_TOLERANCE.get(rgb.dtype, 2.0 / 255.0)
+def _is_grey(rgb: NDArray[Any], full: float) -> bool:
+    """Three equal channels, within ``GREY_TOLERANCE`` of ``full`` (the full scale)."""
+    tol = GREY_TOLERANCE * full
     for a, b in ((0, 1), (1, 2)):
         # a strided look first: a colour picture is told apart without a full pass
         if np.abs(rgb[::7, ::7, a].astype(np.float32) - rgb[::7, ::7, b]).max() > tol:
@@ -347,13 +354,13 @@ def image_channels(
     no_data = no_data_mask(arr)
     if arr.ndim == 3 and arr.shape[2] in (2, 4):
         arr = arr[..., :-1] if arr.shape[2] == 4 else arr[..., 0]
-    grey_as_rgb = arr.ndim == 3 and _is_grey(arr)
+    grey_as_rgb = arr.ndim == 3 and _is_grey(arr, full)
     if grey_as_rgb:
         arr = arr[..., 1]
     red: F32 | None = None
     top = np.float32(full)
     clip = top - np.float32(0.5 if bits else 1e-6)
-    weights, gain = (1.0, 0.0), 1.0
+    weights, gain, white = (1.0, 0.0), 1.0, full
     if polarity == "bright":
         grey = arr if arr.ndim == 2 else arr.astype(np.float32).mean(axis=2, dtype=np.float32)
         vessel = top - grey.astype(np.float32)
@@ -378,6 +385,7 @@ def image_channels(
             vessel *= np.float32(weights[0])
             vessel += blue
             gain = float(np.hypot(weights[0], weights[1] * level_g / level_b))
+            white = full * float(weights[0] + weights[1] * level_g / level_b)
     if no_data.any():
         # no-data pixels take the median of the rest: no step at their border for the
         # filters to take for a vessel's side
@@ -396,4 +404,5 @@ def image_channels(
         bit_depth=bits,
         blend=weights,
         quantisation_gain=gain,
+        white=white,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+from scipy import ndimage as ndi
 from numpy.typing import NDArray
 
 from .._arrays import readonly as _readonly
@@ -17,6 +18,8 @@ from . import _filters as flt
 from ._between import lumen_between_edges
 from ._channels import image_channels
 from ._darkness import darkness
+from ._attenuation import COLOUR_KEPT, colour_kept
+from ._darkness import _UNLIT
 from ._detect import (
     ABSORPTION_LENGTH_UM,
     BlurEstimates,
@@ -519,6 +522,22 @@ def segment_vessels(
             brightness=vessel_raw if vessel_polarity == "dark" else None,
             floor=quant / 2 ** cal[0].level * _unit_spread(round(cal[0].sigma_level, 4)),
         )
+        if ch.red is not None and vessel_polarity == "dark":
+            # white light added over a block (glare, a reflection, a fog) washed its
+            # vessels out as its colour was: the lesser share kept counts. Read on every
+            # lit pixel off the vessels found, those taken for bone too (a veil is as
+            # white); a block mostly of cortex lends its share to its neighbours (a veil
+            # spreads over blocks, whose tissue tells it unevenly)
+            washed, cortex = colour_kept(
+                vessel_raw, ch.red, ~ch.no_data & ~ch.saturated & ~mask & (ch.red >= np.float32(_UNLIT / ch.scale)),
+                valid, block_px=spread_b, white=(ch.white, 1 / ch.scale),
+            )  # fmt: skip
+            washed = np.where(washed < COLOUR_KEPT, washed, np.float32(1))
+            spread_from = ndi.minimum_filter(np.where(cortex > 0, washed, 1), size=3)
+            washed = np.minimum(washed, spread_from)[: kept.shape[0], : kept.shape[1]]
+            lower = np.minimum(kept, washed)
+            spread_blocks *= kept / lower
+            kept = lower
         radius_um, skeleton, skel_r = fut_r.result()
         fut_graph = (
             pool.submit(
