@@ -60,8 +60,10 @@ def read_image(
         Upright (EXIF / TIFF orientation applied). Grey stored as RGB is returned as grey.
         A last alpha channel (grey + alpha or RGBA) is kept only when some pixel has alpha
         below half its range (no data, see :func:`no_data_mask`). uint16 keeps its values;
-        1-bit becomes uint8 0/255; signed integers are shifted to unsigned; floats must be
-        finite and in [0, 1] (integral floats up to 65535 become uint8/uint16).
+        1-bit becomes uint8 0/255; signed integers are cast to unsigned, shifted by half
+        their range when they reach below half their negative range (offset binary), and
+        refused with a few negative values; floats must be finite and in [0, 1] (integral
+        floats up to 65535 become uint8/uint16).
     meta : dict
         ``format`` (``"PNG"``, ``"TIFF"``, ``"NPY"``...), ``source_dtype`` (str),
         ``bit_depth`` (int, see :func:`bit_depth`; None for float), ``exif_orientation``
@@ -559,8 +561,20 @@ def _as_image_dtype(a: NDArray[Any], where: str) -> NDArray[Any]:
         return a.astype(np.uint8) * np.uint8(255)
     if kind == "i":
         a = a.astype(a.dtype.newbyteorder("="))
-        if a.size and a.min() < 0:  # shift to unsigned: the type's minimum becomes 0
-            a = a.view(f"u{size}") ^ np.array(1 << (8 * size - 1), f"u{size}")
+        low = int(a.min()) if a.size else 0
+        if low < 0:
+            half = 1 << (8 * size - 1)
+            if low > -(half // 2):
+                # a few levels below zero under a positive picture (a dark frame taken
+                # off, an offset lost): not light levels, and shifting by half the
+                # type's range would flatten the picture into a sliver of it
+                raise _Refused(
+                    f"{where} holds negative values (down to {low}) in a signed {a.dtype} "
+                    "array: an image's values are light levels from 0; clip them at 0 "
+                    "(or add the camera's offset back) and save as unsigned"
+                )
+            # offset binary (FITS' BZERO): the type's minimum is the darkest level
+            a = a.view(f"u{size}") ^ np.array(half, f"u{size}")
         a, kind = a.astype(f"u{size}"), "u"
     if kind == "u":
         if size <= 2:

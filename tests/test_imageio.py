@@ -585,3 +585,22 @@ def test_16_bit_grey_png_and_cmyk_jpeg(tmp_path):
     Image.fromarray(_ramp()).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
     img, meta = read_image(tmp_path / "cmyk.jpg")
     assert img.shape == (24, 32, 3) and np.abs(img.astype(int) - _ramp()).mean() < 4
+
+
+# --- signed integers --------------------------------------------------------------------
+
+
+def test_signed_images_are_cast_shifted_or_refused_by_their_range(tmp_path):
+    grey = _grey().astype(np.int16) * 40  # 1200-9160: light levels, all positive
+    np.save(tmp_path / "pos.npy", grey)
+    img, _ = read_image(tmp_path / "pos.npy")
+    assert img.dtype == np.uint16 and int(img.min()) == int(grey.min())
+    # offset binary (FITS' BZERO = 32768): the type's minimum is the darkest level
+    np.save(tmp_path / "offset.npy", (grey.astype(np.int32) - 32768).astype(np.int16))
+    img, _ = read_image(tmp_path / "offset.npy")
+    assert np.array_equal(img, grey.astype(np.uint16))
+    # a dark frame taken off: a few levels below zero; once read as half-scale grey
+    # with no vessel, now named
+    np.save(tmp_path / "dark_subtracted.npy", grey - 1250)
+    with pytest.raises(ValueError, match=r"negative values \(down to -50\) in a signed int16"):
+        read_image(tmp_path / "dark_subtracted.npy")
