@@ -60,10 +60,11 @@ def read_image(
         Upright (EXIF / TIFF orientation applied). Grey stored as RGB is returned as grey.
         A last alpha channel (grey + alpha or RGBA) is kept only when some pixel has alpha
         below half its range (no data, see :func:`no_data_mask`). uint16 keeps its values;
-        1-bit becomes uint8 0/255; signed integers are cast to unsigned, shifted by half
-        their range when they reach below half their negative range (offset binary), and
-        refused with a few negative values; floats must be finite and in [0, 1] (integral
-        floats up to 65535 become uint8/uint16).
+        1-bit becomes uint8 0/255; signed integers are cast to unsigned when none is
+        negative, shifted by half their type's range when their negatives reach
+        ``OFFSET_BINARY_SHARE`` of their range (offset binary), and refused with
+        shallower negatives; floats must be finite and in [0, 1] (integral floats up to
+        65535 become uint8/uint16).
     meta : dict
         ``format`` (``"PNG"``, ``"TIFF"``, ``"NPY"``...), ``source_dtype`` (str),
         ``bit_depth`` (int, see :func:`bit_depth`; None for float), ``exif_orientation``
@@ -554,6 +555,13 @@ def _finish(
     return np.ascontiguousarray(a), meta
 
 
+OFFSET_BINARY_SHARE = 0.1
+"""A signed image whose negative values reach at least this share of its range below zero
+is read as offset binary (the type's minimum the darkest level, as FITS' ``BZERO``) and
+shifted; one with shallower negatives (a dark frame taken off, the noise left below zero)
+is refused: neither reading is safe to guess."""
+
+
 def _as_image_dtype(a: NDArray[Any], where: str) -> NDArray[Any]:
     """uint8 / uint16 / float32 in [0, 1], in native byte order."""
     kind, size = a.dtype.kind, a.dtype.itemsize
@@ -564,14 +572,16 @@ def _as_image_dtype(a: NDArray[Any], where: str) -> NDArray[Any]:
         low = int(a.min()) if a.size else 0
         if low < 0:
             half = 1 << (8 * size - 1)
-            if low > -(half // 2):
+            high = int(a.max())
+            if -low < OFFSET_BINARY_SHARE * (high - low):
                 # a few levels below zero under a positive picture (a dark frame taken
-                # off, an offset lost): not light levels, and shifting by half the
-                # type's range would flatten the picture into a sliver of it
+                # off): not light levels, and shifting by half the type's range would
+                # flatten the picture into a sliver of it
                 raise _Refused(
-                    f"{where} holds negative values (down to {low}) in a signed {a.dtype} "
-                    "array: an image's values are light levels from 0; clip them at 0 "
-                    "(or add the camera's offset back) and save as unsigned"
+                    f"{where} holds negative values (down to {low}, against a maximum of "
+                    f"{high}) in a signed {a.dtype} array: light levels start at 0; if a "
+                    f"dark frame was taken off, clip at 0; if it is offset binary, add "
+                    f"{half}; then save as unsigned"
                 )
             # offset binary (FITS' BZERO): the type's minimum is the darkest level
             a = a.view(f"u{size}") ^ np.array(half, f"u{size}")

@@ -602,5 +602,11 @@ def test_signed_images_are_cast_shifted_or_refused_by_their_range(tmp_path):
     # a dark frame taken off: a few levels below zero; once read as half-scale grey
     # with no vessel, now named
     np.save(tmp_path / "dark_subtracted.npy", grey - 1250)
-    with pytest.raises(ValueError, match=r"negative values \(down to -50\) in a signed int16"):
+    with pytest.raises(ValueError, match=r"negative values \(down to -50, against a maximum of "
+                       r"7910\) in a signed int16 array.*clip at 0.*add 32768"):  # fmt: skip
         read_image(tmp_path / "dark_subtracted.npy")
+    # offset binary of a bright picture (true levels 20000-60000): shifted
+    bright = 20000 + (_grey().astype(np.int32) - 30) * 200
+    np.save(tmp_path / "bright_offset.npy", (bright - 32768).astype(np.int16))
+    img, _ = read_image(tmp_path / "bright_offset.npy")
+    assert int(img.min()) == 20000 and int(img.max()) == int(bright.max())

@@ -153,8 +153,12 @@ def _check_array(image: Any) -> NDArray[Any]:
 
 
 def _is_grey(rgb: NDArray[Any], full: float) -> bool:
-    """Three equal channels, within ``GREY_TOLERANCE`` of ``full`` (the full scale)."""
+    """Three equal channels, within ``GREY_TOLERANCE`` of ``full`` (the full scale), or of
+    an 8-bit scale for 16-bit data whose levels are all multiples of 257 (an 8-bit picture
+    scaled up: a dim one uses few bits, yet its levels stay 257 apart)."""
     tol = GREY_TOLERANCE * full
+    if rgb.dtype == np.uint16 and not (rgb[::7, ::7] % 257).any():
+        tol = max(tol, GREY_TOLERANCE * 65535.0)
     for a, b in ((0, 1), (1, 2)):
         # a strided look first: a colour picture is told apart without a full pass
         if np.abs(rgb[::7, ::7, a].astype(np.float32) - rgb[::7, ::7, b]).max() > tol:

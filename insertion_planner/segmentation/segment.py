@@ -8,7 +8,6 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from scipy import ndimage as ndi
 from numpy.typing import NDArray
 
 from .._arrays import readonly as _readonly
@@ -18,7 +17,7 @@ from . import _filters as flt
 from ._between import lumen_between_edges
 from ._channels import image_channels
 from ._darkness import darkness
-from ._attenuation import COLOUR_KEPT, colour_kept
+from ._attenuation import colour_kept, washed_out
 from ._darkness import _UNLIT
 from ._detect import (
     ABSORPTION_LENGTH_UM,
@@ -525,10 +524,8 @@ def segment_vessels(
         if ch.red is not None and vessel_polarity == "dark":
             # white light added over a block (glare, a reflection, a fog) washed its
             # vessels out as its colour was: the lesser share kept counts. Read on every
-            # lit pixel off the vessels found, those taken for bone too (a veil is as
-            # white); a block mostly of cortex lends its share to its neighbours (a veil
-            # spreads over blocks, whose tissue tells it unevenly)
-            # (every other pixel, as the spread is sampled)
+            # other lit pixel (as the spread is sampled) off the vessels found, those
+            # taken for bone too (a veil is as white)
             s2 = (slice(None, None, 2), slice(None, None, 2))
             red2 = ch.red[s2]
             tissue = ~ch.no_data[s2] & ~ch.saturated[s2] & ~mask[s2]
@@ -537,9 +534,7 @@ def segment_vessels(
                 vessel_raw[s2], red2, tissue, valid[s2], block_px=spread_b // 2,
                 white=(ch.white, 1 / ch.scale),
             )  # fmt: skip
-            washed = np.where(washed < COLOUR_KEPT, washed, np.float32(1))
-            spread_from = ndi.minimum_filter(np.where(cortex > 0, washed, 1), size=3)
-            washed = np.minimum(washed, spread_from)[: kept.shape[0], : kept.shape[1]]
+            washed = washed_out(washed, cortex)[: kept.shape[0], : kept.shape[1]]
             lower = np.minimum(kept, washed)
             spread_blocks *= kept / lower
             kept = lower

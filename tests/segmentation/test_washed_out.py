@@ -7,7 +7,7 @@ from scipy import ndimage as ndi
 
 import insertion_planner as ip
 import insertion_planner.segmentation.segment as seg
-from insertion_planner.segmentation._attenuation import COLOUR_KEPT, colour_kept
+from insertion_planner.segmentation._attenuation import COLOUR_KEPT, colour_kept, washed_out
 from insertion_planner.segmentation._channels import image_channels
 
 PX = 12.0
@@ -61,8 +61,41 @@ def test_a_ten_bit_colour_camera_stored_in_sixteen_bits_keeps_its_colour():
     rgb = np.stack([base + 200, base, base - 150], axis=-1).astype(np.uint16)
     ch = image_channels(rgb)
     assert not ch.grey_as_rgb and ch.red is not None
-    grey = np.stack([base, base + 1, base], axis=-1).astype(np.uint16)
+    grey = np.stack([base, base + 8, base], axis=-1).astype(np.uint16)  # 2/255 of 1023
     assert image_channels(grey).grey_as_rgb
+    off = np.stack([base, base + 9, base], axis=-1).astype(np.uint16)
+    assert not image_channels(off).grey_as_rgb
+
+
+def test_a_dim_eight_bit_grey_scaled_to_sixteen_keeps_its_grey():
+    """Its maximum (63 x 257) reads as 14 bits in use, yet a level of its lossy channels'
+    difference is 257 of 65535."""
+    rng = np.random.default_rng(1)
+    base = rng.integers(10, 60, (64, 64))
+    grey = np.stack([base, base + 1, base - 1], axis=-1).clip(0, 63).astype(np.uint16) * 257
+    assert image_channels(grey).grey_as_rgb
+
+
+def test_white_is_the_vessel_channel_of_a_white_pixel():
+    """Green and blue blended, each relative to its tissue level: a pixel at full scale in
+    every channel reads ``white``."""
+    from tests.renderers.independent import Camera, render
+
+    img = render((256, 256), pixel_size_um=PX, camera=Camera(), rng=0).image.copy()
+    img[5, 5] = 255
+    ch = image_channels(img)
+    assert ch.blend[1] > 0.1  # blue carries vessel contrast there
+    assert ch.white > 255.0 and ch.vessel[5, 5] == pytest.approx(ch.white, rel=1e-5)
+
+
+def test_a_washed_out_block_of_cortex_lends_its_share_to_its_neighbours():
+    k = np.array([[1.0, 0.9, 0.7, 0.9], [1.0, 0.95, 0.3, 1.0], [1.0, 1.0, 1.0, 1.0]], np.float32)
+    out = washed_out(k, np.ones_like(k))
+    assert out[1, 2] == pytest.approx(0.3)
+    assert out[:3, 1:4].max() == pytest.approx(0.3) and out[:, 0].tolist() == [1.0, 1.0, 1.0]
+    cortex = np.ones_like(k)
+    cortex[1, 2] = 0  # bone, or a veil left out as bone: no neighbour takes its share
+    assert washed_out(k, cortex)[0, 1] == 1.0 and washed_out(k, cortex)[1, 2] == pytest.approx(0.3)
 
 
 def _veiled(image, bit_depth, share):
