@@ -1,7 +1,7 @@
 """``read_image`` refuses JPEGs whose compressed data is damaged, and reads sound ones.
 
 Decoders (Pillow, imagecodecs) fill damaged entropy-coded data in silently: blocks decoded
-out of step, and every later block shifted in brightness. ``imageio._check_jpeg`` finds it
+out of step, and every later block shifted in brightness. ``_jpeg_check._check_jpeg`` finds it
 from the file's own structure (each segment used to its end, no further) and from the step
 the shift leaves along a row of 8 x 8 block borders.
 """
