@@ -118,6 +118,89 @@ def test_a_defocused_half_is_not_planned_blind():
     assert np.median(det[np.isfinite(det)]) > 30.0  # a 30 um vessel would be blurred away
 
 
+def _defocused_at_capture(image, levels):
+    """``image`` defocused before the sensor: for each ``(sigma_px, weight)`` of
+    ``levels`` (weight (H, W) in [0, 1]) the light blurred by that much where the weight
+    says, then the sensor's own noise (measured on the picture, per channel) added back
+    where anything was blurred, as a camera out of focus records it."""
+    from scipy import ndimage as ndi
+
+    img = image.astype(float)
+    if img.ndim == 2:
+        img = img[..., None]
+    resid = img - ndi.gaussian_filter(img, (1.0, 1.0, 0))
+    med = np.median(resid, axis=(0, 1))
+    noise = 1.4826 * np.median(np.abs(resid - med), axis=(0, 1)) / 0.873
+    out = img.copy()
+    for sigma_px, weight in levels:
+        w = weight[..., None]
+        out = out * (1 - w) + ndi.gaussian_filter(img, (sigma_px, sigma_px, 0)) * w
+    touched = np.clip(sum(w for _, w in levels), 0.0, 1.0)[..., None]
+    out += np.random.default_rng(7).normal(0.0, 1.0, out.shape) * noise * touched
+    full = float(np.iinfo(image.dtype).max)
+    return np.clip(np.rint(out), 0, full).astype(image.dtype).reshape(image.shape)
+
+
+def _inside_clearance(case, amap):
+    """Allowed pixels within the required clearance of a true vessel of 30 um or more."""
+    from scipy import ndimage as ndi
+
+    hazard = case.truth.mask & (case.truth.radius_um >= 15.0)
+    d, (ir, ic) = ndi.distance_transform_edt(~hazard, return_indices=True)
+    need = amap.margins.required_um("durectomy", case.truth.radius_um[ir, ic])
+    return amap.allowed & (np.maximum(d - 1.0, 0.0) * 12.0 < need)
+
+
+@pytest.mark.parametrize("sigma_px", [4.0, 10.0])
+def test_a_frame_out_of_focus_at_capture_is_judged_blurred(sigma_px):
+    """Defocused before the sensor, a frame keeps the sensor's noise, which made a
+    blurred vessel edge look sharp (a 10 px defocus read 0.6-0.9 px, and up to 14 of 64
+    threads were planned within their clearance of a true vessel). The background's
+    gradient power is taken off: the blur reads near its truth, and nothing within a
+    hazard vessel's clearance is allowed."""
+    case = ip.synthetic_cortex(1, shape=(512, 512))
+    img = _defocused_at_capture(case.image, [(sigma_px, np.ones((512, 512)))])
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    am = ip.build_avoidance_map(vm)
+    assert np.median(vm.blur_px[np.isfinite(vm.blur_px)]) >= 0.75 * sigma_px
+    assert int(_inside_clearance(case, am).sum()) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_depth_ramp_out_of_focus_at_capture_is_not_planned_blind(seed):
+    """The left half increasingly out of focus (to 8 px at the frame's edge, a tilted
+    field), the sensor's noise kept: no allowed pixel within a hazard vessel's clearance,
+    and the blurred side is judged blurrier than the sharp one."""
+    case = ip.synthetic_cortex(seed, shape=(512, 512), imaging="random")
+    xx = np.mgrid[0:512, 0:512][1].astype(float)
+    ramp = np.clip((0.55 * 512 - xx) / (0.45 * 512), 0.0, 1.0)
+    # three steps of defocus, deepest at the left edge
+    levels = [(8.0 * (k + 1) / 3, np.clip(3 * ramp - k, 0.0, 1.0)) for k in range(3)]
+    img = _defocused_at_capture(case.image, levels)
+    vm = ip.segment_vessels(img, pixel_size_um=12.0)
+    am = ip.build_avoidance_map(vm)
+    assert int(_inside_clearance(case, am).sum()) == 0
+    assert np.median(vm.blur_px[:, :100]) > np.median(vm.blur_px[:, 350:])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_disc_out_of_focus_at_capture_is_not_planned_blind(seed):
+    """A disc (radius 90 px) over a vessel defocused by 10 px before the sensor, the rest
+    sharp: its few wide-vessel edges read sharp beside the sharp ones of the same block,
+    and its blocks without one took a sharp neighbour's blur (38-52 allowed pixels on
+    30-32 um vessels, a thread within its clearance). No allowed pixel now lies within a
+    hazard vessel's clearance."""
+    case = ip.synthetic_cortex(seed, shape=(512, 512))
+    t = case.truth.mask & (case.truth.radius_um >= 15.0)
+    r, c = np.nonzero(t)
+    i = np.argmin((r - 280) ** 2 + (c - 220) ** 2)
+    yy, xx = np.mgrid[0:512, 0:512]
+    disc = np.clip((105 - np.hypot(yy - r[i], xx - c[i])) / 30.0, 0.0, 1.0)
+    img = _defocused_at_capture(case.image, [(10.0, disc)])
+    am = ip.build_avoidance_map(ip.segment_vessels(img, pixel_size_um=12.0))
+    assert int(_inside_clearance(case, am).sum()) == 0
+
+
 def _fluorescein_like(seed):
     """A synthetic cortex's green channel inverted into a 12-bit grey frame: sparse
     vessels bright on a dim background, with the true vessel mask."""

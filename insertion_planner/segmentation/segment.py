@@ -473,10 +473,18 @@ def segment_vessels(
             radius_hm = radius_and_skeleton(mask, pixel_size_um=px, factor=2)[0]
             radius_hm /= np.float32(px)
             # the edge blur estimates, measured once for both maps (here and step 6)
-            blur_est = blur_estimates(dark_s, mask, radius_hm)
+            # (noise and texture taken off the edges' gradients: read on the lit tissue
+            # 3 px or more from the vessels)
+            blur_est = blur_estimates(
+                dark_s, mask, radius_hm, background=valid & ~flt.dilate_cross(mask, 3),
+                observed=valid,
+            )  # fmt: skip
+            # (the sharpest edges alone: a lumen is never narrowed by more blur than they
+            # show, so not the blocks' summed edges, which the floor takes as its least)
             sharpest, _, _, measured = blur_map_px(
-                dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est
-            )
+                dark_s, mask, radius_hm, percentile=THIN_BLUR_PERCENTILE, estimates=blur_est,
+                summed=False,
+            )  # fmt: skip
             # the blurriest edges: the most the thin profiles' own blur may raise it to
             est = blur_est[1]
             blurriest = float(np.percentile(est, THIN_BLUR_CAP_PERCENTILE)) if est.size else None
