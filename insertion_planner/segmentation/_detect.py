@@ -447,8 +447,9 @@ def _gradient_power(img: F32, r: NDArray[np.intp], c: NDArray[np.intp]) -> NDArr
 _BACKGROUND_BLOCK_PX = 64
 """Blocks (px) over which the background's gradient power is read (as the blur's)."""
 
-_BACKGROUND_STEP = 7
-"""Every so many background pixels are read (about 2 % of a field's tissue)."""
+_BACKGROUND_STEP = 8
+"""The background is read on every so many rows and columns (64 pixels of a 64 px block,
+at least 32 of them tissue for the block's own reading)."""
 
 INFORMATIVE_BLUR_PX = 4.0
 """An edge is read for the blur only if its step, blurred by this much (px), would still
@@ -472,8 +473,12 @@ def _background_power(
     hb, wb = max(1, -(-h // block)), max(1, -(-w // block))
     if background is None:
         return np.zeros((hb, wb)), np.zeros((hb, wb))
-    r, c = flt.nonzero2d(background)
-    r, c = r[::_BACKGROUND_STEP], c[::_BACKGROUND_STEP]
+    # a regular grid of every ``_BACKGROUND_STEP``-th row and column (64 per full block)
+    gr = np.arange(_BACKGROUND_STEP // 2, h, _BACKGROUND_STEP)
+    gc = np.arange(_BACKGROUND_STEP // 2, w, _BACKGROUND_STEP)
+    on = background[np.ix_(gr, gc)]
+    r = np.repeat(gr, gc.size).reshape(gr.size, gc.size)[on]
+    c = np.tile(gc, gr.size).reshape(gr.size, gc.size)[on]
     if r.size < 64:
         return np.zeros((hb, wb)), np.zeros((hb, wb))
     key = np.minimum(r // block, hb - 1) * wb + np.minimum(c // block, wb - 1)
@@ -482,7 +487,7 @@ def _background_power(
         g = _gradient_power(img, r, c)
         whole = float(np.median(g)) / math.log(2.0)
         per = np.full(hb * wb, whole)
-        keys, values = flt.group_percentiles(key, g, 50.0, min_count=64)
+        keys, values = flt.group_percentiles(key, g, 50.0, min_count=32)
         per[keys] = np.maximum(values / math.log(2.0), whole)
         out.append(per.reshape(hb, wb))
     return out[0], out[1]
