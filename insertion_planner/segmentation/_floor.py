@@ -93,7 +93,9 @@ def detectability_floor(
     if transdural:
         # through the dura: the fainter layer where the vessels found form two, judged
         # vessel by vessel (``transdural_samples``)
-        blur_med = blur_map_px(dark_s, half_max, radius_hm, percentile=50.0, estimates=blur_est)[0]
+        blur_med = blur_map_px(
+            dark_s, half_max, radius_hm, percentile=50.0, estimates=blur_est, summed=False
+        )[0]
         keep, vessel_s, two = transdural_samples(
             depth_s, diam_s, index_s, blur_med, absorption_length_px=l_px
         )
@@ -103,8 +105,14 @@ def detectability_floor(
     blur, blur_blocks, blur_b, _ = blur_map_px(
         dark_s, half_max, radius_hm, percentile=blur_pct, estimates=blur_est
     )
+    # the contrast is inferred at the blur of the edges that fell alone (a lower bound: a
+    # larger blur makes the samples' lumens darker per unit absorbance, and an edge lost
+    # in noise, which the floor counts as the blurriest, would make them look darkest)
+    seen_blur = blur_map_px(
+        dark_s, half_max, radius_hm, percentile=blur_pct, estimates=blur_est, summed=False
+    )[0]
     unit = judged_unit_depth(
-        depth_s, diam_s, blur.ravel()[index_s], absorption_length_px=l_px,
+        depth_s, diam_s, seen_blur.ravel()[index_s], absorption_length_px=l_px,
         percentile=contrast_pct, vessel=vessel_s,
     )  # fmt: skip
     # both maps vary over blocks of 32-64 px: the model runs on 8 x 8 blocks, each at its
