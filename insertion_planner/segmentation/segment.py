@@ -19,12 +19,10 @@ from ._channels import image_channels
 from ._darkness import darkness
 from ._attenuation import colour_kept, washed_out
 from ._darkness import _UNLIT
+from ._blur import BlurEstimates, blur_estimates, blur_map_px
 from ._detect import (
     ABSORPTION_LENGTH_UM,
-    BlurEstimates,
     ScaleCalibration,
-    blur_estimates,
-    blur_map_px,
     disc_evidence,
     line_evidence,
     local_spread_ratio,
@@ -52,7 +50,7 @@ less in red than in green (Prahl's tabulated molar extinction, 560 vs 600-650 nm
 
 
 THIN_BLUR_PERCENTILE = 10.0
-"""Percentile of the blur estimates of each block (``_detect.blur_map_px``) that thin
+"""Percentile of the blur estimates of each block (``_blur.blur_map_px``) that thin
 vessels are narrowed by: the sharpest edges nearby, so that a lumen is never narrowed more
 than the least blur the image shows justifies (a larger blur would make every thin vessel
 look thinner than it is)."""

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import insertion_planner as ip
+from insertion_planner.segmentation import _blur as bl
 from insertion_planner.segmentation import _detect as dt
 from insertion_planner.segmentation import _inject as inj
 from insertion_planner.segmentation._lines import ScaleCalibration, line_evidence
@@ -229,7 +230,7 @@ def test_an_unaltered_picture_keeps_its_contrast(seed):
     assert float(seen["out"][2].min()) == 1.0
 
 
-# --- the edge blur under sensor noise (``_detect.blur_estimates``) --------------------------
+# --- the edge blur under sensor noise (``_blur.blur_estimates``) --------------------------
 
 
 def _noisy_step(blur_px, noise, n=256):
@@ -256,17 +257,17 @@ def test_edge_blur_holds_under_sensor_noise(blur_px):
     the blur read from the edges is within 25 % of the truth once the background's
     gradient power is taken off; left in, the noise made an 8 px blur read 1.5 px."""
     dark_s, mask, radius, tissue = _noisy_step(blur_px, 0.02)
-    est = dt.blur_estimates(dark_s, mask, radius, background=tissue)
-    blocks = dt.blur_map_px(dark_s, mask, radius, estimates=est)[1]
+    est = bl.blur_estimates(dark_s, mask, radius, background=tissue)
+    blocks = bl.blur_map_px(dark_s, mask, radius, estimates=est)[1]
     assert 0.75 * blur_px <= float(np.median(blocks)) <= 1.25 * blur_px
     if blur_px == 8.0:
-        raw = dt.blur_map_px(dark_s, mask, radius, estimates=dt.blur_estimates(dark_s, mask, radius))
+        raw = bl.blur_map_px(dark_s, mask, radius, estimates=bl.blur_estimates(dark_s, mask, radius))
         assert float(np.median(raw[1])) < 0.5 * blur_px
 
 
 def test_edge_blur_of_a_sharp_noise_free_step_is_unchanged_by_the_background():
     dark_s, mask, radius, tissue = _noisy_step(1.0, 0.0)
-    with_bg = dt.blur_map_px(dark_s, mask, radius,
-                             estimates=dt.blur_estimates(dark_s, mask, radius, background=tissue))
-    without = dt.blur_map_px(dark_s, mask, radius)
+    with_bg = bl.blur_map_px(dark_s, mask, radius,
+                             estimates=bl.blur_estimates(dark_s, mask, radius, background=tissue))
+    without = bl.blur_map_px(dark_s, mask, radius)
     assert np.allclose(with_bg[1], without[1], atol=0.02)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from insertion_planner.segmentation import _detect, _lines, _morph, segment
+from insertion_planner.segmentation import _blur, _detect, _lines, _morph, segment
 from insertion_planner.segmentation import _filters as flt
 
 
@@ -740,10 +740,10 @@ def test_blur_map_from_shared_estimates_is_the_same_map(percentile):
     dark_s = flt.gauss(dark, 0.7)
     mask = dark_s > 0.5
     radius = np.where(mask, np.where(np.abs(xx - 150) < 4, 1.5, 6.0), 0).astype(np.float32)
-    est = _detect.blur_estimates(dark_s, mask, radius)
+    est = _blur.blur_estimates(dark_s, mask, radius)
     assert est[1].size >= 30
-    want = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile)
-    got = _detect.blur_map_px(dark_s, mask, radius, percentile=percentile, estimates=est)
+    want = _blur.blur_map_px(dark_s, mask, radius, percentile=percentile)
+    got = _blur.blur_map_px(dark_s, mask, radius, percentile=percentile, estimates=est)
     for a, b in zip(got, want, strict=True):
         assert np.array_equal(a, b)
 
