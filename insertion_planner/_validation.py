@@ -82,9 +82,16 @@ def check_image(
         raise ValueError(f"{name} holds {bad} NaN or infinite pixel values")
     low, high = float(image.min()), float(image.max())
     if low < 0.0 or high > 1.0:
+        # the advice follows the range: counts of a camera are to be scaled, a unit range
+        # overshot (a filter's ringing, a colour transform) is to be clipped
+        hint = (
+            "clip it to [0, 1] if the overshoot is an artefact, e.g. numpy.clip(image, 0, 1)"
+            if high <= 1.5 and low >= -0.5
+            else "scale it first, e.g. image / 255 for 8-bit data"
+        )
         raise ValueError(
             f"{name} is a float image, so its values must lie in [0, 1], got range "
-            f"[{low:g}, {high:g}] (scale it first, e.g. image / 255 for 8-bit data)"
+            f"[{low:g}, {high:g}] ({hint})"
         )
     return image.astype(np.float32, copy=False)
 

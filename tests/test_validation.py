@@ -29,6 +29,9 @@ def test_check_image_scales_each_dtype_to_unit_range():
             r"values must lie in \[0, 1\], got range \[255, 255\]",
         ),
         (np.full((4, 4), -0.5), ValueError, r"got range \[-0.5, -0.5\]"),
+        (np.full((4, 4), 255.0), ValueError, r"image / 255 for 8-bit data"),
+        # a unit range overshot by a filter: clip it, not divide it by 255
+        (np.array([[-0.02, 0.5], [0.5, 1.06]]), ValueError, r"numpy.clip\(image, 0, 1\)"),
     ],
 )
 def test_check_image_rejects_bad_images(image, error, match):

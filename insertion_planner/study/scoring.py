@@ -75,7 +75,8 @@ def score_plan(
         ``min_clearance_to_hazard_um``: to a hazard-sized one; ``min_margin_to_truth_um``:
         the smallest (clearance to a hazard-sized vessel - required clearance), negative when
         some thread is too close; ``worst_site``: that thread's ``"row,col"``; ``dice``:
-        ``plan.vessels.mask`` against ``truth`` over ``field``. Distances are NaN (and
+        ``plan.vessels.mask`` against ``truth`` over ``field`` (NaN for a plan read by
+        :func:`~insertion_planner.load_plan`, which holds no vessel map). Distances are NaN (and
         ``worst_site`` empty) for a plan without threads, inf when the truth is empty.
 
     Examples
@@ -106,7 +107,12 @@ def score_plan(
         "min_clearance_to_hazard_um": math.nan,
         "min_margin_to_truth_um": math.nan,
         "worst_site": "",
-        "dice": dice(np.asarray(plan.vessels.mask, bool) & area, truth & area),
+        # a plan read back from its file (``load_plan``) carries no vessel map
+        "dice": (
+            dice(np.asarray(plan.vessels.mask, bool) & area, truth & area)
+            if getattr(plan, "vessels", None) is not None
+            else math.nan
+        ),
     }
     threads = plan.active_threads
     if not threads:

@@ -144,3 +144,19 @@ def test_image_case_with_npz_truth_and_region_scores_only_hazard_sized_vessels(t
     assert row["dice"] == pytest.approx(expect["dice"])
     with pytest.raises(ValueError, match="truth and region are only for image cases"):
         StudyCase.synthetic(1, region=str(tmp_path / "reg" / "a.png"))
+
+
+def test_a_plan_read_back_from_its_file_is_scored_without_its_vessel_map(tmp_path):
+    """``load_plan`` gives no vessel map: the threads are scored as before, Dice is NaN
+    (it raised ``AttributeError`` on ``plan.vessels.mask``)."""
+    img = np.full((160, 160), 200, np.uint8)
+    img[:, 70:76] = 90
+    plan = ip.plan_insertions(img, pixel_size_um=12.0, n_threads=4)
+    plan.to_json(tmp_path / "plan.json")
+    loaded = ip.load_plan(tmp_path / "plan.json")
+    truth = np.zeros((160, 160), bool)
+    truth[:, 70:76] = True
+    fresh, again = score_plan(plan, truth), score_plan(loaded, truth)
+    assert np.isnan(again["dice"]) and fresh["dice"] > 0.8
+    for key in ("threads_too_close", "min_clearance_to_truth_um", "worst_site"):
+        assert again[key] == fresh[key]
